@@ -1,0 +1,134 @@
+package luart
+
+import (
+	"math"
+	"runtime"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// installCompat adjusts gopher-lua (Lua 5.1) where KumoMTA policies rely on
+// Lua 5.4 behaviour:
+//
+//   - string.format follows Lua's rules (%q, %s calling __tostring, %d
+//     rejecting non-numbers); see strformat.go.
+//   - pairs honours the __pairs metamethod.
+//   - ipairs indexes through metamethods and stops at the first nil, so it
+//     accepts any indexable value (ipairs on a string yields nothing).
+//   - table.unpack exists; math.type and math.tointeger classify numbers
+//     (gopher-lua has only float64: integral values count as integers).
+//   - collectgarbage("collect"/"step") does not stop the whole process:
+//     gopher-lua would call runtime.GC, which pauses every goroutine for
+//     every state; Go's collector runs on its own. "count" still reports.
+func installCompat(L *lua.LState) {
+	installStringFormat(L)
+
+	L.SetGlobal("pairs", L.NewFunction(compatPairs))
+	ipairsIter := L.NewFunction(compatIpairsIter)
+	L.SetGlobal("ipairs", L.NewClosure(func(L *lua.LState) int {
+		if L.GetTop() == 0 {
+			L.ArgError(1, "table expected, got no value")
+		}
+		v := L.Get(1)
+		if v == lua.LNil {
+			L.ArgError(1, "table expected, got nil")
+		}
+		L.Push(ipairsIter)
+		L.Push(v)
+		L.Push(lua.LNumber(0))
+		return 3
+	}))
+	L.SetGlobal("collectgarbage", L.NewFunction(compatCollectGarbage))
+
+	tbl := L.GetGlobal("table").(*lua.LTable)
+	if tbl.RawGetString("unpack") == lua.LNil {
+		tbl.RawSetString("unpack", L.GetGlobal("unpack"))
+	}
+	m := L.GetGlobal("math").(*lua.LTable)
+	m.RawSetString("type", L.NewFunction(mathType))
+	m.RawSetString("tointeger", L.NewFunction(mathToInteger))
+}
+
+func compatPairs(L *lua.LState) int {
+	v := L.CheckAny(1)
+	if mm := L.GetMetaField(v, "__pairs"); mm != lua.LNil {
+		L.Push(mm)
+		L.Push(v)
+		L.Call(1, 3)
+		return 3
+	}
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		L.ArgError(1, "table expected, got "+v.Type().String())
+	}
+	L.Push(L.GetGlobal("next"))
+	L.Push(t)
+	L.Push(lua.LNil)
+	return 3
+}
+
+func compatIpairsIter(L *lua.LState) int {
+	obj := L.Get(1)
+	i := L.CheckInt(2) + 1
+	var v lua.LValue
+	if t, ok := obj.(*lua.LTable); ok && L.GetMetatable(t) == lua.LNil {
+		v = t.RawGetInt(i)
+	} else {
+		v = L.GetTable(obj, lua.LNumber(i))
+	}
+	if v == lua.LNil {
+		return 0
+	}
+	L.Push(lua.LNumber(i))
+	L.Push(v)
+	return 2
+}
+
+func compatCollectGarbage(L *lua.LState) int {
+	switch opt := L.OptString(1, "collect"); opt {
+	case "collect", "step", "incremental", "generational", "restart", "stop":
+		L.Push(lua.LNumber(0))
+	case "count":
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		L.Push(lua.LNumber(float64(ms.HeapAlloc) / 1024))
+	case "isrunning":
+		L.Push(lua.LTrue)
+	default:
+		L.ArgError(1, "invalid option '"+opt+"'")
+	}
+	return 1
+}
+
+func mathType(L *lua.LState) int {
+	v := L.CheckAny(1)
+	n, ok := v.(lua.LNumber)
+	switch {
+	case !ok:
+		L.Push(lua.LNil)
+	case isInteger(float64(n)):
+		L.Push(lua.LString("integer"))
+	default:
+		L.Push(lua.LString("float"))
+	}
+	return 1
+}
+
+func mathToInteger(L *lua.LState) int {
+	v := L.Get(1)
+	switch n := v.(type) {
+	case lua.LNumber:
+		if isInteger(float64(n)) {
+			L.Push(n)
+			return 1
+		}
+	}
+	L.Push(lua.LNil)
+	return 1
+}
+
+// isInteger reports whether f is integral and representable as int64,
+// which is how kumopolicy decides that a Lua number is an integer.
+func isInteger(f float64) bool {
+	return f == math.Trunc(f) && !math.IsInf(f, 0) && f >= -9.223372036854775808e18 && f < 9.223372036854775808e18
+}

@@ -1,0 +1,264 @@
+package luart
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"strconv"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Conversion between Lua values and plain Go data.
+//
+// Plain Go data is what encoding/json produces, with integers kept apart
+// from floats: nil, bool, int64, float64, string, []any and map[string]any.
+// gopher-lua has only float64 numbers, so a Lua number that is integral
+// (and fits int64) converts to int64: `connection_limit = 10` stays 10, not
+// 10.0, when it reaches JSON or TOML.
+
+// GoValuer is implemented by the Go value of a userdata that can be
+// converted to plain data (for example an egress path config object).
+type GoValuer interface {
+	LuaToGo() (any, error)
+}
+
+// ConversionError reports a Lua value that has no plain-data form.
+type ConversionError struct {
+	Path string // where in the value, e.g. `.foo[2]`; "" for the top
+	Msg  string
+}
+
+func (e *ConversionError) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return fmt.Sprintf("%s (at %s)", e.Msg, e.Path)
+}
+
+// ToGo converts a Lua value to plain Go data. A table whose keys are exactly
+// 1..n becomes []any (as does an empty table marked as an array by ToLua);
+// any other table becomes map[string]any with integer keys written in
+// decimal. Functions, threads, cyclic tables, keys that are neither strings
+// nor integers, and userdata that does not implement GoValuer are errors.
+func ToGo(v lua.LValue) (any, error) {
+	return toGo(v, "", map[*lua.LTable]bool{})
+}
+
+func toGo(v lua.LValue, path string, seen map[*lua.LTable]bool) (any, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case *lua.LNilType:
+		return nil, nil
+	case lua.LBool:
+		return bool(x), nil
+	case lua.LNumber:
+		return NumberToGo(float64(x)), nil
+	case lua.LString:
+		return string(x), nil
+	case *lua.LTable:
+		return tableToGo(x, path, seen)
+	case *lua.LUserData:
+		if gv, ok := x.Value.(GoValuer); ok {
+			return gv.LuaToGo()
+		}
+		return nil, &ConversionError{path, "cannot convert a userdata value to data"}
+	case *lua.LFunction:
+		return nil, &ConversionError{path, "cannot convert a function value to data"}
+	default:
+		return nil, &ConversionError{path, fmt.Sprintf("cannot convert a %s value to data", v.Type())}
+	}
+}
+
+// NumberToGo returns int64 for integral numbers that fit, else float64.
+func NumberToGo(f float64) any {
+	if isInteger(f) {
+		return int64(f)
+	}
+	return f
+}
+
+func tableToGo(t *lua.LTable, path string, seen map[*lua.LTable]bool) (any, error) {
+	if seen[t] {
+		return nil, &ConversionError{path, "cannot convert a table that contains itself"}
+	}
+	seen[t] = true
+	defer delete(seen, t)
+
+	n := t.Len()
+	count := 0
+	isSeq := true
+	t.ForEach(func(k, _ lua.LValue) {
+		count++
+		if num, ok := k.(lua.LNumber); !ok || float64(num) != math.Trunc(float64(num)) || num < 1 || int(num) > n {
+			isSeq = false
+		}
+	})
+	if count == 0 {
+		if isArrayMarked(t) {
+			return []any{}, nil
+		}
+		return map[string]any{}, nil
+	}
+	if isSeq && count == n {
+		out := make([]any, n)
+		for i := 1; i <= n; i++ {
+			v, err := toGo(t.RawGetInt(i), fmt.Sprintf("%s[%d]", path, i), seen)
+			if err != nil {
+				return nil, err
+			}
+			out[i-1] = v
+		}
+		return out, nil
+	}
+	out := make(map[string]any, count)
+	var firstErr error
+	t.ForEach(func(k, val lua.LValue) {
+		if firstErr != nil {
+			return
+		}
+		var key string
+		switch kk := k.(type) {
+		case lua.LString:
+			key = string(kk)
+		case lua.LNumber:
+			if !isInteger(float64(kk)) {
+				firstErr = &ConversionError{path, fmt.Sprintf("table key %s cannot be used as a key in a data table (keys must be strings or integers)", kk.String())}
+				return
+			}
+			key = strconv.FormatInt(int64(kk), 10)
+		default:
+			firstErr = &ConversionError{path, fmt.Sprintf("table key %s cannot be used as a key in a data table (keys must be strings or integers)", k.String())}
+			return
+		}
+		gv, err := toGo(val, path+"."+key, seen)
+		if err != nil {
+			firstErr = err
+			return
+		}
+		out[key] = gv
+	})
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+const arrayMetaKey = "kumopolicy.luart.array_mt"
+
+// ArrayMetatable returns the state's shared metatable that marks a table as
+// a sequence, so that an empty one converts back to [] rather than {}.
+func ArrayMetatable(L *lua.LState) *lua.LTable {
+	if mt, ok := L.G.Registry.RawGetString(arrayMetaKey).(*lua.LTable); ok {
+		return mt
+	}
+	mt := L.NewTable()
+	mt.RawSetString("__name", lua.LString("array"))
+	L.G.Registry.RawSetString(arrayMetaKey, mt)
+	return mt
+}
+
+func isArrayMarked(t *lua.LTable) bool {
+	mt, ok := t.Metatable.(*lua.LTable)
+	if !ok {
+		return false
+	}
+	name, _ := mt.RawGetString("__name").(lua.LString)
+	return name == "array"
+}
+
+// ToLua converts Go data to a fresh Lua value in L. Slices become sequences
+// marked as arrays; maps with string keys become tables; integers and
+// floats become numbers; time.Time becomes an RFC 3339 string; lua.LValue
+// passes through. Other types are converted by reflection where they are
+// maps, slices or basic kinds, and rendered with fmt otherwise.
+func ToLua(L *lua.LState, v any) lua.LValue {
+	switch x := v.(type) {
+	case nil:
+		return lua.LNil
+	case lua.LValue:
+		return x
+	case bool:
+		return lua.LBool(x)
+	case string:
+		return lua.LString(x)
+	case int:
+		return lua.LNumber(x)
+	case int64:
+		return lua.LNumber(x)
+	case int32:
+		return lua.LNumber(x)
+	case uint64:
+		return lua.LNumber(x)
+	case float64:
+		return lua.LNumber(x)
+	case json.Number:
+		f, _ := x.Float64()
+		return lua.LNumber(f)
+	case time.Time:
+		return lua.LString(x.Format(time.RFC3339Nano))
+	case []any:
+		t := L.CreateTable(len(x), 0)
+		for i, e := range x {
+			t.RawSetInt(i+1, ToLua(L, e))
+		}
+		L.SetMetatable(t, ArrayMetatable(L))
+		return t
+	case map[string]any:
+		t := L.CreateTable(0, len(x))
+		for k, e := range x {
+			t.RawSetString(k, ToLua(L, e))
+		}
+		return t
+	case []string:
+		t := L.CreateTable(len(x), 0)
+		for i, e := range x {
+			t.RawSetInt(i+1, lua.LString(e))
+		}
+		L.SetMetatable(t, ArrayMetatable(L))
+		return t
+	}
+	return reflectToLua(L, reflect.ValueOf(v))
+}
+
+func reflectToLua(L *lua.LState, rv reflect.Value) lua.LValue {
+	switch rv.Kind() {
+	case reflect.Invalid:
+		return lua.LNil
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return lua.LNil
+		}
+		return ToLua(L, rv.Elem().Interface())
+	case reflect.Bool:
+		return lua.LBool(rv.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return lua.LNumber(rv.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return lua.LNumber(rv.Uint())
+	case reflect.Float32, reflect.Float64:
+		return lua.LNumber(rv.Float())
+	case reflect.String:
+		return lua.LString(rv.String())
+	case reflect.Slice, reflect.Array:
+		t := L.CreateTable(rv.Len(), 0)
+		for i := 0; i < rv.Len(); i++ {
+			t.RawSetInt(i+1, ToLua(L, rv.Index(i).Interface()))
+		}
+		L.SetMetatable(t, ArrayMetatable(L))
+		return t
+	case reflect.Map:
+		t := L.CreateTable(0, rv.Len())
+		keys := rv.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+		for _, k := range keys {
+			t.RawSet(ToLua(L, k.Interface()), ToLua(L, rv.MapIndex(k).Interface()))
+		}
+		return t
+	}
+	return lua.LString(fmt.Sprint(rv.Interface()))
+}

@@ -1,0 +1,198 @@
+package luart
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// protoCache compiles each Lua file once per (path, size, mtime) so that
+// building a state does not re-parse the policy and its modules.
+type protoCache struct {
+	mu      sync.Mutex
+	entries map[string]protoEntry
+}
+
+type protoEntry struct {
+	size  int64
+	mtime time.Time
+	proto *lua.FunctionProto
+}
+
+func newProtoCache() *protoCache { return &protoCache{entries: map[string]protoEntry{}} }
+
+func (c *protoCache) load(file string) (*lua.FunctionProto, error) {
+	st, err := os.Stat(file)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	e, ok := c.entries[file]
+	c.mu.Unlock()
+	if ok && e.size == st.Size() && e.mtime.Equal(st.ModTime()) {
+		return e.proto, nil
+	}
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	proto, err := compileSource(src, file)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.entries[file] = protoEntry{size: st.Size(), mtime: st.ModTime(), proto: proto}
+	c.mu.Unlock()
+	return proto, nil
+}
+
+// embeddedProto compiles an embedded module once; embedded files never change.
+func (c *protoCache) embedded(fsys fs.FS, name string) (*lua.FunctionProto, error) {
+	key := "\x00embedded:" + name
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	if ok {
+		return e.proto, nil
+	}
+	src, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	proto, err := compileSource(src, EmbeddedChunkPrefix+name)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.entries[key] = protoEntry{proto: proto}
+	c.mu.Unlock()
+	return proto, nil
+}
+
+// EmbeddedChunkPrefix prefixes the chunk names of modules loaded from the
+// binary, so error positions say where the code came from.
+const EmbeddedChunkPrefix = "[embedded]/"
+
+// compileSource parses and compiles a chunk. A leading #! line is skipped
+// (as the lua interpreter does) while keeping line numbers.
+func compileSource(src []byte, name string) (*lua.FunctionProto, error) {
+	if bytes.HasPrefix(src, []byte("#")) {
+		if i := bytes.IndexByte(src, '\n'); i >= 0 {
+			src = append([]byte("--"), src[i:]...)
+		} else {
+			src = nil
+		}
+	}
+	chunk, err := parse.Parse(bytes.NewReader(src), name)
+	if err != nil {
+		return nil, err
+	}
+	return lua.Compile(chunk, name)
+}
+
+// SearchPath returns the package.path a new state starts with: the
+// configured search roots, the system roots (/opt/kumomta/share then
+// /opt/kumomta/etc/policy), then gopher-lua's default (LUA_PATH or the
+// compiled-in path, which starts with ./?.lua).
+func (rt *Runtime) SearchPath() string {
+	var parts []string
+	for _, root := range append(append([]string{}, rt.opts.SearchRoots...), rt.opts.SystemRoots...) {
+		root = strings.TrimRight(root, "/")
+		if root == "" {
+			root = "."
+		}
+		parts = append(parts, root+"/?.lua", root+"/?/init.lua")
+	}
+	def := os.Getenv(lua.LuaPath)
+	if def == "" {
+		def = lua.LuaPathDefault
+	}
+	def = strings.ReplaceAll(def, ";;", ";"+lua.LuaPathDefault+";")
+	return strings.Join(parts, ";") + ";" + def
+}
+
+// installRequire sets package.path and replaces gopher-lua's file loader
+// with one that caches compiled chunks, then adds the embedded fallback.
+func (rt *Runtime) installRequire(s *State) {
+	L := s.L
+	pkg := L.GetGlobal("package").(*lua.LTable)
+	pkg.RawSetString("path", lua.LString(rt.SearchPath()))
+	loaders := L.GetField(pkg, "loaders").(*lua.LTable)
+	loaders.RawSetInt(2, L.NewFunction(rt.fileLoader))
+	if rt.opts.Embedded != nil {
+		loaders.RawSetInt(3, L.NewFunction(rt.embeddedLoader))
+	}
+}
+
+// fileLoader searches package.path (read at each call, so policies may
+// rewrite it) like Lua's searcher and loads the first readable match.
+func (rt *Runtime) fileLoader(L *lua.LState) int {
+	name := L.CheckString(1)
+	pv, ok := L.GetField(L.GetGlobal("package"), "path").(lua.LString)
+	if !ok {
+		L.RaiseError("package.path must be a string")
+	}
+	file, tried := searchPath(name, string(pv))
+	if file == "" {
+		L.Push(lua.LString(tried))
+		return 1
+	}
+	proto, err := rt.protos.load(file)
+	if err != nil {
+		L.RaiseError("error loading module '%s' from file '%s':\n\t%v", name, file, err)
+	}
+	L.Push(L.NewFunctionFromProto(proto))
+	return 1
+}
+
+func searchPath(name, pathList string) (string, string) {
+	fname := strings.ReplaceAll(name, ".", "/")
+	var tried strings.Builder
+	for _, pattern := range strings.Split(pathList, ";") {
+		if pattern == "" {
+			continue
+		}
+		candidate := strings.ReplaceAll(pattern, "?", fname)
+		if st, err := os.Stat(candidate); err == nil && !st.IsDir() {
+			return candidate, ""
+		}
+		if tried.Len() > 0 {
+			tried.WriteString("\n\t")
+		}
+		fmt.Fprintf(&tried, "no file '%s'", candidate)
+	}
+	return "", tried.String()
+}
+
+// embeddedLoader finds module a.b as a/b.lua or a/b/init.lua in the
+// embedded file system.
+func (rt *Runtime) embeddedLoader(L *lua.LState) int {
+	name := L.CheckString(1)
+	base := strings.ReplaceAll(name, ".", "/")
+	var tried strings.Builder
+	for _, candidate := range []string{base + ".lua", path.Join(base, "init.lua")} {
+		if _, err := fs.Stat(rt.opts.Embedded, candidate); err != nil {
+			if tried.Len() > 0 {
+				tried.WriteString("\n\t")
+			}
+			fmt.Fprintf(&tried, "no embedded module '%s%s'", EmbeddedChunkPrefix, candidate)
+			continue
+		}
+		proto, err := rt.protos.embedded(rt.opts.Embedded, candidate)
+		if err != nil {
+			L.RaiseError("error loading embedded module '%s':\n\t%v", name, err)
+		}
+		L.Push(L.NewFunctionFromProto(proto))
+		return 1
+	}
+	L.Push(lua.LString(tried.String()))
+	return 1
+}

@@ -1,0 +1,175 @@
+package luart
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// State is one Lua state of a Runtime with its per-state bookkeeping: the
+// event handlers the policy registered in it, the epoch it was built under,
+// its age and use count.
+//
+// A State must only be used by the goroutine that acquired it.
+type State struct {
+	L  *lua.LState
+	rt *Runtime
+
+	epoch   uint64
+	created time.Time
+	uses    int
+	broken  bool
+	task    bool
+
+	handlers   map[string][]*handler
+	registrars map[string][][]string
+	current    string
+	locals     map[any]any
+}
+
+type handler struct {
+	fn     *lua.LFunction
+	source string // short_src:line_defined of the function
+}
+
+const stateRegistryKey = "kumopolicy.luart.state"
+
+// StateOf returns the State that owns L (or the thread L was created from).
+// It panics if L was not created by a Runtime, which is a programming error.
+func StateOf(L *lua.LState) *State {
+	ud, ok := L.G.Registry.RawGetString(stateRegistryKey).(*lua.LUserData)
+	if !ok {
+		panic("luart: LState was not created by a luart.Runtime")
+	}
+	return ud.Value.(*State)
+}
+
+// Runtime returns the runtime the state belongs to.
+func (s *State) Runtime() *Runtime { return s.rt }
+
+// Epoch returns the config epoch the state was built under.
+func (s *State) Epoch() uint64 { return s.epoch }
+
+// CurrentEvent returns the name of the event being dispatched in this state,
+// or "" while the policy itself is running.
+func (s *State) CurrentEvent() string { return s.current }
+
+// IsTask reports whether the state belongs to a spawned task.
+func (s *State) IsTask() bool { return s.task }
+
+// Local returns a per-state Go value stored with SetLocal.
+func (s *State) Local(key any) any { return s.locals[key] }
+
+// SetLocal stores a Go value that lives as long as this state.
+func (s *State) SetLocal(key, value any) { s.locals[key] = value }
+
+// Context returns the context of the current dispatch: the one given to
+// the dispatch call, or the runtime's context when none was given.
+func (s *State) Context() context.Context {
+	if ctx := s.L.Context(); ctx != nil {
+		return ctx
+	}
+	return s.rt.ctx
+}
+
+// newState builds a state: standard libraries, compatibility shims, the
+// require machinery, native modules, state hooks, then the policy file.
+func (rt *Runtime) newState(task bool) (*State, error) {
+	L := lua.NewState(lua.Options{SkipOpenLibs: false})
+	s := &State{
+		L:          L,
+		rt:         rt,
+		epoch:      rt.Epoch(),
+		created:    time.Now(),
+		task:       task,
+		handlers:   map[string][]*handler{},
+		registrars: map[string][][]string{},
+		locals:     map[any]any{},
+	}
+	ud := L.NewUserData()
+	ud.Value = s
+	L.G.Registry.RawSetString(stateRegistryKey, ud)
+
+	installCompat(L)
+	rt.installRequire(s)
+	if rt.opts.Validating {
+		L.SetGlobal("_VALIDATING_CONFIG", lua.LTrue)
+	}
+
+	rt.modMu.RLock()
+	modules := append([]namedModule(nil), rt.modules...)
+	hooks := append([]StateHook(nil), rt.hooks...)
+	rt.modMu.RUnlock()
+
+	loaded := L.GetField(L.GetGlobal("package"), "loaded").(*lua.LTable)
+	for _, m := range modules {
+		loaded.RawSetString(m.name, m.fn(s))
+	}
+	for _, h := range hooks {
+		if err := h(s); err != nil {
+			L.Close()
+			return nil, err
+		}
+	}
+
+	if rt.opts.PolicyFile != "" || rt.opts.PolicySource != nil {
+		if err := rt.runPolicy(s); err != nil {
+			L.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (rt *Runtime) runPolicy(s *State) error {
+	var proto *lua.FunctionProto
+	var err error
+	if rt.opts.PolicySource != nil {
+		proto, err = compileSource(rt.opts.PolicySource, rt.opts.PolicyFile)
+	} else {
+		proto, err = rt.protos.load(rt.opts.PolicyFile)
+	}
+	if err != nil {
+		return &PolicyError{File: rt.opts.PolicyFile, Err: err}
+	}
+	L := s.L
+	L.SetContext(rt.ctx)
+	defer L.RemoveContext()
+	fn := L.NewFunctionFromProto(proto)
+	L.Push(fn)
+	if err := L.PCall(0, 0, nil); err != nil {
+		return &PolicyError{File: rt.opts.PolicyFile, Err: luaError(err)}
+	}
+	return nil
+}
+
+// PolicyError reports that the policy file could not be loaded or run.
+type PolicyError struct {
+	File string
+	Err  error
+}
+
+func (e *PolicyError) Error() string {
+	name := e.File
+	if name == "" {
+		name = "policy"
+	}
+	return fmt.Sprintf("loading %s: %v", name, e.Err)
+}
+
+func (e *PolicyError) Unwrap() error { return e.Err }
+
+// Close closes the underlying Lua state. States from the pool are closed by
+// the pool; Close is for states made with NewStandaloneState.
+func (s *State) Close() { s.L.Close() }
+
+// NewStandaloneState builds a state outside the pool (running the policy
+// as usual). The caller owns it and must Close it.
+func (rt *Runtime) NewStandaloneState() (*State, error) {
+	if rt.closed.Load() {
+		return nil, ErrClosed
+	}
+	return rt.newState(false)
+}

@@ -1,0 +1,43 @@
+package kumo_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/kumopolicy/kumopolicy/luart"
+	"github.com/kumopolicy/kumopolicy/modules/kumo"
+)
+
+// newRuntime builds a runtime with the kumo module and src as the policy.
+func newRuntime(t testing.TB, src string) *luart.Runtime {
+	t.Helper()
+	rt := luart.New(luart.Options{PolicyFile: "test_policy.lua", PolicySource: []byte(src), SystemRoots: []string{}})
+	kumo.Install(rt)
+	t.Cleanup(func() { rt.Close() })
+	return rt
+}
+
+// runMain runs src as a policy and fires its `main` handler, failing the
+// test with the Lua error if it raises.
+func runMain(t testing.TB, src string) []any {
+	t.Helper()
+	rt := newRuntime(t, src)
+	out, handled, err := rt.Fire(context.Background(), "main")
+	if err != nil {
+		t.Fatalf("main: %v", err)
+	}
+	if !handled {
+		t.Fatalf("policy registered no main handler")
+	}
+	return out
+}
+
+func TestHarnessSmoke(t *testing.T) {
+	out := runMain(t, `
+local kumo = require 'kumo'
+kumo.on('main', function() return 1 + 2, 'x' end)
+`)
+	if len(out) != 2 || out[0] != int64(3) || out[1] != "x" {
+		t.Fatalf("got %#v", out)
+	}
+}

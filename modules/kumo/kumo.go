@@ -1,0 +1,54 @@
+// Package kumo provides the `kumo` Lua module of kumopolicy: the functions
+// KumoMTA policies call (kumo.on, kumo.memoize, kumo.json_parse, ...).
+//
+// Bindings are thin: they check arguments, call a native Go package and
+// convert the results. Each sub-module lives in its own file and adds its
+// functions to the module table through an opener (see openers below).
+package kumo
+
+import (
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/kumopolicy/kumopolicy/luart"
+)
+
+// Version is reported as kumo.version and by `kumopolicy version`.
+var Version = "0.1.0-dev"
+
+// opener adds one group of functions to the kumo module table of a state.
+type opener func(s *luart.State, mod *lua.LTable)
+
+// openers build the kumo module, in order.
+var openers = []opener{
+	openCore,
+	openSerde,
+	openRegex,
+	openMemoize,
+}
+
+// Install registers the `kumo` module with the runtime: every state gets
+// package.loaded.kumo (there is no global `kumo`, as in KumoMTA).
+func Install(rt *luart.Runtime) {
+	rt.AddModule("kumo", func(s *luart.State) lua.LValue {
+		mod := s.L.NewTable()
+		for _, open := range openers {
+			open(s, mod)
+		}
+		return mod
+	})
+}
+
+// subTable returns mod[name], creating it as an empty table if needed.
+func subTable(L *lua.LState, mod *lua.LTable, name string) *lua.LTable {
+	if t, ok := mod.RawGetString(name).(*lua.LTable); ok {
+		return t
+	}
+	t := L.NewTable()
+	mod.RawSetString(name, t)
+	return t
+}
+
+// raise raises err as a Lua error from inside a Go function.
+func raise(L *lua.LState, err error) {
+	L.RaiseError("%s", err.Error())
+}
