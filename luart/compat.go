@@ -17,6 +17,8 @@ import (
 //     accepts any indexable value (ipairs on a string yields nothing).
 //   - table.unpack exists; math.type and math.tointeger classify numbers
 //     (gopher-lua has only float64: integral values count as integers).
+//   - assert raises its message value unchanged (gopher-lua formats it as a
+//     printf format and prefixes a position; Lua 5.4 does neither).
 //   - collectgarbage("collect"/"step") does not stop the whole process:
 //     gopher-lua would call runtime.GC, which pauses every goroutine for
 //     every state; Go's collector runs on its own. "count" still reports.
@@ -39,6 +41,7 @@ func installCompat(L *lua.LState) {
 		return 3
 	}))
 	L.SetGlobal("collectgarbage", L.NewFunction(compatCollectGarbage))
+	L.SetGlobal("assert", L.NewFunction(compatAssert))
 
 	tbl := L.GetGlobal("table").(*lua.LTable)
 	if tbl.RawGetString("unpack") == lua.LNil {
@@ -131,4 +134,18 @@ func mathToInteger(L *lua.LState) int {
 // which is how kumopolicy decides that a Lua number is an integer.
 func isInteger(f float64) bool {
 	return f == math.Trunc(f) && !math.IsInf(f, 0) && f >= -9.223372036854775808e18 && f < 9.223372036854775808e18
+}
+
+func compatAssert(L *lua.LState) int {
+	if L.GetTop() == 0 {
+		L.ArgError(1, "value expected")
+	}
+	if lua.LVAsBool(L.Get(1)) {
+		return L.GetTop()
+	}
+	if L.GetTop() >= 2 {
+		L.Error(L.Get(2), 0)
+	}
+	L.Error(lua.LString("assertion failed!"), 0)
+	return 0
 }

@@ -124,20 +124,22 @@ func (s *State) Fire(ctx context.Context, event string, args ...lua.LValue) ([]l
 		}
 	}()
 
+	// A cancellable context makes gopher-lua check it before every VM
+	// instruction, so it is only installed when the caller gave one. Go
+	// functions that block (kumo.sleep) use State.Context, which falls back
+	// to the runtime's context, so shutdown still interrupts them.
 	useCtx := ctx != nil && ctx.Done() != nil
-	prevCtx := L.Context()
 	if useCtx {
+		prevCtx := L.Context()
 		L.SetContext(ctx)
-	} else if prevCtx == nil {
-		L.SetContext(s.rt.ctx)
+		defer func() {
+			if prevCtx != nil {
+				L.SetContext(prevCtx)
+			} else {
+				L.RemoveContext()
+			}
+		}()
 	}
-	defer func() {
-		if prevCtx != nil {
-			L.SetContext(prevCtx)
-		} else {
-			L.RemoveContext()
-		}
-	}()
 
 	start := time.Now()
 	for _, h := range hs {

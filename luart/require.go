@@ -2,6 +2,7 @@ package luart
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -93,9 +94,33 @@ func compileSource(src []byte, name string) (*lua.FunctionProto, error) {
 	}
 	chunk, err := parse.Parse(bytes.NewReader(src), name)
 	if err != nil {
-		return nil, err
+		return nil, syntaxError(err, name)
 	}
 	return lua.Compile(chunk, name)
+}
+
+// SyntaxError is a Lua parse error with its position, rendered as
+// `file:line:column: message near 'token'`.
+type SyntaxError struct {
+	File         string
+	Line, Column int
+	Message      string
+	Near         string
+}
+
+func (e *SyntaxError) Error() string {
+	if e.Line <= 0 {
+		return fmt.Sprintf("%s: %s at end of file", e.File, e.Message)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s near '%s'", e.File, e.Line, e.Column, e.Message, e.Near)
+}
+
+func syntaxError(err error, name string) error {
+	var pe *parse.Error
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return &SyntaxError{File: name, Line: pe.Pos.Line, Column: pe.Pos.Column, Message: strings.TrimSpace(pe.Message), Near: pe.Token}
 }
 
 // SearchPath returns the package.path a new state starts with: the

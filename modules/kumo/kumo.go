@@ -24,6 +24,7 @@ var openers = []opener{
 	openSerde,
 	openRegex,
 	openMemoize,
+	installNotYetSupported, // last: fills only what nothing else provided
 }
 
 // Install registers the `kumo` module with the runtime: every state gets

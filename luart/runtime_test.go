@@ -1,0 +1,626 @@
+package luart_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/kumopolicy/kumopolicy/luart"
+)
+
+// testModule is a minimal `kumo` for testing the runtime on its own: on,
+// sleep, spawn_task(event, ...) and bump_config_epoch, plus a per-runtime
+// counter of states built.
+func testModule(builds *atomic.Int64) luart.ModuleFunc {
+	return func(s *luart.State) lua.LValue {
+		if builds != nil {
+			builds.Add(1)
+		}
+		L := s.L
+		mod := L.NewTable()
+		L.SetFuncs(mod, map[string]lua.LGFunction{
+			"on": func(L *lua.LState) int {
+				if err := luart.Register(L, L.CheckString(1), L.CheckFunction(2)); err != nil {
+					L.RaiseError("%s", err.Error())
+				}
+				return 0
+			},
+			"sleep": func(L *lua.LState) int {
+				if err := luart.Sleep(L, float64(L.CheckNumber(1))); err != nil {
+					L.RaiseError("sleep interrupted: %v", err)
+				}
+				return 0
+			},
+			"spawn_task": func(L *lua.LState) int {
+				var args []any
+				for i := 2; i <= L.GetTop(); i++ {
+					g, _ := luart.ToGo(L.Get(i))
+					args = append(args, g)
+				}
+				if err := luart.StateOf(L).Runtime().SpawnTask(L.CheckString(1), args); err != nil {
+					L.RaiseError("%s", err.Error())
+				}
+				return 0
+			},
+			"bump_config_epoch": func(L *lua.LState) int {
+				luart.StateOf(L).Runtime().BumpEpoch()
+				return 0
+			},
+			"traceback": func(L *lua.LState) int {
+				L.Push(luart.TracebackTable(L, L.CheckInt(1)))
+				return 1
+			},
+		})
+		return mod
+	}
+}
+
+func newRT(t testing.TB, src string, opts luart.Options) (*luart.Runtime, *atomic.Int64) {
+	t.Helper()
+	opts.PolicyFile = "policy.lua"
+	opts.PolicySource = []byte(src)
+	if opts.SystemRoots == nil {
+		opts.SystemRoots = []string{}
+	}
+	rt := luart.New(opts)
+	var builds atomic.Int64
+	rt.AddModule("kumo", testModule(&builds))
+	t.Cleanup(func() { rt.Close() })
+	return rt, &builds
+}
+
+func fire(t *testing.T, rt *luart.Runtime, event string, args ...any) ([]any, bool) {
+	t.Helper()
+	out, ok, err := rt.Fire(context.Background(), event, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", event, err)
+	}
+	return out, ok
+}
+
+func TestSingleEventRejectsSecondHandler(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('init', function() end)
+kumo.on('init', function() end)
+`, luart.Options{})
+	_, _, err := rt.Fire(context.Background(), "init")
+	if err == nil {
+		t.Fatal("second kumo.on('init') was accepted")
+	}
+	if !strings.Contains(err.Error(), "init event already has a handler defined at policy.lua:3") {
+		t.Fatalf("error does not name the first handler: %v", err)
+	}
+	var pe *luart.PolicyError
+	if !errors.As(err, &pe) {
+		t.Fatalf("want a PolicyError, got %T", err)
+	}
+}
+
+func TestUserEventsAreSingle(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('make.example.tsa.kumomta', function() end)
+kumo.on('make.example.tsa.kumomta', function() end)
+`, luart.Options{})
+	if _, _, err := rt.Fire(context.Background(), "x"); err == nil || !strings.Contains(err.Error(), "already has a handler") {
+		t.Fatalf("user-invented event names must be Single, got %v", err)
+	}
+}
+
+func TestMultipleEventChainStopsAtFirstValue(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+calls = {}
+kumo.on('get_queue_config', function(d) table.insert(calls, 'a') end)
+kumo.on('get_queue_config', function(d) table.insert(calls, 'b') return end)
+kumo.on('get_queue_config', function(d) table.insert(calls, 'c') return nil end)
+kumo.on('get_queue_config', function(d) table.insert(calls, 'd') return 'never' end)
+kumo.on('main', function() return table.concat(calls, ',') end)
+`, luart.Options{})
+	err := rt.Call(context.Background(), func(s *luart.State) error {
+		out, ok, err := s.Fire(context.Background(), "get_queue_config", lua.LString("example.com"))
+		if err != nil {
+			return err
+		}
+		if !ok || len(out) != 1 || out[0] != lua.LNil {
+			t.Errorf("want handled with one explicit nil, got ok=%v out=%v", ok, out)
+		}
+		calls, _, err := s.Fire(context.Background(), "main")
+		if err != nil {
+			return err
+		}
+		if got := calls[0].String(); got != "a,b,c" {
+			t.Errorf("handlers called: %s, want a,b,c", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMultipleEventNoValueIsUnhandled(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('should_enqueue_log_record', function() end)
+kumo.on('should_enqueue_log_record', function() return end)
+`, luart.Options{})
+	out, ok := fire(t, rt, "should_enqueue_log_record")
+	if ok || len(out) != 0 {
+		t.Fatalf("want unhandled, got ok=%v out=%v", ok, out)
+	}
+	if _, ok := fire(t, rt, "no_such_event"); ok {
+		t.Fatal("an event without handlers reported handled")
+	}
+}
+
+func TestSingleEventNoReturnIsHandled(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('init', function() end)
+`, luart.Options{})
+	out, ok := fire(t, rt, "init")
+	if !ok || len(out) != 0 {
+		t.Fatalf("want handled with no values, got ok=%v out=%v", ok, out)
+	}
+}
+
+func TestRegisterDuringEventIsRefused(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('init', function()
+  kumo.on('get_egress_path_config', function() end)
+end)
+kumo.on('main', function()
+  kumo.on('late_but_allowed_from_main', function() return 'ok' end)
+end)
+`, luart.Options{})
+	_, _, err := rt.Fire(context.Background(), "init")
+	if err == nil || !strings.Contains(err.Error(), "from within the event handler 'init'") {
+		t.Fatalf("registration inside init must fail, got %v", err)
+	}
+	if _, ok := fire(t, rt, "main"); !ok {
+		t.Fatal("main not handled")
+	}
+}
+
+func TestCurrentEventGlobal(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+at_load = tostring(_KUMO_CURRENT_EVENT)
+kumo.on('init', function() return _KUMO_CURRENT_EVENT, at_load end)
+`, luart.Options{})
+	out, _ := fire(t, rt, "init")
+	if out[0] != "init" || out[1] != "nil" {
+		t.Fatalf("got %v", out)
+	}
+}
+
+func TestDispatchDeadlineCancelsRunawayHandler(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('get_egress_path_config', function() while true do end end)
+kumo.on('init', function() return 'fine' end)
+`, luart.Options{MaxStates: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, _, err := rt.Fire(ctx, "get_egress_path_config", "example.com")
+	var te *luart.TimeoutError
+	if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want TimeoutError wrapping DeadlineExceeded, got %T %v", err, err)
+	}
+	if !strings.Contains(err.Error(), "get_egress_path_config") {
+		t.Fatalf("timeout error does not name the event: %v", err)
+	}
+	// The state was retired; the single slot is free and a fresh state serves.
+	if st := rt.PoolStats(); st.Live != 0 {
+		t.Fatalf("runaway state not retired: %+v", st)
+	}
+	if out, _ := fire(t, rt, "init"); out[0] != "fine" {
+		t.Fatalf("got %v", out)
+	}
+}
+
+func TestDeadlineInterruptsSleep(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('init', function() kumo.sleep(3600) end)
+`, luart.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	_, _, err := rt.Fire(ctx, "init")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("sleep was not interrupted by the deadline: %v", err)
+	}
+}
+
+func TestPoolReusesStatesAndRetiresOnEpoch(t *testing.T) {
+	rt, builds := newRT(t, `
+local kumo = require 'kumo'
+local n = 0
+kumo.on('count', function() n = n + 1 return n end)
+`, luart.Options{})
+	for i := 1; i <= 3; i++ {
+		out, _ := fire(t, rt, "count")
+		if out[0] != int64(i) {
+			t.Fatalf("dispatch %d ran on a fresh state (n=%v)", i, out[0])
+		}
+	}
+	if builds.Load() != 1 {
+		t.Fatalf("built %d states for sequential dispatches, want 1", builds.Load())
+	}
+	ch, unsub := rt.SubscribeEpoch()
+	defer unsub()
+	if e := rt.BumpEpoch(); e != 1 {
+		t.Fatalf("epoch %d", e)
+	}
+	select {
+	case e := <-ch:
+		if e != 1 {
+			t.Fatalf("subscriber saw %d", e)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("epoch subscriber not notified")
+	}
+	out, _ := fire(t, rt, "count")
+	if out[0] != int64(1) || builds.Load() != 2 {
+		t.Fatalf("state from the old epoch was reused (n=%v builds=%d)", out[0], builds.Load())
+	}
+}
+
+func TestPoolRetiresAfterMaxUses(t *testing.T) {
+	rt, builds := newRT(t, `require('kumo').on('x', function() end)`, luart.Options{MaxUses: 2})
+	for i := 0; i < 5; i++ {
+		fire(t, rt, "x")
+	}
+	if builds.Load() != 3 {
+		t.Fatalf("built %d states for 5 dispatches with MaxUses=2, want 3", builds.Load())
+	}
+}
+
+func TestPoolIsBounded(t *testing.T) {
+	rt, builds := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('block', function(secs) kumo.sleep(secs) end)
+`, luart.Options{MaxStates: 2})
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rt.Fire(context.Background(), "block", 0.3)
+		}()
+	}
+	// Wait until both slots are taken.
+	deadline := time.Now().Add(2 * time.Second)
+	for rt.PoolStats().Live < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, _, err := rt.Fire(ctx, "block", 0)
+	if err == nil || !strings.Contains(err.Error(), "waiting for a free Lua state") {
+		t.Fatalf("third dispatch did not wait for a slot: %v", err)
+	}
+	wg.Wait()
+	if _, _, err := rt.Fire(context.Background(), "block", 0); err != nil {
+		t.Fatal(err)
+	}
+	if builds.Load() > 2 {
+		t.Fatalf("built %d states with MaxStates=2", builds.Load())
+	}
+}
+
+func TestConcurrentDispatchRace(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('get_egress_path_config', function(domain, source, site)
+  return { domain = domain, source = source, n = #domain }
+end)
+`, luart.Options{MaxStates: 4})
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				out, _, err := rt.Fire(context.Background(), "get_egress_path_config", "example.com", "src", "site")
+				if err != nil {
+					errs <- err
+					return
+				}
+				m := out[0].(map[string]any)
+				if m["n"] != int64(11) || m["domain"] != "example.com" {
+					errs <- errors.New("bad result")
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+func TestSpawnTaskRunsWithArgsAndStopsOnClose(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('init', function() kumo.spawn_task('worker', 'a', 2) end)
+kumo.on('worker', function(args)
+  worker_args = args
+  kumo.sleep(3600)
+end)
+`, luart.Options{TaskShutdownGrace: 2 * time.Second})
+	fire(t, rt, "init")
+	deadline := time.Now().Add(2 * time.Second)
+	for rt.RunningTasks() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if rt.RunningTasks() != 1 {
+		t.Fatal("task did not start")
+	}
+	start := time.Now()
+	if err := rt.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if rt.RunningTasks() != 0 {
+		t.Fatal("task still running after Close")
+	}
+	if time.Since(start) > time.Second {
+		t.Fatal("Close waited for the sleep instead of cancelling it")
+	}
+}
+
+func TestSpawnTaskReceivesOneTableArgument(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('init', function() kumo.spawn_task('worker', {url = 'http://x'}, 7) end)
+kumo.on('worker', function(args)
+  local f = io.open(`+"'"+out+"'"+`, 'w')
+  f:write(type(args), ' ', #args, ' ', args[1].url, ' ', args[2])
+  f:close()
+end)
+`, luart.Options{})
+	fire(t, rt, "init")
+	deadline := time.Now().Add(2 * time.Second)
+	var data []byte
+	for time.Now().Before(deadline) {
+		data, _ = os.ReadFile(out)
+		if len(data) > 0 && rt.RunningTasks() == 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if string(data) != "table 2 http://x 7" {
+		t.Fatalf("task saw %q", data)
+	}
+}
+
+func TestSpawnTaskIsNoopWhenValidating(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('init', function() kumo.spawn_task('worker') return _VALIDATING_CONFIG end)
+kumo.on('worker', function() kumo.sleep(3600) end)
+`, luart.Options{Validating: true})
+	out, _ := fire(t, rt, "init")
+	if out[0] != true {
+		t.Fatalf("_VALIDATING_CONFIG = %v", out[0])
+	}
+	if rt.RunningTasks() != 0 {
+		t.Fatal("spawn_task started a task in validate mode")
+	}
+}
+
+func TestRequireSearchOrderAndEmbeddedFallback(t *testing.T) {
+	root1 := t.TempDir()
+	root2 := t.TempDir()
+	extra := t.TempDir()
+	write := func(dir, rel, src string) {
+		p := filepath.Join(dir, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(root1, "policy-extras/a.lua", "return 'share'")
+	write(root2, "policy-extras/a.lua", "return 'etc'")
+	write(root2, "policy-extras/b.lua", "return 'etc-b'")
+	write(root2, "pkg/init.lua", "return 'init'")
+	write(extra, "policy-extras/c.lua", "return 'rewritten-path'")
+	emb := fstest.MapFS{
+		"policy-extras/a.lua": {Data: []byte("return 'embedded-a'")},
+		"policy-extras/d.lua": {Data: []byte("return 'embedded-d'")},
+	}
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+local a = require 'policy-extras.a'
+local b = require 'policy-extras.b'
+local p = require 'pkg'
+local d = require 'policy-extras.d'
+package.path = '`+extra+`/?.lua;' .. package.path
+local c = require 'policy-extras.c'
+local ok, err = pcall(require, 'policy-extras.missing')
+kumo.on('main', function() return a, b, p, d, c, err, package.loaded.kumo == kumo, rawget(_G, 'kumo') end)
+`, luart.Options{SystemRoots: []string{root1, root2}, Embedded: emb})
+	out, _ := fire(t, rt, "main")
+	want := []any{"share", "etc-b", "init", "embedded-d", "rewritten-path"}
+	for i, w := range want {
+		if out[i] != w {
+			t.Errorf("require result %d = %v, want %v", i, out[i], w)
+		}
+	}
+	msg, _ := out[5].(string)
+	if !strings.Contains(msg, "module policy-extras.missing not found") ||
+		!strings.Contains(msg, "no file '"+root1+"/policy-extras/missing.lua'") ||
+		!strings.Contains(msg, "no embedded module") {
+		t.Errorf("missing-module error is unhelpful: %s", msg)
+	}
+	if out[6] != true || out[7] != nil {
+		t.Errorf("kumo must be in package.loaded and not a global: %v %v", out[6], out[7])
+	}
+}
+
+func TestSearchPathOrder(t *testing.T) {
+	rt := luart.New(luart.Options{SearchRoots: []string{"/checkout/assets"}})
+	defer rt.Close()
+	p := rt.SearchPath()
+	i1 := strings.Index(p, "/checkout/assets/?.lua")
+	i2 := strings.Index(p, "/opt/kumomta/share/?.lua")
+	i3 := strings.Index(p, "/opt/kumomta/etc/policy/?.lua")
+	i4 := strings.Index(p, "./?.lua")
+	if !(i1 == 0 && i1 < i2 && i2 < i3 && i3 < i4) {
+		t.Fatalf("search path order wrong: %s", p)
+	}
+}
+
+func TestPolicyEditTakesEffectAfterEpochBump(t *testing.T) {
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "init.lua")
+	os.WriteFile(policy, []byte(`require('kumo').on('v', function() return 1 end)`), 0o644)
+	rt := luart.New(luart.Options{PolicyFile: policy, SystemRoots: []string{}})
+	rt.AddModule("kumo", testModule(nil))
+	defer rt.Close()
+	out, _ := fire(t, rt, "v")
+	if out[0] != int64(1) {
+		t.Fatal(out)
+	}
+	os.WriteFile(policy, []byte(`require('kumo').on('v', function() return 2 end) -- longer`), 0o644)
+	out, _ = fire(t, rt, "v")
+	if out[0] != int64(1) {
+		t.Fatal("policy reloaded without an epoch bump")
+	}
+	rt.BumpEpoch()
+	out, _ = fire(t, rt, "v")
+	if out[0] != int64(2) {
+		t.Fatalf("edited policy not picked up after epoch bump: %v", out[0])
+	}
+}
+
+func TestPolicySyntaxErrorNamesFileAndLine(t *testing.T) {
+	rt, _ := newRT(t, "local x = 1\nlocal = 2\n", luart.Options{})
+	_, _, err := rt.Fire(context.Background(), "init")
+	var se *luart.SyntaxError
+	if !errors.As(err, &se) || err.Error() != "loading policy.lua: policy.lua:2:7: syntax error near '='" {
+		t.Fatalf("syntax error should name file and line: %v", err)
+	}
+}
+
+func TestHandlerErrorCarriesPosition(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('init', function()
+  error('boom')
+end)
+`, luart.Options{})
+	_, _, err := rt.Fire(context.Background(), "init")
+	var le *luart.LuaError
+	if !errors.As(err, &le) || le.Message != "policy.lua:4: boom" {
+		t.Fatalf("got %T %v", err, err)
+	}
+	if !strings.Contains(le.Traceback, "policy.lua") {
+		t.Fatalf("traceback missing: %q", le.Traceback)
+	}
+}
+
+func TestCompatShims(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('main', function()
+  local proxy = setmetatable({}, { __pairs = function(t)
+    local done = false
+    return function() if done then return nil end done = true return 'k', 'v' end, t, nil
+  end })
+  local seen = {}
+  for k, v in pairs(proxy) do seen[#seen + 1] = k .. '=' .. v end
+  local n = 0
+  for _ in ipairs('abc') do n = n + 1 end
+  local via_index = setmetatable({}, { __index = function(_, i) if i <= 3 then return i * 10 end end })
+  local sum = 0
+  for _, v in ipairs(via_index) do sum = sum + v end
+  local a, b = table.unpack({ 1, 2 })
+  local ok = pcall(pairs, 42)
+  return table.concat(seen, ','), n, sum, a + b, math.type(3), math.type(3.5), math.type('3'), ok, collectgarbage()
+end)
+`, luart.Options{})
+	out, _ := fire(t, rt, "main")
+	want := []any{"k=v", int64(0), int64(60), int64(3), "integer", "float", nil, false, int64(0)}
+	for i, w := range want {
+		if out[i] != w {
+			t.Errorf("result %d = %#v, want %#v", i, out[i], w)
+		}
+	}
+}
+
+func TestTracebackFrames(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+local function inner()
+  return kumo.traceback(1)
+end
+kumo.on('main', function()
+  local tb = inner()
+  return tb[1].what, tb[1].short_src, tb[1].curr_line, tb[1].line_defined, tb[2].curr_line, tb[1].source
+end)
+`, luart.Options{})
+	out, _ := fire(t, rt, "main")
+	want := []any{"Lua", "policy.lua", int64(4), int64(3), int64(7), "@policy.lua"}
+	for i, w := range want {
+		if out[i] != w {
+			t.Errorf("field %d = %#v, want %#v", i, out[i], w)
+		}
+	}
+}
+
+func TestValidationFlag(t *testing.T) {
+	rt := luart.New(luart.Options{})
+	defer rt.Close()
+	if rt.ValidationFailed() {
+		t.Fatal("fresh runtime reports failure")
+	}
+	rt.MarkValidationFailed()
+	if !rt.ValidationFailed() {
+		t.Fatal("flag not recorded")
+	}
+}
+
+func TestClosedRuntimeRefusesDispatch(t *testing.T) {
+	rt, _ := newRT(t, `require('kumo').on('x', function() end)`, luart.Options{})
+	fire(t, rt, "x")
+	rt.Close()
+	if _, _, err := rt.Fire(context.Background(), "x"); !errors.Is(err, luart.ErrClosed) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestAssertIsLua54(t *testing.T) {
+	rt, _ := newRT(t, `
+require('kumo').on('main', function()
+  local _, e1 = pcall(assert, false, '100% sure')
+  local _, e2 = pcall(assert, nil)
+  local _, e3 = pcall(assert, false, { code = 7 })
+  return e1, e2, e3.code, select('#', assert(1, 2, 3))
+end)
+`, luart.Options{})
+	out, _ := fire(t, rt, "main")
+	want := []any{"100% sure", "assertion failed!", int64(7), int64(3)}
+	for i, w := range want {
+		if out[i] != w {
+			t.Errorf("result %d = %#v, want %#v", i, out[i], w)
+		}
+	}
+}
