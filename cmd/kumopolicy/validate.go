@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -91,5 +90,3 @@ Flags:`)
 	fmt.Fprintf(stdout, "OK: %s (handlers: pre_init %d, init %d, validate_config %d)\n", cfg.Policy, counts[0], counts[1], counts[2])
 	return exitOK
 }
-
-var _ = context.Background
