@@ -92,6 +92,10 @@ func compileSource(src []byte, name string) (*lua.FunctionProto, error) {
 			src = nil
 		}
 	}
+	src, err := rewriteEscapes(src, name)
+	if err != nil {
+		return nil, err
+	}
 	chunk, err := parse.Parse(bytes.NewReader(src), name)
 	if err != nil {
 		return nil, syntaxError(err, name)
