@@ -15,6 +15,7 @@ import (
 //   - pairs honours the __pairs metamethod.
 //   - ipairs indexes through metamethods and stops at the first nil, so it
 //     accepts any indexable value (ipairs on a string yields nothing).
+//   - math.huge is +infinity (gopher-lua uses the largest finite float);
 //   - table.unpack exists; math.type and math.tointeger classify numbers
 //     (gopher-lua has only float64: integral values count as integers).
 //   - assert raises its message value unchanged (gopher-lua formats it as a
@@ -50,6 +51,8 @@ func installCompat(L *lua.LState) {
 	m := L.GetGlobal("math").(*lua.LTable)
 	m.RawSetString("type", L.NewFunction(mathType))
 	m.RawSetString("tointeger", L.NewFunction(mathToInteger))
+	// gopher-lua defines math.huge as the largest finite float.
+	m.RawSetString("huge", lua.LNumber(math.Inf(1)))
 }
 
 func compatPairs(L *lua.LState) int {

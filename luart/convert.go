@@ -89,17 +89,27 @@ func tableToGo(t *lua.LTable, path string, seen map[*lua.LTable]bool) (any, erro
 	seen[t] = true
 	defer delete(seen, t)
 
+	marked := isArrayMarked(t)
 	n := t.Len()
 	count := 0
-	isSeq := true
+	maxKey := 0
+	allInts := true
 	t.ForEach(func(k, _ lua.LValue) {
 		count++
-		if num, ok := k.(lua.LNumber); !ok || float64(num) != math.Trunc(float64(num)) || num < 1 || int(num) > n {
-			isSeq = false
+		num, ok := k.(lua.LNumber)
+		if !ok || float64(num) != math.Trunc(float64(num)) || num < 1 || num > 1<<31 {
+			allInts = false
+			return
 		}
+		maxKey = max(maxKey, int(num))
 	})
+	isSeq := allInts && maxKey == n
+	if marked && allInts {
+		// An array (from json_parse, say) keeps its nulls as holes.
+		isSeq, n, count = true, maxKey, maxKey
+	}
 	if count == 0 {
-		if isArrayMarked(t) {
+		if marked {
 			return []any{}, nil
 		}
 		return map[string]any{}, nil

@@ -624,3 +624,24 @@ end)
 		}
 	}
 }
+
+func TestConvertArrays(t *testing.T) {
+	rt, _ := newRT(t, `require('kumo').on('main', function(arr) arr[2] = nil return arr, {1, 2, 3}, {}, {a = 1, [2] = 'b'}, math.huge > 1e308 end)`, luart.Options{})
+	out, _ := fire(t, rt, "main", []any{int64(1), int64(2), int64(3)})
+	a, ok := out[0].([]any)
+	if !ok || len(a) != 3 || a[0] != int64(1) || a[1] != nil || a[2] != int64(3) {
+		t.Errorf("marked array with a hole = %#v", out[0])
+	}
+	if b, ok := out[1].([]any); !ok || len(b) != 3 {
+		t.Errorf("sequence = %#v", out[1])
+	}
+	if m, ok := out[2].(map[string]any); !ok || len(m) != 0 {
+		t.Errorf("empty table = %#v", out[2])
+	}
+	if m, ok := out[3].(map[string]any); !ok || m["a"] != int64(1) || m["2"] != "b" {
+		t.Errorf("mixed table = %#v", out[3])
+	}
+	if out[4] != true {
+		t.Errorf("math.huge is not infinite")
+	}
+}
