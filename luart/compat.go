@@ -2,6 +2,7 @@ package luart
 
 import (
 	"math"
+	"os"
 	"runtime"
 
 	lua "github.com/yuin/gopher-lua"
@@ -18,6 +19,10 @@ import (
 //   - math.huge is +infinity (gopher-lua uses the largest finite float);
 //   - table.unpack exists; math.type and math.tointeger classify numbers
 //     (gopher-lua has only float64: integral values count as integers).
+//   - tostring and print render numbers as Lua 5.4 does (floats with
+//     %.14g, so 1/3 is 0.33333333333333) and honour __name. Concatenation
+//     (`'x' .. 1/3`) still uses gopher-lua's rendering, which shows all
+//     17 significant digits.
 //   - assert raises its message value unchanged (gopher-lua formats it as a
 //     printf format and prefixes a position; Lua 5.4 does neither).
 //   - collectgarbage("collect"/"step") does not stop the whole process:
@@ -43,6 +48,8 @@ func installCompat(L *lua.LState) {
 	}))
 	L.SetGlobal("collectgarbage", L.NewFunction(compatCollectGarbage))
 	L.SetGlobal("assert", L.NewFunction(compatAssert))
+	L.SetGlobal("tostring", L.NewFunction(compatToString))
+	L.SetGlobal("print", L.NewFunction(compatPrint))
 
 	tbl := L.GetGlobal("table").(*lua.LTable)
 	if tbl.RawGetString("unpack") == lua.LNil {
@@ -150,5 +157,23 @@ func compatAssert(L *lua.LState) int {
 		L.Error(L.Get(2), 0)
 	}
 	L.Error(lua.LString("assertion failed!"), 0)
+	return 0
+}
+
+func compatToString(L *lua.LState) int {
+	L.Push(lua.LString(ToString(L, L.CheckAny(1))))
+	return 1
+}
+
+func compatPrint(L *lua.LState) int {
+	var b []byte
+	for i := 1; i <= L.GetTop(); i++ {
+		if i > 1 {
+			b = append(b, '\t')
+		}
+		b = append(b, ToString(L, L.Get(i))...)
+	}
+	b = append(b, '\n')
+	os.Stdout.Write(b)
 	return 0
 }

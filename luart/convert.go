@@ -158,7 +158,12 @@ func tableToGo(t *lua.LTable, path string, seen map[*lua.LTable]bool) (any, erro
 	return out, nil
 }
 
-const arrayMetaKey = "kumopolicy.luart.array_mt"
+const (
+	arrayMetaKey = "kumopolicy.luart.array_mt"
+	// arrayMarkKey is set in the array metatable. It is not __name, so
+	// tostring and %s still show "table: 0x...".
+	arrayMarkKey = "__kumopolicy_array"
+)
 
 // ArrayMetatable returns the state's shared metatable that marks a table as
 // a sequence, so that an empty one converts back to [] rather than {}.
@@ -167,18 +172,21 @@ func ArrayMetatable(L *lua.LState) *lua.LTable {
 		return mt
 	}
 	mt := L.NewTable()
-	mt.RawSetString("__name", lua.LString("array"))
+	mt.RawSetString(arrayMarkKey, lua.LTrue)
 	L.G.Registry.RawSetString(arrayMetaKey, mt)
 	return mt
 }
+
+// IsArrayMarked reports whether t carries the array metatable (see
+// ArrayMetatable): it came from a JSON array or a Go slice.
+func IsArrayMarked(t *lua.LTable) bool { return isArrayMarked(t) }
 
 func isArrayMarked(t *lua.LTable) bool {
 	mt, ok := t.Metatable.(*lua.LTable)
 	if !ok {
 		return false
 	}
-	name, _ := mt.RawGetString("__name").(lua.LString)
-	return name == "array"
+	return mt.RawGetString(arrayMarkKey) == lua.LTrue
 }
 
 // ToLua converts Go data to a fresh Lua value in L. Slices become sequences

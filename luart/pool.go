@@ -3,7 +3,6 @@ package luart
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 )
 
@@ -11,69 +10,58 @@ import (
 // A state is retired (closed instead of reused) when it was built under an
 // older config epoch, is older than MaxAge, has served MaxUses dispatches,
 // or was left in an unknown condition by a cancelled dispatch.
+//
+// slots holds one token per state that exists or is being built; idle holds
+// the states waiting for reuse. A waiter takes whichever comes first: an
+// idle state being released, or a slot freed by a retired state.
 type pool struct {
 	rt    *Runtime
-	slots chan struct{} // one token per state that exists or is being built
-
-	mu   sync.Mutex
-	idle []*State
+	slots chan struct{}
+	idle  chan *State
 }
 
 func newPool(rt *Runtime, max int) *pool {
-	return &pool{rt: rt, slots: make(chan struct{}, max)}
+	return &pool{rt: rt, slots: make(chan struct{}, max), idle: make(chan *State, max)}
 }
 
-// acquire returns a state for one dispatch, waiting for a free slot while
-// every state is busy. It builds a new state when no usable idle one exists.
+// acquire returns a state for one dispatch, waiting while every state is
+// busy. It builds a new state when no usable idle one exists and the limit
+// allows.
 func (p *pool) acquire(ctx context.Context) (*State, error) {
 	if p.rt.closed.Load() {
 		return nil, ErrClosed
 	}
 	for {
-		if s := p.popIdle(); s != nil {
+		// Prefer a warm idle state.
+		select {
+		case s := <-p.idle:
 			if p.usable(s) {
 				return s, nil
 			}
-			s.L.Close()
-			<-p.slots
+			p.retire(s)
 			continue
+		default:
 		}
-		break
-	}
-	select {
-	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for a free Lua state: %w", ctx.Err())
-	case <-p.rt.ctx.Done():
-		return nil, ErrClosed
-	}
-	// A state may have been released while we waited for the slot.
-	if s := p.popIdle(); s != nil {
-		<-p.slots
-		if p.usable(s) {
+		select {
+		case s := <-p.idle:
+			if p.usable(s) {
+				return s, nil
+			}
+			p.retire(s)
+			continue
+		case p.slots <- struct{}{}:
+			s, err := p.rt.newState(false)
+			if err != nil {
+				<-p.slots
+				return nil, err
+			}
 			return s, nil
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for a free Lua state: %w", ctx.Err())
+		case <-p.rt.ctx.Done():
+			return nil, ErrClosed
 		}
-		s.L.Close()
 	}
-	s, err := p.rt.newState(false)
-	if err != nil {
-		<-p.slots
-		return nil, err
-	}
-	return s, nil
-}
-
-func (p *pool) popIdle() *State {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := len(p.idle)
-	if n == 0 {
-		return nil
-	}
-	s := p.idle[n-1]
-	p.idle[n-1] = nil
-	p.idle = p.idle[:n-1]
-	return s
 }
 
 func (p *pool) usable(s *State) bool {
@@ -83,28 +71,34 @@ func (p *pool) usable(s *State) bool {
 		time.Since(s.created) < p.rt.opts.MaxAge
 }
 
+func (p *pool) retire(s *State) {
+	s.L.Close()
+	<-p.slots
+}
+
 // release returns a state after a dispatch. Retired states are closed and
-// their slot freed.
+// their slot freed. The idle channel has room for every slot, so the send
+// never blocks.
 func (p *pool) release(s *State) {
 	s.uses++
 	if p.rt.closed.Load() || !p.usable(s) {
-		s.L.Close()
-		<-p.slots
+		p.retire(s)
 		return
 	}
-	p.mu.Lock()
-	p.idle = append(p.idle, s)
-	p.mu.Unlock()
+	p.idle <- s
+	if p.rt.closed.Load() {
+		p.closeIdle()
+	}
 }
 
 func (p *pool) closeIdle() {
-	p.mu.Lock()
-	idle := p.idle
-	p.idle = nil
-	p.mu.Unlock()
-	for _, s := range idle {
-		s.L.Close()
-		<-p.slots
+	for {
+		select {
+		case s := <-p.idle:
+			p.retire(s)
+		default:
+			return
+		}
 	}
 }
 
@@ -117,8 +111,5 @@ type PoolStats struct {
 
 // PoolStats returns a snapshot of the pool's counters.
 func (rt *Runtime) PoolStats() PoolStats {
-	rt.pool.mu.Lock()
-	idle := len(rt.pool.idle)
-	rt.pool.mu.Unlock()
-	return PoolStats{Idle: idle, Live: len(rt.pool.slots), Limit: cap(rt.pool.slots)}
+	return PoolStats{Idle: len(rt.pool.idle), Live: len(rt.pool.slots), Limit: cap(rt.pool.slots)}
 }

@@ -81,7 +81,7 @@ func logAt(level slog.Level) lua.LGFunction {
 			if i > 1 {
 				b.WriteByte(' ')
 			}
-			writeLogValue(&b, luaToString(L, L.Get(i)))
+			writeLogValue(&b, luart.ToString(L, L.Get(i)))
 		}
 		logger.Log(s.Context(), level, callerPosition(L)+": "+b.String(), "target", "lua")
 		return 0
@@ -99,31 +99,6 @@ func writeLogValue(b *strings.Builder, s string) {
 		b.WriteString(s[:size])
 		s = s[size:]
 	}
-}
-
-// luaToString renders v as Lua's tostring does, calling __tostring.
-func luaToString(L *lua.LState, v lua.LValue) string {
-	if mm := L.GetMetaField(v, "__tostring"); mm != lua.LNil {
-		L.Push(mm)
-		L.Push(v)
-		L.Call(1, 1)
-		r := L.Get(-1)
-		L.Pop(1)
-		return lua.LVAsString(r)
-	}
-	if n, ok := v.(lua.LNumber); ok {
-		return formatNumber(float64(n))
-	}
-	return v.String()
-}
-
-// formatNumber renders a number as Lua 5.4's tostring does for the value
-// kumopolicy treats it as: integers without a fraction, floats with %.14g.
-func formatNumber(f float64) string {
-	if g, ok := luart.NumberToGo(f).(int64); ok {
-		return fmt.Sprintf("%d", g)
-	}
-	return lua.LNumber(f).String()
 }
 
 // callerPosition returns "file:line" of the innermost Lua frame.
@@ -246,3 +221,6 @@ func kumoReject(L *lua.LState) int {
 
 // contextOf is a shorthand for the dispatch context of L.
 func contextOf(L *lua.LState) context.Context { return luart.StateOf(L).Context() }
+
+// formatNumber renders a number as Lua 5.4's tostring does.
+func formatNumber(f float64) string { return luart.NumberToString(f) }
