@@ -8,4 +8,4 @@ require (
 	github.com/yuin/gopher-lua v1.1.2
 )
 
-require github.com/dlclark/regexp2 v1.12.0 // indirect
+require github.com/dlclark/regexp2 v1.12.0
