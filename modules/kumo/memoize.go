@@ -1,10 +1,663 @@
 package kumo
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/kumopolicy/kumopolicy/luart"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/memoize"
 )
 
-// openMemoize installs the memoize functions. (Placeholder until implemented.)
-func openMemoize(s *luart.State, mod *lua.LTable) {}
+// kumo.memoize(FUNC, PARAMS) (shaping spec §14, lua_api §5.8).
+//
+// The caches live in a memoize.Registry shared by every state of the
+// runtime (see MemoizeRegistry); only Go data is stored in them. A result is
+// frozen into an immutable memoValue when it is stored, and every hit builds
+// a fresh, real Lua table from it in the caller's state. Mutating what a
+// hit returned therefore never affects other callers, and pairs/ipairs
+// work on it (upstream returns a read-mostly proxy userdata instead).
+//
+// Cache keys are the compact JSON of the arguments with object keys
+// sorted: zero arguments are `null`, one is that value, several are an
+// array; explicit trailing nils count. gopher-lua has only float64 numbers,
+// so f(1) and f(1.0) share a key here (KumoMTA's Lua 5.4 keeps integers and
+// floats apart).
+
+// Memoizable is implemented by the Go value (LUserData.Value) of a userdata
+// that kumo.memoize may cache: kumopolicy's counterpart of KumoMTA's
+// `__memoize` metamethod. A userdata whose value does not implement it
+// cannot be a memoized result.
+type Memoizable interface {
+	// MemoizeValue returns what the cache stores. Every Lua state that hits
+	// the entry shares it, so it must be immutable or safe for concurrent
+	// use. Typically it is the receiver itself: no data is copied.
+	MemoizeValue() MemoizedUserData
+}
+
+// MemoizedUserData is a cached userdata's shared Go object. On every cache
+// hit NewLuaUserData wraps it in a new userdata of the calling state, with
+// that state's metatable, for example:
+//
+//	func (s *Shaping) MemoizeValue() kumo.MemoizedUserData { return s }
+//	func (s *Shaping) NewLuaUserData(L *lua.LState) *lua.LUserData {
+//		ud := L.NewUserData()
+//		ud.Value = s
+//		L.SetMetatable(ud, shapingMetatable(L))
+//		return ud
+//	}
+type MemoizedUserData interface {
+	NewLuaUserData(L *lua.LState) *lua.LUserData
+}
+
+type memoizeRegistryKey struct{}
+
+// MemoizeRegistry returns the runtime's memoize registry, creating it (with
+// the system clock and the runtime's config epoch) on first use. It is
+// process-wide for a kumopolicy process and separate for each Runtime.
+func MemoizeRegistry(rt *luart.Runtime) *memoize.Registry {
+	return rt.ValueOrInit(memoizeRegistryKey{}, func() any {
+		return memoize.NewRegistry(memoize.WithEpoch(rt.Epoch))
+	}).(*memoize.Registry)
+}
+
+// UseMemoizeRegistry makes reg the runtime's memoize registry (for example
+// one with a memoize.ManualClock in tests; give it memoize.WithEpoch(rt.Epoch)
+// for epoch invalidation). Call it before the first state is built.
+func UseMemoizeRegistry(rt *luart.Runtime, reg *memoize.Registry) {
+	rt.SetValue(memoizeRegistryKey{}, reg)
+}
+
+// openMemoize installs kumo.memoize.
+func openMemoize(s *luart.State, mod *lua.LTable) {
+	reg := MemoizeRegistry(s.Runtime())
+	mod.RawSetString("memoize", s.L.NewFunction(func(L *lua.LState) int {
+		return kumoMemoize(L, reg)
+	}))
+}
+
+func kumoMemoize(L *lua.LState, reg *memoize.Registry) int {
+	fn := L.CheckFunction(1)
+	params, err := memoizeReadParams(L)
+	if err != nil {
+		raise(L, err)
+	}
+	if _, err := reg.Define(params); err != nil {
+		raise(L, err)
+	}
+	L.Push(L.NewFunction(memoizeWrapper(reg, params.Name, fn)))
+	return 1
+}
+
+// memoizeReadParams decodes PARAMS strictly, in the field order of
+// KumoMTA's MemoizeParams (which the "expected one of" list follows).
+func memoizeReadParams(L *lua.LState) (memoize.Params, error) {
+	p := newParams(L, 2)
+	ttlV := p.Value("ttl", true)
+	capacity := p.Uint("capacity", true, 0)
+	name := p.String("name", true, "")
+	invalidate := p.Bool("invalidate_with_epoch", false, false)
+	retry := p.Bool("retry_on_populate_timeout", false, false)
+	timeoutV := p.Value("populate_timeout", false)
+	stale := p.Bool("allow_stale_reads", false, false)
+
+	out := memoize.Params{
+		Name:                   name,
+		Capacity:               capacity,
+		InvalidateWithEpoch:    invalidate,
+		RetryOnPopulateTimeout: retry,
+		AllowStaleReads:        stale,
+	}
+	if ttlV != lua.LNil {
+		d, err := memoizeDuration(ttlV)
+		if err != nil {
+			p.fail("%v", err)
+		}
+		out.TTL = d
+	}
+	if timeoutV != lua.LNil {
+		d, err := memoizeDuration(timeoutV)
+		if err != nil {
+			p.fail("%v", err)
+		}
+		out.PopulateTimeout, out.PopulateTimeoutSet = d, true
+	}
+	if err := p.Err(); err != nil {
+		return out, fmt.Errorf("deserialize error: %v, while processing %s", err, memoizeParamsJSON(p.t))
+	}
+	return out, nil
+}
+
+// memoizeDuration reads a duration parameter: a humantime string or a
+// number of seconds (shaping spec §13.3).
+func memoizeDuration(v lua.LValue) (time.Duration, error) {
+	switch x := v.(type) {
+	case lua.LString:
+		return egress.ParseDuration(string(x))
+	case lua.LNumber:
+		return egress.DurationFromSeconds(float64(x))
+	default:
+		return 0, fmt.Errorf("invalid type: %s, expected a duration", describe(v))
+	}
+}
+
+// memoizeParamsJSON renders the params table for error messages.
+func memoizeParamsJSON(t *lua.LTable) string {
+	g, err := luart.ToGo(t)
+	if err != nil {
+		return fmt.Sprintf("<unable to encode as json: %v>", err)
+	}
+	b, err := json.Marshal(g)
+	if err != nil {
+		return fmt.Sprintf("<unable to encode as json: %v>", err)
+	}
+	return string(b)
+}
+
+// memoizeLuaError is a population that raised a Lua error. Its text is the
+// error as Lua's tostring shows it (position included); it is what cached
+// errors report to later callers in any state.
+type memoizeLuaError struct{ msg string }
+
+func (e *memoizeLuaError) Error() string { return e.msg }
+
+// memoizeWrapper builds the memoized function. It resolves the cache by name
+// on every call (like KumoMTA, it follows a redefinition of the name) and
+// calls fn in the calling state, with the original arguments, on a miss.
+func memoizeWrapper(reg *memoize.Registry, name string, fn *lua.LFunction) lua.LGFunction {
+	return func(L *lua.LState) int {
+		nargs := L.GetTop()
+		key, err := memoizeKey(L, nargs)
+		if err != nil {
+			raise(L, err)
+		}
+		cache := reg.Lookup(name)
+		if cache == nil {
+			raise(L, fmt.Errorf("memoize cache `%s` is not defined", name))
+		}
+
+		// The error object of a population run by this very call, which is
+		// re-raised as is (a cached error is only its text).
+		var ownErr error
+		var ownObj lua.LValue
+		v, err := cache.Get(luart.StateOf(L).Context(), key, func() (any, error) {
+			stored, obj, err := memoizeCall(L, fn, nargs)
+			if err != nil {
+				if obj != nil {
+					ownErr, ownObj = err, obj
+				}
+				return nil, err
+			}
+			return stored, nil
+		})
+		if err != nil {
+			var le *memoizeLuaError
+			switch {
+			case ownErr != nil && err == ownErr:
+				L.Error(ownObj, 0)
+			case errors.As(err, &le):
+				L.Error(lua.LString(le.msg), 0)
+			default:
+				raise(L, err)
+			}
+		}
+		if mv, ok := v.(*memoValue); ok {
+			L.Push(mv.lua(L))
+		} else {
+			L.Push(luart.ToLua(L, v)) // plain Go data stored by Go code
+		}
+		return 1
+	}
+}
+
+// memoizeCall calls fn with the nargs arguments at the bottom of L's stack
+// and freezes its results. A Lua error comes back with its error object.
+func memoizeCall(L *lua.LState, fn *lua.LFunction, nargs int) (*memoValue, lua.LValue, error) {
+	base := L.GetTop()
+	L.Push(fn)
+	for i := 1; i <= nargs; i++ {
+		L.Push(L.Get(i))
+	}
+	if err := L.PCall(nargs, lua.MultRet, nil); err != nil {
+		L.SetTop(base)
+		var api *lua.ApiError
+		if errors.As(err, &api) && api.Object != nil {
+			return nil, api.Object, &memoizeLuaError{msg: memoizeErrorText(api.Object)}
+		}
+		return nil, nil, err
+	}
+	defer L.SetTop(base)
+	switch n := L.GetTop() - base; n {
+	case 0:
+		return &memoValue{scalar: lua.LNil}, nil, nil
+	case 1:
+		v, err := memoFreeze(L.Get(base+1), nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &v, nil, nil
+	default:
+		// Several results come back as one plain array table.
+		t := &memoTable{array: make([]memoValue, n)}
+		for i := 0; i < n; i++ {
+			v, err := memoFreeze(L.Get(base+1+i), nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			t.array[i] = v
+		}
+		return &memoValue{table: t}, nil, nil
+	}
+}
+
+// memoizeErrorText renders a Lua error value as tostring would.
+func memoizeErrorText(obj lua.LValue) string {
+	switch x := obj.(type) {
+	case lua.LString:
+		return string(x)
+	case lua.LNumber:
+		return formatNumber(float64(x))
+	case *lua.LUserData:
+		if e, ok := x.Value.(error); ok {
+			return e.Error()
+		}
+	}
+	return obj.String()
+}
+
+// memoValue is the frozen, state-independent form of one Lua value. Exactly
+// one field is set. It is never modified after it is built, so any number
+// of goroutines may materialise it at once.
+type memoValue struct {
+	scalar lua.LValue       // nil, boolean, number or string: immutable
+	table  *memoTable       // a table
+	ud     MemoizedUserData // a userdata that opted in
+}
+
+// memoTable is a frozen table, laid out so that materialising it is a
+// preallocated table and one raw set per field.
+type memoTable struct {
+	array       []memoValue // values of keys 1..len(array)
+	strKeys     []string    // sorted
+	strVals     []memoValue
+	intKeys     []int // integer keys outside 1..len(array)
+	intVals     []memoValue
+	arrayMarked bool // had luart's array metatable (empty JSON arrays)
+}
+
+func (v *memoValue) lua(L *lua.LState) lua.LValue {
+	switch {
+	case v.scalar != nil:
+		return v.scalar
+	case v.table != nil:
+		return v.table.lua(L)
+	default:
+		return v.ud.NewLuaUserData(L)
+	}
+}
+
+func (t *memoTable) lua(L *lua.LState) lua.LValue {
+	out := L.CreateTable(len(t.array), len(t.strKeys)+len(t.intKeys))
+	for i := range t.array {
+		out.RawSetInt(i+1, t.array[i].lua(L))
+	}
+	for i, k := range t.strKeys {
+		out.RawSetString(k, t.strVals[i].lua(L))
+	}
+	for i, k := range t.intKeys {
+		out.RawSetInt(k, t.intVals[i].lua(L))
+	}
+	if t.arrayMarked {
+		out.Metatable = luart.ArrayMetatable(L)
+	}
+	return out
+}
+
+// memoFreeze converts a result value to its stored form (shaping spec
+// §14.4). inProgress holds the tables being frozen, to refuse cycles.
+func memoFreeze(v lua.LValue, inProgress []*lua.LTable) (memoValue, error) {
+	switch x := v.(type) {
+	case *lua.LNilType, lua.LBool, lua.LNumber, lua.LString:
+		return memoValue{scalar: x}, nil
+	case *lua.LTable:
+		for _, t := range inProgress {
+			if t == x {
+				return memoValue{}, errors.New("cannot memoize a table that contains itself")
+			}
+		}
+		t, err := memoFreezeTable(x, append(inProgress, x))
+		if err != nil {
+			return memoValue{}, err
+		}
+		return memoValue{table: t}, nil
+	case *lua.LUserData:
+		m, ok := x.Value.(Memoizable)
+		if !ok {
+			return memoValue{}, fmt.Errorf("cannot memoize a userdata value (%s): it does not support memoization", memoUserDataName(x))
+		}
+		mv := m.MemoizeValue()
+		if mv == nil {
+			return memoValue{}, fmt.Errorf("cannot memoize a userdata value (%s): it has no memoizable form", memoUserDataName(x))
+		}
+		return memoValue{ud: mv}, nil
+	default:
+		return memoValue{}, fmt.Errorf("cannot memoize a %s value", v.Type())
+	}
+}
+
+func memoUserDataName(ud *lua.LUserData) string {
+	if mt, ok := ud.Metatable.(*lua.LTable); ok {
+		if name, ok := mt.RawGetString("__name").(lua.LString); ok {
+			return string(name)
+		}
+	}
+	return fmt.Sprintf("%T", ud.Value)
+}
+
+func memoFreezeTable(src *lua.LTable, inProgress []*lua.LTable) (*memoTable, error) {
+	type kv struct {
+		key lua.LValue
+		val lua.LValue
+	}
+	var ints []int
+	intVals := map[int]lua.LValue{}
+	var strs []kv
+	var keyErr error
+	src.ForEach(func(k, v lua.LValue) {
+		if keyErr != nil {
+			return
+		}
+		switch kk := k.(type) {
+		case lua.LString:
+			strs = append(strs, kv{kk, v})
+			return
+		case lua.LNumber:
+			f := float64(kk)
+			if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				ints = append(ints, int(f))
+				intVals[int(f)] = v
+				return
+			}
+		}
+		keyErr = fmt.Errorf("table key %s cannot be used as a key in a memoizable table", memoDebugValue(k))
+	})
+	if keyErr != nil {
+		return nil, keyErr
+	}
+	sort.Ints(ints)
+	sort.Slice(strs, func(i, j int) bool { return strs[i].key.(lua.LString) < strs[j].key.(lua.LString) })
+
+	out := &memoTable{arrayMarked: luart.IsArrayMarked(src)}
+	n := 0
+	for n < len(ints) && ints[n] == n+1 {
+		n++
+	}
+	var err error
+	if n > 0 {
+		out.array = make([]memoValue, n)
+		for i := 0; i < n; i++ {
+			if out.array[i], err = memoFreeze(intVals[i+1], inProgress); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if rest := ints[n:]; len(rest) > 0 {
+		out.intKeys = rest
+		out.intVals = make([]memoValue, len(rest))
+		for i, k := range rest {
+			if out.intVals[i], err = memoFreeze(intVals[k], inProgress); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(strs) > 0 {
+		out.strKeys = make([]string, len(strs))
+		out.strVals = make([]memoValue, len(strs))
+		for i, e := range strs {
+			out.strKeys[i] = string(e.key.(lua.LString))
+			if out.strVals[i], err = memoFreeze(e.val, inProgress); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// memoDebugValue renders a Lua value the way mlua's Debug does in
+// KumoMTA's messages: Boolean(true), Number(1.5), Table(Ref(0x...)).
+func memoDebugValue(v lua.LValue) string {
+	switch x := v.(type) {
+	case lua.LBool:
+		return fmt.Sprintf("Boolean(%v)", bool(x))
+	case lua.LNumber:
+		return "Number(" + x.String() + ")"
+	case lua.LString:
+		return fmt.Sprintf("String(%q)", string(x))
+	case *lua.LNilType:
+		return "Nil"
+	}
+	ref := v.String()
+	if i := strings.LastIndex(ref, ": "); i >= 0 {
+		ref = ref[i+2:]
+	}
+	name := v.Type().String()
+	switch v.Type() {
+	case lua.LTTable:
+		name = "Table"
+	case lua.LTFunction:
+		name = "Function"
+	case lua.LTUserData:
+		name = "UserData"
+	case lua.LTThread:
+		name = "Thread"
+	}
+	return fmt.Sprintf("%s(Ref(%s))", name, ref)
+}
+
+// memoizeKey builds the cache key of a call from its nargs arguments.
+func memoizeKey(L *lua.LState, nargs int) (string, error) {
+	buf := make([]byte, 0, 64)
+	var err error
+	switch nargs {
+	case 0:
+		return "null", nil
+	case 1:
+		buf, err = memoAppendKey(buf, L.Get(1), nil)
+		if err != nil {
+			return "", fmt.Errorf("cannot use the argument as a memoize key: %w", err)
+		}
+	default:
+		buf = append(buf, '[')
+		for i := 1; i <= nargs; i++ {
+			if i > 1 {
+				buf = append(buf, ',')
+			}
+			buf, err = memoAppendKey(buf, L.Get(i), nil)
+			if err != nil {
+				return "", fmt.Errorf("cannot use argument %d as a memoize key: %w", i, err)
+			}
+		}
+		buf = append(buf, ']')
+	}
+	return string(buf), nil
+}
+
+// memoAppendKey appends the compact JSON of v, with object keys sorted. A
+// table whose keys are exactly 1..n is an array, an empty table is {} (or
+// [] when marked as an array), other tables are objects whose integer keys
+// are written in decimal. Strings are escaped so that distinct byte strings
+// give distinct keys: invalid UTF-8 bytes become \u00XX escapes, which no
+// valid character is written as.
+func memoAppendKey(b []byte, v lua.LValue, inProgress []*lua.LTable) ([]byte, error) {
+	switch x := v.(type) {
+	case *lua.LNilType:
+		return append(b, "null"...), nil
+	case lua.LBool:
+		return strconv.AppendBool(b, bool(x)), nil
+	case lua.LNumber:
+		return memoAppendNumber(b, float64(x)), nil
+	case lua.LString:
+		return memoAppendString(b, string(x)), nil
+	case *lua.LTable:
+		for _, t := range inProgress {
+			if t == x {
+				return nil, errors.New("a table that contains itself cannot be converted to JSON")
+			}
+		}
+		return memoAppendTable(b, x, append(inProgress, x))
+	case *lua.LUserData:
+		if gv, ok := x.Value.(luart.GoValuer); ok {
+			g, err := gv.LuaToGo()
+			if err != nil {
+				return nil, err
+			}
+			j, err := json.Marshal(g)
+			if err != nil {
+				return nil, err
+			}
+			return append(b, j...), nil
+		}
+		return nil, fmt.Errorf("a userdata value (%s) cannot be converted to JSON", memoUserDataName(x))
+	default:
+		return nil, fmt.Errorf("a %s value cannot be converted to JSON", v.Type())
+	}
+}
+
+func memoAppendNumber(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return append(b, "null"...) // as serde_json writes them
+	case f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63:
+		return strconv.AppendInt(b, int64(f), 10)
+	default:
+		return strconv.AppendFloat(b, f, 'g', -1, 64)
+	}
+}
+
+const memoHex = "0123456789abcdef"
+
+func memoAppendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', memoHex[c>>4], memoHex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, '\\', 'u', '0', '0', memoHex[c>>4], memoHex[c&0xf])
+			i++
+			continue
+		}
+		b = append(b, s[i:i+size]...)
+		i += size
+	}
+	return append(b, '"')
+}
+
+func memoAppendTable(b []byte, t *lua.LTable, inProgress []*lua.LTable) ([]byte, error) {
+	// The same array/object decision as luart.ToGo.
+	marked := luart.IsArrayMarked(t)
+	n := t.Len()
+	count, maxKey := 0, 0
+	allInts := true
+	t.ForEach(func(k, _ lua.LValue) {
+		count++
+		num, ok := k.(lua.LNumber)
+		if !ok || float64(num) != math.Trunc(float64(num)) || num < 1 || num > 1<<31 {
+			allInts = false
+			return
+		}
+		maxKey = max(maxKey, int(num))
+	})
+	seq := allInts && maxKey == n
+	if marked && allInts {
+		seq, n, count = true, maxKey, maxKey // holes are nulls
+	}
+	var err error
+	switch {
+	case count == 0:
+		if marked {
+			return append(b, "[]"...), nil
+		}
+		return append(b, "{}"...), nil
+	case seq && count == n:
+		b = append(b, '[')
+		for i := 1; i <= n; i++ {
+			if i > 1 {
+				b = append(b, ',')
+			}
+			if b, err = memoAppendKey(b, t.RawGetInt(i), inProgress); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	}
+	type field struct {
+		name  string
+		isInt bool
+		val   lua.LValue
+	}
+	fields := make([]field, 0, count)
+	var keyErr error
+	t.ForEach(func(k, v lua.LValue) {
+		switch kk := k.(type) {
+		case lua.LString:
+			fields = append(fields, field{string(kk), false, v})
+			return
+		case lua.LNumber:
+			if f := float64(kk); f == math.Trunc(f) {
+				fields = append(fields, field{string(memoAppendNumber(nil, f)), true, v})
+				return
+			}
+		}
+		if keyErr == nil {
+			keyErr = fmt.Errorf("table key %s cannot be converted to a JSON object key", memoDebugValue(k))
+		}
+	})
+	if keyErr != nil {
+		return nil, keyErr
+	}
+	sort.Slice(fields, func(i, j int) bool {
+		if fields[i].name != fields[j].name {
+			return fields[i].name < fields[j].name
+		}
+		return fields[i].isInt && !fields[j].isInt
+	})
+	b = append(b, '{')
+	for i, f := range fields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = memoAppendString(b, f.name)
+		b = append(b, ':')
+		if b, err = memoAppendKey(b, f.val, inProgress); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
