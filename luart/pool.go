@@ -67,8 +67,8 @@ func (p *pool) acquire(ctx context.Context) (*State, error) {
 func (p *pool) usable(s *State) bool {
 	return !s.broken &&
 		s.epoch == p.rt.Epoch() &&
-		s.uses < p.rt.opts.MaxUses &&
-		time.Since(s.created) < p.rt.opts.MaxAge
+		int64(s.uses) < p.rt.maxUses.Load() &&
+		time.Since(s.created) < time.Duration(p.rt.maxAge.Load())
 }
 
 func (p *pool) retire(s *State) {
@@ -81,7 +81,7 @@ func (p *pool) retire(s *State) {
 // never blocks.
 func (p *pool) release(s *State) {
 	s.uses++
-	if p.rt.closed.Load() || !p.usable(s) {
+	if p.rt.closed.Load() || !p.usable(s) || int64(len(p.idle)) >= p.rt.maxSpare.Load() {
 		p.retire(s)
 		return
 	}

@@ -109,6 +109,10 @@ type Runtime struct {
 	protos *protoCache
 	pool   *pool
 
+	maxUses  atomic.Int64
+	maxAge   atomic.Int64 // nanoseconds
+	maxSpare atomic.Int64
+
 	tasks      sync.WaitGroup
 	taskMu     sync.Mutex
 	taskStates map[*State]struct{}
@@ -159,6 +163,9 @@ func New(opts Options) *Runtime {
 		taskStates: map[*State]struct{}{},
 	}
 	rt.pool = newPool(rt, opts.MaxStates)
+	rt.maxUses.Store(int64(opts.MaxUses))
+	rt.maxAge.Store(int64(opts.MaxAge))
+	rt.maxSpare.Store(int64(opts.MaxStates))
 	return rt
 }
 
@@ -229,6 +236,19 @@ func (rt *Runtime) ValueOrInit(key any, init func() any) any {
 	rt.values[key] = v
 	return v
 }
+
+// SetMaxUses changes how many dispatches a pooled state serves before it is
+// retired (kumo.set_max_lua_context_use_count). Values below 1 mean 1.
+func (rt *Runtime) SetMaxUses(n int) { rt.maxUses.Store(int64(max(n, 1))) }
+
+// SetMaxAge changes the age after which a pooled state is retired
+// (kumo.set_max_lua_context_age).
+func (rt *Runtime) SetMaxAge(d time.Duration) { rt.maxAge.Store(int64(max(d, 0))) }
+
+// SetMaxSpare changes how many idle states the pool keeps for reuse
+// (kumo.set_max_spare_lua_contexts); extra states are closed on release.
+// It cannot raise the number of states above MaxStates.
+func (rt *Runtime) SetMaxSpare(n int) { rt.maxSpare.Store(int64(max(n, 0))) }
 
 // Validating reports whether the runtime runs in validate mode.
 func (rt *Runtime) Validating() bool { return rt.opts.Validating }

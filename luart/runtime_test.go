@@ -645,3 +645,27 @@ func TestConvertArrays(t *testing.T) {
 		t.Errorf("math.huge is not infinite")
 	}
 }
+
+func TestPoolTunables(t *testing.T) {
+	rt, builds := newRT(t, `require('kumo').on('x', function() end)`, luart.Options{})
+	rt.SetMaxUses(1)
+	for i := 0; i < 3; i++ {
+		fire(t, rt, "x")
+	}
+	if builds.Load() != 3 {
+		t.Fatalf("SetMaxUses(1): built %d states for 3 dispatches", builds.Load())
+	}
+	rt.SetMaxUses(100)
+	rt.SetMaxSpare(0)
+	fire(t, rt, "x")
+	if st := rt.PoolStats(); st.Idle != 0 || st.Live != 0 {
+		t.Fatalf("SetMaxSpare(0) kept a state: %+v", st)
+	}
+	rt.SetMaxSpare(10)
+	rt.SetMaxAge(0)
+	fire(t, rt, "x")
+	fire(t, rt, "x")
+	if builds.Load() != 6 {
+		t.Fatalf("SetMaxAge(0): built %d states, want 6", builds.Load())
+	}
+}

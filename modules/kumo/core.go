@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	lua "github.com/yuin/gopher-lua"
@@ -33,6 +34,11 @@ func openCore(s *luart.State, mod *lua.LTable) {
 		"reject":                kumoReject,
 		"traceback":             kumoTraceback,
 		"available_parallelism": kumoAvailableParallelism,
+
+		"set_max_spare_lua_contexts":    kumoSetMaxSpare,
+		"set_max_lua_context_use_count": kumoSetMaxUses,
+		"set_max_lua_context_age":       kumoSetMaxAge,
+		"set_lua_gc_on_put":             kumoSetLuaGCOnPut,
 	})
 	timeMod := subTable(L, mod, "time")
 	timeMod.RawSetString("sleep", mod.RawGetString("sleep"))
@@ -224,3 +230,36 @@ func contextOf(L *lua.LState) context.Context { return luart.StateOf(L).Context(
 
 // formatNumber renders a number as Lua 5.4's tostring does.
 func formatNumber(f float64) string { return luart.NumberToString(f) }
+
+// checkCount reads argument n as a non-negative integer.
+func checkCount(L *lua.LState, n int) int {
+	v := float64(L.CheckNumber(n))
+	if v < 0 || v != float64(int64(v)) {
+		L.ArgError(n, "expected a non-negative integer")
+	}
+	return int(v)
+}
+
+func kumoSetMaxSpare(L *lua.LState) int {
+	luart.StateOf(L).Runtime().SetMaxSpare(checkCount(L, 1))
+	return 0
+}
+
+func kumoSetMaxUses(L *lua.LState) int {
+	luart.StateOf(L).Runtime().SetMaxUses(checkCount(L, 1))
+	return 0
+}
+
+// kumoSetMaxAge takes seconds, as KumoMTA does.
+func kumoSetMaxAge(L *lua.LState) int {
+	luart.StateOf(L).Runtime().SetMaxAge(time.Duration(checkCount(L, 1)) * time.Second)
+	return 0
+}
+
+// kumoSetLuaGCOnPut is accepted for compatibility: KumoMTA runs a Lua
+// collection when a state returns to the pool; gopher-lua's memory is
+// managed by Go's collector, so there is nothing to do.
+func kumoSetLuaGCOnPut(L *lua.LState) int {
+	checkCount(L, 1)
+	return 0
+}
