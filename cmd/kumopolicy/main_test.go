@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kumopolicy/kumopolicy"
+)
+
+func writePolicy(t *testing.T, src string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "policy.lua")
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func runCLI(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestTopLevelUsage(t *testing.T) {
+	if code, _, errs := runCLI(); code != exitUsage || !strings.Contains(errs, "Commands:") {
+		t.Fatalf("no args: %d %q", code, errs)
+	}
+	if code, _, errs := runCLI("frobnicate"); code != exitUsage || !strings.Contains(errs, `unknown command "frobnicate"`) {
+		t.Fatalf("unknown: %d %q", code, errs)
+	}
+	if code, out, _ := runCLI("--help"); code != exitOK || !strings.Contains(out, "script") {
+		t.Fatalf("--help: %d %q", code, out)
+	}
+	if code, out, _ := runCLI("version"); code != exitOK || !strings.HasPrefix(out, "kumopolicy ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	for _, cmd := range []string{"script", "validate", "version"} {
+		if code, _, errs := runCLI(cmd, "--help"); code != exitOK || !strings.Contains(errs, "Usage: kumopolicy "+cmd) {
+			t.Errorf("%s --help: %d %q", cmd, code, errs)
+		}
+	}
+}
+
+func TestScriptPassesArgsAsStrings(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	p := writePolicy(t, `
+local kumo = require 'kumo'
+kumo.on('main', function(...)
+  local parts = {}
+  for i = 1, select('#', ...) do
+    local v = select(i, ...)
+    parts[#parts + 1] = type(v) .. ':' .. v
+  end
+  local f = assert(io.open('`+out+`', 'w'))
+  f:write(table.concat(parts, ' '))
+  f:close()
+end)
+`)
+	code, _, errs := runCLI("script", p, "a", "42", "")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	got, _ := os.ReadFile(out)
+	if string(got) != "string:a string:42 string:" {
+		t.Fatalf("main saw %q", got)
+	}
+}
+
+func TestScriptLuaErrorExits1WithPosition(t *testing.T) {
+	p := writePolicy(t, "local kumo = require 'kumo'\nkumo.on('main', function()\n  error('bad thing')\nend)\n")
+	code, _, errs := runCLI("script", p)
+	if code != exitFailure || !strings.Contains(errs, p+":3: bad thing") || !strings.Contains(errs, "stack traceback") {
+		t.Fatalf("exit %d: %q", code, errs)
+	}
+}
+
+func TestScriptErrors(t *testing.T) {
+	noMain := writePolicy(t, "local kumo = require 'kumo'\n")
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"script"}, exitUsage, "missing FILE"},
+		{[]string{"script", noMain}, exitFailure, "registered no `main` handler"},
+		{[]string{"script", filepath.Join(t.TempDir(), "nope.lua")}, exitFailure, "no such file"},
+		{[]string{"script", "--log-level", "loud", noMain}, exitUsage, "invalid --log-level"},
+		{[]string{"script", "--bogus", noMain}, exitUsage, "flag provided but not defined"},
+	}
+	for _, c := range cases {
+		code, _, errs := runCLI(c.args...)
+		if code != c.code || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, errs, c.code, c.want)
+		}
+	}
+}
+
+func TestScriptTimeout(t *testing.T) {
+	p := writePolicy(t, "require('kumo').on('main', function() while true do end end)")
+	code, _, errs := runCLI("script", "--timeout", "50ms", p)
+	if code != exitFailure || !strings.Contains(errs, "event 'main' handler did not finish within its deadline") {
+		t.Fatalf("exit %d: %q", code, errs)
+	}
+}
+
+func TestScriptSearchRoot(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "policy-extras"), 0o755)
+	os.WriteFile(filepath.Join(root, "policy-extras", "policy_utils.lua"), []byte("return { marker = 'from search root' }"), 0o644)
+	p := writePolicy(t, `
+local kumo = require 'kumo'
+kumo.on('main', function() assert(require('policy-extras.policy_utils').marker == 'from search root') end)
+`)
+	if code, _, errs := runCLI("script", "--search-root", root, p); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	// Without the root, the embedded helper is used.
+	if code, _, _ := runCLI("script", p); code != exitFailure {
+		t.Fatal("embedded policy_utils unexpectedly has the marker")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	good := writePolicy(t, `
+local kumo = require 'kumo'
+kumo.on('pre_init', function() end)
+kumo.on('init', function()
+  assert(_VALIDATING_CONFIG == true)
+  kumo.spawn_task { event_name = 'never', args = {} }
+end)
+kumo.on('never', function() error('spawned during validate') end)
+kumo.on('validate_config', function() print('checked') end)
+`)
+	code, out, errs := runCLI("validate", "--policy", good)
+	if code != exitOK || !strings.Contains(out, "OK: "+good+" (handlers: pre_init 1, init 1, validate_config 1)") {
+		t.Fatalf("good policy: exit %d, out %q, err %q", code, out, errs)
+	}
+
+	failing := writePolicy(t, `
+local kumo = require 'kumo'
+kumo.on('validate_config', function() kumo.validation_failed() end)
+`)
+	code, _, errs = runCLI("validate", "--policy", failing)
+	if code != exitFailure || !strings.Contains(errs, "validation failed") {
+		t.Fatalf("failing policy: exit %d, %q", code, errs)
+	}
+
+	raising := writePolicy(t, "local kumo = require 'kumo'\nkumo.on('init', function() error('init broke') end)\n")
+	code, _, errs = runCLI("validate", "--policy", raising)
+	if code != exitFailure || !strings.Contains(errs, "init: "+raising+":2: init broke") {
+		t.Fatalf("raising policy: exit %d, %q", code, errs)
+	}
+
+	code, _, errs = runCLI("validate", "--policy", filepath.Join(t.TempDir(), "missing.lua"))
+	if code != exitFailure || !strings.Contains(errs, "no such file") {
+		t.Fatalf("missing policy: exit %d, %q", code, errs)
+	}
+	if code, _, _ := runCLI("validate", "extra-arg"); code != exitUsage {
+		t.Fatalf("stray argument accepted: %d", code)
+	}
+}
+
+func TestValidateEmbeddedDefault(t *testing.T) {
+	if _, err := os.Stat(kumopolicy.DefaultPolicyPath); err == nil {
+		t.Skipf("%s exists on this machine", kumopolicy.DefaultPolicyPath)
+	}
+	code, out, errs := runCLI("validate")
+	if code != exitOK || !strings.Contains(out, "OK: "+kumopolicy.EmbeddedPolicyName) || !strings.Contains(errs, "validating the embedded default policy") {
+		t.Fatalf("exit %d, out %q, err %q", code, out, errs)
+	}
+}
