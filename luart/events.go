@@ -43,7 +43,7 @@ func Register(L *lua.LState, event string, fn *lua.LFunction) error {
 			return fmt.Errorf("%s event already has a handler defined at %s", event, existing[0].source)
 		}
 	}
-	s.handlers[event] = append(s.handlers[event], &handler{fn: fn, source: functionSource(fn)})
+	s.handlers[event] = append(s.handlers[event], &handler{fn: fn, source: functionSource(fn), name: lua.LString(event)})
 	s.registrars[event] = append(s.registrars[event], callStack(L))
 	return nil
 }
@@ -113,16 +113,11 @@ func (s *State) Fire(ctx context.Context, event string, args ...lua.LValue) ([]l
 	}
 	L := s.L
 	prevEvent := s.current
+	globals := L.G.Global
+	prevGlobal := globals.RawGetString("_KUMO_CURRENT_EVENT")
 	s.current = event
-	L.SetGlobal("_KUMO_CURRENT_EVENT", lua.LString(event))
-	defer func() {
-		s.current = prevEvent
-		if prevEvent == "" {
-			L.SetGlobal("_KUMO_CURRENT_EVENT", lua.LNil)
-		} else {
-			L.SetGlobal("_KUMO_CURRENT_EVENT", lua.LString(prevEvent))
-		}
-	}()
+	globals.RawSetString("_KUMO_CURRENT_EVENT", hs[0].name)
+	defer s.endEvent(prevEvent, prevGlobal)
 
 	// A cancellable context makes gopher-lua check it before every VM
 	// instruction, so it is only installed when the caller gave one. Go
@@ -172,6 +167,11 @@ func (s *State) Fire(ctx context.Context, event string, args ...lua.LValue) ([]l
 		L.SetTop(base)
 	}
 	return nil, false, nil
+}
+
+func (s *State) endEvent(prevEvent string, prevGlobal lua.LValue) {
+	s.current = prevEvent
+	s.L.G.Global.RawSetString("_KUMO_CURRENT_EVENT", prevGlobal)
 }
 
 // Call takes a state from the pool, runs fn with it and returns the state.

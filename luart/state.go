@@ -31,7 +31,8 @@ type State struct {
 
 type handler struct {
 	fn     *lua.LFunction
-	source string // short_src:line_defined of the function
+	source string     // short_src:line_defined of the function
+	name   lua.LValue // the event name, boxed once for _KUMO_CURRENT_EVENT
 }
 
 const stateRegistryKey = "kumopolicy.luart.state"
