@@ -109,3 +109,16 @@ func BenchmarkStateBuild(b *testing.B) {
 		s.Close()
 	}
 }
+
+// BenchmarkPoolAcquireRelease is the pool alone: take a state, give it back.
+func BenchmarkPoolAcquireRelease(b *testing.B) {
+	rt, _ := newRT(b, benchPolicy, luart.Options{})
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := rt.Call(ctx, func(*luart.State) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
