@@ -89,25 +89,8 @@ func tableToGo(t *lua.LTable, path string, seen map[*lua.LTable]bool) (any, erro
 	seen[t] = true
 	defer delete(seen, t)
 
-	marked := isArrayMarked(t)
-	n := t.Len()
-	count := 0
-	maxKey := 0
-	allInts := true
-	t.ForEach(func(k, _ lua.LValue) {
-		count++
-		num, ok := k.(lua.LNumber)
-		if !ok || float64(num) != math.Trunc(float64(num)) || num < 1 || num > 1<<31 {
-			allInts = false
-			return
-		}
-		maxKey = max(maxKey, int(num))
-	})
-	isSeq := allInts && maxKey == n
-	if marked && allInts {
-		// An array (from json_parse, say) keeps its nulls as holes.
-		isSeq, n, count = true, maxKey, maxKey
-	}
+	shape := ShapeOf(t)
+	marked, isSeq, n, count := shape.Marked, shape.Sequence, shape.Len, shape.Count
 	if count == 0 {
 		if marked {
 			return []any{}, nil
@@ -156,6 +139,39 @@ func tableToGo(t *lua.LTable, path string, seen map[*lua.LTable]bool) (any, erro
 		return nil, firstErr
 	}
 	return out, nil
+}
+
+// TableShape is how a Lua table converts to data: a sequence (JSON array)
+// of Len elements, or an object of Count keys.
+type TableShape struct {
+	Marked   bool // carries the array metatable
+	Sequence bool // converts to an array
+	Len      int  // array length when Sequence (holes of marked arrays are nulls)
+	Count    int  // number of keys (equals Len when Sequence)
+}
+
+// ShapeOf decides whether t converts to an array or an object: it is an
+// array when its keys are exactly 1..n, or when it is marked as an array
+// and every key is a positive integer (holes become nulls). An empty table
+// is an array only when marked. ToGo and kumo.memoize's keys share this.
+func ShapeOf(t *lua.LTable) TableShape {
+	marked := isArrayMarked(t)
+	n := t.Len()
+	count, maxKey := 0, 0
+	allInts := true
+	t.ForEach(func(k, _ lua.LValue) {
+		count++
+		num, ok := k.(lua.LNumber)
+		if !ok || float64(num) != math.Trunc(float64(num)) || num < 1 || num > 1<<31 {
+			allInts = false
+			return
+		}
+		maxKey = max(maxKey, int(num))
+	})
+	if marked && allInts {
+		return TableShape{Marked: true, Sequence: true, Len: maxKey, Count: maxKey}
+	}
+	return TableShape{Sequence: allInts && maxKey == n && count > 0, Len: n, Count: count}
 }
 
 const (

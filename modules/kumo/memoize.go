@@ -581,23 +581,8 @@ func memoAppendString(b []byte, s string) []byte {
 
 func memoAppendTable(b []byte, t *lua.LTable, inProgress []*lua.LTable) ([]byte, error) {
 	// The same array/object decision as luart.ToGo.
-	marked := luart.IsArrayMarked(t)
-	n := t.Len()
-	count, maxKey := 0, 0
-	allInts := true
-	t.ForEach(func(k, _ lua.LValue) {
-		count++
-		num, ok := k.(lua.LNumber)
-		if !ok || float64(num) != math.Trunc(float64(num)) || num < 1 || num > 1<<31 {
-			allInts = false
-			return
-		}
-		maxKey = max(maxKey, int(num))
-	})
-	seq := allInts && maxKey == n
-	if marked && allInts {
-		seq, n, count = true, maxKey, maxKey // holes are nulls
-	}
+	shape := luart.ShapeOf(t)
+	marked, seq, n, count := shape.Marked, shape.Sequence, shape.Len, shape.Count
 	var err error
 	switch {
 	case count == 0:
