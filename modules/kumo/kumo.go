@@ -24,6 +24,9 @@ var openers = []opener{
 	openSerde,
 	openRegex,
 	openMemoize,
+	openEgress,
+	openDNS,
+	openKumod,
 	installNotYetSupported, // last: fills only what nothing else provided
 }
 
