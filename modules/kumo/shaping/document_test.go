@@ -125,13 +125,13 @@ func TestParseJSONOrderAndLeniency(t *testing.T) {
 
 func TestParseJSONErrors(t *testing.T) {
 	cases := map[string]string{
-		`[1]`:                     "expected a JSON object",
-		`{"a": 1} x`:              "line 1 column",
-		"{\n\"a\": }":              "line 2 column",
-		`{"a": 1, "a": 2}`:        `duplicate key "a"`,
-		`{"a": null}`:             "null is not allowed",
-		``:                        "unexpected end of input",
-		`{"a": 1e999}`:            "out of range",
+		`[1]`:                    "expected a JSON object",
+		`{"a": 1} x`:             "line 1 column",
+		"{\n\"a\": }":            "line 2 column",
+		`{"a": 1, "a": 2}`:       `duplicate key "a"`,
+		`{"a": null}`:            "null is not allowed",
+		``:                       "unexpected end of input",
+		`{"a": 1e999}`:           "out of range",
 		"{\"a\": {\"b\": [1,\n}": "line 2",
 	}
 	for in, want := range cases {
