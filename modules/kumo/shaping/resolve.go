@@ -1,0 +1,105 @@
+package shaping
+
+import (
+	"context"
+	"strings"
+)
+
+// MXLookup resolves the MX host names of a domain for provider matching:
+// lowercased FQDNs with a trailing dot (`host.:port` when the domain
+// carried a port), preference order, sorted within a preference.
+type MXLookup interface {
+	MXHosts(ctx context.Context, domain string) ([]string, error)
+}
+
+// suffixMatches strips one trailing dot from candidate, then tests a plain,
+// case-sensitive byte suffix (no label boundaries: "ail.com" matches
+// "gmail.com", ".foo.com" does not match "foo.com").
+func suffixMatches(candidate, suffix string) bool {
+	return strings.HasSuffix(strings.TrimSuffix(candidate, "."), suffix)
+}
+
+// hostMatches strips one trailing dot from candidate and compares exactly.
+func hostMatches(candidate, name string) bool {
+	return strings.TrimSuffix(candidate, ".") == name
+}
+
+// domainMatches reports whether provider p applies to domain (section 5): a
+// DomainSuffix entry that matches decides at once; otherwise, when there
+// are MXSuffix or HostName entries, every MX host of the domain must match
+// one of them. A lookup failure means no match.
+func (p *Provider) domainMatches(ctx context.Context, domain string, mx MXLookup) bool {
+	needMX := false
+	for _, m := range p.Matches {
+		switch m.Kind {
+		case DomainSuffix:
+			if suffixMatches(domain, m.Value) {
+				return true
+			}
+		default:
+			needMX = true
+		}
+	}
+	if !needMX || mx == nil {
+		return false
+	}
+	hosts, err := mx.MXHosts(ctx, domain)
+	if err != nil {
+		return false
+	}
+	for _, h := range hosts {
+		ok := false
+		for _, m := range p.Matches {
+			switch m.Kind {
+			case MXSuffix:
+				ok = suffixMatches(h, m.Value)
+			case HostName:
+				ok = hostMatches(h, m.Value)
+			}
+			if ok {
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// applyImplied merges provider p's implied parameters for source into t
+// (section 7): provider_name, the named additional connection limit and
+// message rate, and provider_source_selection_rate moved from t into a
+// named additional source selection rate.
+func (p *Provider) applyImplied(source string, t *Table) {
+	implied := NewTable()
+	implied.Set("provider_name", p.Name)
+	prefix := "shaping-provider-" + p.Name + "-" + source
+	if p.ConnectionLimit != "" {
+		m := NewTable()
+		m.Set(prefix+"-limit", p.ConnectionLimit)
+		implied.Set("additional_connection_limits", m)
+	}
+	if p.MaxMessageRate != "" {
+		m := NewTable()
+		m.Set(prefix+"-rate", p.MaxMessageRate)
+		implied.Set("additional_message_rate_throttles", m)
+	}
+	if v, ok := t.Get("provider_source_selection_rate"); ok {
+		t.Delete("provider_source_selection_rate")
+		m := NewTable()
+		m.Set(prefix+"-selection-rate", v)
+		implied.Set("additional_source_selection_rates", m)
+	}
+	mergeTable(t, implied)
+}
+
+// Layer names one step of a resolution, for explaining where values came
+// from.
+type Layer struct {
+	Kind   string // "default", "provider", "provider-source", "site", "domain", "site-source", "domain-source", "provider-implied"
+	Name   string // provider, site or domain name; source name for *-source
+	Params *Table // what this layer contributed (after replace_base effects)
+	Reset  bool   // the layer discarded everything before it (replace_base)
+	Origin []Origin
+}

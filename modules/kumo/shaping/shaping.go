@@ -1,0 +1,239 @@
+package shaping
+
+import (
+	"context"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Rule is an automation rule attached to a block (section 2.4).
+type Rule struct {
+	// Raw is the rule table as written.
+	Raw *Table
+}
+
+// Shaping is loaded, merged shaping data. It is immutable once loaded and
+// safe for concurrent use.
+type Shaping struct {
+	byDomain  blockMap // mx_rollup=false domains, and "default"
+	bySite    blockMap // mx_rollup=true domains, keyed by site name
+	providers []*Provider
+	byName    map[string]*Provider
+
+	// siteAliases lists, per site, every domain stored under it (a domain
+	// defined in two files is listed twice).
+	siteAliases map[string][]string
+
+	warnings []string
+	errors   []string
+}
+
+// blockMap is a map of blocks that keeps first-insertion order.
+type blockMap struct {
+	keys []string
+	m    map[string]*Block
+}
+
+func (b *blockMap) get(k string) (*Block, bool) {
+	blk, ok := b.m[k]
+	return blk, ok
+}
+
+// mergeOrInsert merges blk into the block stored under k, or stores it.
+func (b *blockMap) mergeOrInsert(k string, blk *Block) {
+	if b.m == nil {
+		b.m = map[string]*Block{}
+	}
+	if cur, ok := b.m[k]; ok {
+		mergeBlock(cur, blk)
+		return
+	}
+	b.keys = append(b.keys, k)
+	b.m[k] = blk
+}
+
+func newShaping() *Shaping {
+	return &Shaping{byName: map[string]*Provider{}, siteAliases: map[string][]string{}}
+}
+
+func (s *Shaping) mergeProvider(p *Provider) {
+	if cur, ok := s.byName[p.Name]; ok {
+		mergeProvider(cur, p)
+		return
+	}
+	s.byName[p.Name] = p
+	s.providers = append(s.providers, p)
+}
+
+// Warnings returns the load warnings, in the order they were found.
+func (s *Shaping) Warnings() []string { return append([]string(nil), s.warnings...) }
+
+// Errors returns the load errors (messages pushed at level Error; they do
+// not make a load fail).
+func (s *Shaping) Errors() []string { return append([]string(nil), s.errors...) }
+
+// Query is what get_egress_path_config asks: the routing domain, the egress
+// source and the ready queue's site name.
+type Query struct {
+	Domain string
+	Source string
+	Site   string
+}
+
+// Resolve computes the egress path parameters for q, in KumoMTA's order:
+// default < providers < provider sources < site < domain (mx_rollup=false)
+// < site source < domain source. Values are returned exactly as written
+// (no defaults filled in); the result is a fresh table the caller owns.
+// When trace is not nil, each layer that contributed is appended to it.
+func (s *Shaping) Resolve(ctx context.Context, q Query, mx MXLookup, trace *[]Layer) *Table {
+	acc := newBlock("")
+	note := func(kind, name string, params *Table, reset bool, origin []Origin) {
+		if trace != nil {
+			*trace = append(*trace, Layer{Kind: kind, Name: name, Params: params.Clone(), Reset: reset, Origin: origin})
+		}
+	}
+
+	// 1. default: only its parameters reach the result.
+	if def, ok := s.byDomain.get("default"); ok {
+		mergeBlock(acc, def)
+		note("default", "default", def.Params, false, def.Origin)
+	}
+
+	// 2. providers, only for names that are valid DNS names.
+	var withSources []*Provider
+	if IsDNSName(q.Domain) {
+		for _, p := range s.providers {
+			if !p.domainMatches(ctx, q.Domain, mx) {
+				continue
+			}
+			mergeTable(acc.Params, p.Params)
+			note("provider", p.Name, p.Params, false, p.Origin)
+			before := acc.Params.Clone()
+			p.applyImplied(q.Source, acc.Params)
+			note("provider-implied", p.Name, diffTable(before, acc.Params), false, p.Origin)
+			if p.Sources.Len() > 0 {
+				withSources = append(withSources, p)
+			}
+		}
+	}
+
+	// 3. the matching providers' tables for this source.
+	for _, p := range withSources {
+		src, ok := p.Sources.Get(q.Source)
+		if !ok {
+			continue
+		}
+		mergeTable(acc.Params, src.(*Table))
+		note("provider-source", p.Name+"/"+q.Source, src.(*Table), false, p.Origin)
+		before := acc.Params.Clone()
+		p.applyImplied(q.Source, acc.Params)
+		note("provider-implied", p.Name, diffTable(before, acc.Params), false, p.Origin)
+	}
+
+	// 4, 5: the site block, then the mx_rollup=false domain block. The
+	// stored replace_base flag of their first definition discards what
+	// came before (KumoMTA's query-time behaviour).
+	site, haveSite := s.bySite.get(q.Site)
+	if haveSite {
+		mergeBlock(acc, site)
+		note("site", q.Site, site.Params, site.ReplaceBase, site.Origin)
+	}
+	dom, haveDomain := s.byDomain.get(q.Domain)
+	if haveDomain {
+		mergeBlock(acc, dom)
+		note("domain", q.Domain, dom.Params, dom.ReplaceBase, dom.Origin)
+	}
+
+	// 6, 7: their tables for this source.
+	if haveSite {
+		if src, ok := site.Sources.Get(q.Source); ok {
+			mergeTable(acc.Params, src.(*Table))
+			note("site-source", q.Site+"/"+q.Source, src.(*Table), false, site.Origin)
+		}
+	}
+	if haveDomain {
+		if src, ok := dom.Sources.Get(q.Source); ok {
+			mergeTable(acc.Params, src.(*Table))
+			note("domain-source", q.Domain+"/"+q.Source, src.(*Table), false, dom.Origin)
+		}
+	}
+	return acc.Params
+}
+
+// diffTable returns the keys of after whose values differ from before.
+func diffTable(before, after *Table) *Table {
+	out := NewTable()
+	for _, k := range after.keys {
+		bv, ok := before.vals[k]
+		if !ok || !sameValue(bv, after.vals[k]) {
+			out.Set(k, after.vals[k])
+		}
+	}
+	return out
+}
+
+func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case *Table:
+		y, ok := b.(*Table)
+		if !ok || len(x.keys) != len(y.keys) {
+			return false
+		}
+		for _, k := range x.keys {
+			if !sameValue(x.vals[k], y.vals[k]) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameValue(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return a == b
+}
+
+// IsDNSName reports whether name parses as a DNS name the way KumoMTA's
+// relaxed parser does: labels of 1-63 bytes made of letters, digits, '_'
+// and '-' (not leading), or non-ASCII letters (IDNA), an optional leading
+// '*' label, an optional trailing dot, no empty interior labels, at most
+// 255 bytes. The TSA hook names (`http://127.0.0.1:8008.tsa.kumomta`) fail.
+func IsDNSName(name string) bool {
+	if name == "" || len(name) > 255 {
+		return false
+	}
+	name = strings.TrimSuffix(name, ".")
+	if name == "" {
+		return true // the root
+	}
+	for i, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		if label == "*" && i == 0 {
+			continue
+		}
+		if label[0] == '-' {
+			return false
+		}
+		for _, r := range label {
+			switch {
+			case r < utf8.RuneSelf:
+				if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+					return false
+				}
+			case unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError:
+				return false
+			}
+		}
+	}
+	return true
+}
