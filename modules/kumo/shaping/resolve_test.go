@@ -179,7 +179,7 @@ func testShaping() *Shaping {
 	s.byDomain.mergeOrInsert("default", def)
 
 	google := &Provider{Name: "google", Matches: []Match{{MXSuffix, ".google.com"}}, ConnectionLimit: "20",
-		Params: tbl("connection_limit", int64(20), "enable_tls", "Required"),
+		Params:  tbl("connection_limit", int64(20), "enable_tls", "Required"),
 		Sources: tbl("s1", tbl("provider_source_selection_rate", "5/s", "idle_timeout", "7s"))}
 	s.mergeProvider(google)
 
