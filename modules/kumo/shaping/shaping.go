@@ -7,12 +7,6 @@ import (
 	"unicode/utf8"
 )
 
-// Rule is an automation rule attached to a block (section 2.4).
-type Rule struct {
-	// Raw is the rule table as written.
-	Raw *Table
-}
-
 // Shaping is loaded, merged shaping data. It is immutable once loaded and
 // safe for concurrent use.
 type Shaping struct {
@@ -24,6 +18,10 @@ type Shaping struct {
 	// siteAliases lists, per site, every domain stored under it (a domain
 	// defined in two files is listed twice).
 	siteAliases map[string][]string
+	// siteOf maps each mx_rollup=true domain key to its site name.
+	siteOf map[string]string
+	// compat lists things kumopolicy accepted that KumoMTA would reject.
+	compat []string
 
 	warnings []string
 	errors   []string
@@ -54,7 +52,7 @@ func (b *blockMap) mergeOrInsert(k string, blk *Block) {
 }
 
 func newShaping() *Shaping {
-	return &Shaping{byName: map[string]*Provider{}, siteAliases: map[string][]string{}}
+	return &Shaping{byName: map[string]*Provider{}, siteAliases: map[string][]string{}, siteOf: map[string]string{}}
 }
 
 func (s *Shaping) mergeProvider(p *Provider) {
@@ -72,6 +70,17 @@ func (s *Shaping) Warnings() []string { return append([]string(nil), s.warnings.
 // Errors returns the load errors (messages pushed at level Error; they do
 // not make a load fail).
 func (s *Shaping) Errors() []string { return append([]string(nil), s.errors...) }
+
+// CompatWarnings lists what kumopolicy accepted that KumoMTA's own loader
+// would reject (for example JSON comments), for validate-shaping.
+func (s *Shaping) CompatWarnings() []string { return append([]string(nil), s.compat...) }
+
+// SiteOf returns the site name an mx_rollup=true domain block was stored
+// under, if it resolved.
+func (s *Shaping) SiteOf(domain string) (string, bool) {
+	site, ok := s.siteOf[domain]
+	return site, ok
+}
 
 // Query is what get_egress_path_config asks: the routing domain, the egress
 // source and the ready queue's site name.

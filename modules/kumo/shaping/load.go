@@ -1,0 +1,475 @@
+package shaping
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// CheckLevel decides where a load message goes: dropped, a warning, or an
+// error (which is recorded but does not fail the load).
+type CheckLevel int
+
+const (
+	Ignore CheckLevel = iota
+	Warn
+	Error
+)
+
+func (l CheckLevel) String() string {
+	switch l {
+	case Warn:
+		return "Warn"
+	case Error:
+		return "Error"
+	}
+	return "Ignore"
+}
+
+// ParseCheckLevel accepts "Ignore", "Warn" or "Error"; with fold it ignores
+// case (the validate-shaping command line does).
+func ParseCheckLevel(s string, fold bool) (CheckLevel, error) {
+	for _, l := range []CheckLevel{Ignore, Warn, Error} {
+		if s == l.String() || fold && strings.EqualFold(s, l.String()) {
+			return l, nil
+		}
+	}
+	if fold {
+		return Ignore, fmt.Errorf("Expected one of `Ignore`, `Warn` or `Error`, got `%s`", s)
+	}
+	return Ignore, fmt.Errorf("unknown variant `%s`, expected one of `Ignore`, `Warn`, `Error`", s)
+}
+
+// Options are kumo.shaping.load's options (section 1.2).
+type Options struct {
+	ProviderOverlap CheckLevel
+	DNSFail         CheckLevel
+	NullMX          CheckLevel
+	AliasedSite     CheckLevel
+	RemoteLoad      CheckLevel
+	LocalLoad       CheckLevel
+	SkipRemote      bool
+	HTTPTimeout     time.Duration // 0 means 5 s
+}
+
+// DefaultOptions are kumo.shaping.load's defaults: everything Ignore except
+// local_load, which is Error.
+func DefaultOptions() Options { return Options{LocalLoad: Error} }
+
+// ValidateShapingOptions are the validate-shaping command's defaults.
+func ValidateShapingOptions() Options {
+	return Options{ProviderOverlap: Warn, DNSFail: Warn, NullMX: Warn, AliasedSite: Warn, RemoteLoad: Warn, LocalLoad: Error}
+}
+
+// DNS is what loading and resolving need from the resolver.
+type DNS interface {
+	MXLookup
+	// SiteName resolves domain's MX hosts and returns their site name; ""
+	// means a NULL MX.
+	SiteName(ctx context.Context, domain string) (string, error)
+}
+
+// Env supplies the loader with DNS, HTTP and the value grammars it checks
+// parameters with. DefaultEnv (env.go) wires kumopolicy's own packages.
+type Env struct {
+	DNS DNS
+	// HTTPClient fetches http(s) paths; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// ValidateParams parses params as a complete egress path config.
+	ValidateParams func(params *Table) error
+	// LimitSpec renders provider_connection_limit ("10", "local:5").
+	LimitSpec func(v any) (string, error)
+	// ThrottleSpec returns the canonical form of a rate ("100/h").
+	ThrottleSpec func(v any) (string, error)
+	// Duration checks an automation rule's duration.
+	Duration func(v any) (time.Duration, error)
+	// CompileRegex checks and compiles an automation rule's regex.
+	CompileRegex func(pattern string) (Matcher, error)
+	// MaxConcurrentDNS bounds the MX pre-resolution; 0 means 64.
+	MaxConcurrentDNS int
+}
+
+// Matcher is a compiled automation regex.
+type Matcher interface {
+	MatchString(s string) (bool, error)
+}
+
+// HardError is a load failure: a parse error of a .toml/.json file, a block
+// that is not a valid egress path config, or invalid options.
+type HardError struct {
+	Path string // the file, when the error belongs to one
+	Err  error
+}
+
+func (e *HardError) Error() string { return e.Err.Error() }
+func (e *HardError) Unwrap() error { return e.Err }
+
+// loaded is one file's parsed content.
+type loaded struct {
+	path string
+	doc  *Table
+}
+
+type loader struct {
+	ctx  context.Context
+	opts Options
+	env  Env
+	s    *Shaping
+}
+
+func (l *loader) push(level CheckLevel, msg string) {
+	switch level {
+	case Warn:
+		l.s.warnings = append(l.s.warnings, msg)
+	case Error:
+		l.s.errors = append(l.s.errors, msg)
+	}
+}
+
+// Load reads, merges and validates the shaping files at paths, in order
+// (section 1 and 3). Problems the options govern become warnings or errors
+// on the result; parse failures of .toml/.json files and invalid blocks
+// return a *HardError.
+func Load(ctx context.Context, paths []string, opts Options, env Env) (*Shaping, error) {
+	l := &loader{ctx: ctx, opts: opts, env: env, s: newShaping()}
+	var files []loaded
+	for _, p := range paths {
+		doc, err := l.loadPath(p)
+		if err != nil {
+			return nil, err
+		}
+		if doc != nil {
+			files = append(files, loaded{p, doc})
+		}
+	}
+	parsed := make([]*fileBlocks, 0, len(files))
+	for _, f := range files {
+		fb, err := l.parseFile(f)
+		if err != nil {
+			return nil, err
+		}
+		parsed = append(parsed, fb)
+	}
+	sites := l.preResolve(parsed)
+	l.mergeFiles(parsed, sites)
+	if err := l.finish(); err != nil {
+		return nil, err
+	}
+	l.postChecks(parsed)
+	return l.s, nil
+}
+
+// loadPath fetches or reads one path and parses it by its name. A nil
+// table with a nil error means the path counts as an empty file.
+func (l *loader) loadPath(path string) (*Table, error) {
+	remote := strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://")
+	var data []byte
+	if remote {
+		if l.opts.SkipRemote {
+			l.push(Warn, fmt.Sprintf("Ignoring %s because skip_remote is set to true", path))
+			return nil, nil
+		}
+		b, err := l.fetch(path)
+		if err != nil {
+			l.push(l.opts.RemoteLoad, fmt.Sprintf("remote shaping source %s error: %v", path, err))
+			return nil, nil
+		}
+		data = b
+	} else {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			l.push(l.opts.LocalLoad, fmt.Sprintf("local shaping source %s error: loading data from file %s: %s", path, path, ioErrorText(err)))
+			return nil, nil
+		}
+		data = b
+	}
+
+	switch {
+	case strings.HasSuffix(path, ".toml"):
+		doc, err := ParseTOML(data)
+		if err != nil {
+			return nil, &HardError{path, fmt.Errorf("parsing toml from file %s: %w", path, err)}
+		}
+		return doc, nil
+	case strings.HasSuffix(path, ".json"):
+		doc, lenient, err := ParseJSON(data)
+		if err != nil {
+			return nil, &HardError{path, fmt.Errorf("parsing json from file %s: %w", path, err)}
+		}
+		l.noteLenient(path, lenient)
+		return doc, nil
+	}
+	doc, terr := ParseTOML(data)
+	if terr == nil {
+		return doc, nil
+	}
+	doc, lenient, jerr := ParseJSON(data)
+	if jerr == nil {
+		l.noteLenient(path, lenient)
+		return doc, nil
+	}
+	level := l.opts.LocalLoad
+	if remote {
+		level = l.opts.RemoteLoad
+	}
+	l.push(level, fmt.Sprintf("parsing %s: as toml: %v, as json: %v", path, terr, jerr))
+	return nil, nil
+}
+
+func (l *loader) noteLenient(path string, lenient JSONLeniency) {
+	if lenient.Any() {
+		l.s.compat = append(l.s.compat, fmt.Sprintf("%s: the JSON has %s; kumopolicy accepts them, but KumoMTA's shaping loader rejects this file", path, lenient))
+	}
+}
+
+// ioErrorText renders a file error the way Rust's io::Error does for the
+// common cases, so messages match KumoMTA's.
+func ioErrorText(err error) string {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "No such file or directory (os error 2)"
+	case errors.Is(err, os.ErrPermission):
+		return "Permission denied (os error 13)"
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func (l *loader) fetch(url string) ([]byte, error) {
+	timeout := l.opts.HTTPTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(l.ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("making HTTP request to %s: %v", url, err)
+	}
+	client := l.env.HTTPClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("timeout making HTTP request to %s: deadline has elapsed", url)
+		}
+		return nil, fmt.Errorf("making HTTP request to %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxRemoteBytes+1))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		text := strings.TrimSpace(string(body))
+		if rerr != nil {
+			text = fmt.Sprintf("Additional error %v while reading response body", rerr)
+		}
+		return nil, fmt.Errorf("HTTP request to %s failed: status %d %s %s", url, resp.StatusCode, http.StatusText(resp.StatusCode), text)
+	}
+	if rerr != nil {
+		return nil, fmt.Errorf("reading response from %s: %v", url, rerr)
+	}
+	if len(body) > maxRemoteBytes {
+		return nil, fmt.Errorf("response from %s is larger than %d bytes", url, maxRemoteBytes)
+	}
+	return body, nil
+}
+
+// maxRemoteBytes bounds a remote shaping file.
+const maxRemoteBytes = 64 << 20
+
+// preResolve resolves the site of every mx_rollup=true domain of every file,
+// concurrently, once per distinct domain.
+func (l *loader) preResolve(files []*fileBlocks) map[string]siteResult {
+	var domains []string
+	seen := map[string]bool{}
+	for _, f := range files {
+		for _, d := range f.domains {
+			if d.block.MxRollup && !seen[d.key] {
+				seen[d.key] = true
+				domains = append(domains, d.key)
+			}
+		}
+	}
+	out := make(map[string]siteResult, len(domains))
+	if len(domains) == 0 {
+		return out
+	}
+	if l.env.DNS == nil {
+		for _, d := range domains {
+			out[d] = siteResult{err: errors.New("no DNS resolver configured")}
+		}
+		return out
+	}
+	limit := l.env.MaxConcurrentDNS
+	if limit <= 0 {
+		limit = 64
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, limit)
+	for _, d := range domains {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(d string) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			site, err := l.env.DNS.SiteName(l.ctx, d)
+			mu.Lock()
+			out[d] = siteResult{site, err}
+			mu.Unlock()
+		}(d)
+	}
+	wg.Wait()
+	return out
+}
+
+type siteResult struct {
+	site string
+	err  error
+}
+
+// mergeFiles processes the files in order (section 3.2).
+func (l *loader) mergeFiles(files []*fileBlocks, sites map[string]siteResult) {
+	for _, f := range files {
+		if f.def != nil {
+			l.s.byDomain.mergeOrInsert("default", f.def)
+		}
+		for _, d := range f.domains {
+			if isSingleLabel(d.key) {
+				l.push(Warn, fmt.Sprintf("Entry for domain '%s' consists of a single DNS label. Domain names in TOML sections need to be quoted like '[\"%s.com\"]` otherwise the '.' will create a nested table rather than being added to the domain name.", d.key, d.key))
+			}
+			if !d.block.MxRollup {
+				l.s.byDomain.mergeOrInsert(d.key, d.block)
+				continue
+			}
+			res, ok := sites[d.key]
+			switch {
+			case !ok:
+				l.push(l.opts.DNSFail, fmt.Sprintf("We didn't try to resolve the MX for %s for some reason!?. Ignoring the shaping config for that domain.", d.key))
+			case res.err != nil:
+				l.push(l.opts.DNSFail, fmt.Sprintf("error resolving MX for %s: %v. Ignoring the shaping config for that domain.", d.key, res.err))
+			case res.site == "":
+				l.push(l.opts.NullMX, fmt.Sprintf("domain %s has a NULL MX and cannot be used with mx_rollup=true. Ignoring the shaping config for that domain.", d.key))
+			default:
+				l.s.siteAliases[res.site] = append(l.s.siteAliases[res.site], d.key)
+				l.s.siteOf[d.key] = res.site
+				l.s.bySite.mergeOrInsert(res.site, d.block)
+			}
+		}
+		for _, p := range f.providers {
+			l.s.mergeProvider(p)
+		}
+	}
+}
+
+// isSingleLabel reports whether key is a valid DNS name with one label.
+func isSingleLabel(key string) bool {
+	k := strings.TrimSuffix(key, ".")
+	return k != "" && !strings.Contains(k, ".") && IsDNSName(k)
+}
+
+// finish validates every stored block's parameters, and each of its
+// sources, as a complete egress path config (section 3.4). The first
+// failure fails the load.
+func (l *loader) finish() error {
+	if l.env.ValidateParams == nil {
+		return nil
+	}
+	check := func(kind, key, label string, blk *Block) error {
+		if err := l.env.ValidateParams(blk.Params); err != nil {
+			return &HardError{originFile(blk.Origin), fmt.Errorf("%s: %s: interpreting %s params as EgressPathConfig: %w", kind, key, label, err)}
+		}
+		for _, name := range blk.Sources.keys {
+			if err := l.env.ValidateParams(blk.Sources.vals[name].(*Table)); err != nil {
+				return &HardError{originFile(blk.Origin), fmt.Errorf("%s: %s: interpreting %s source '%s' as EgressPathConfig: %w", kind, key, label, name, err)}
+			}
+		}
+		return nil
+	}
+	for _, site := range l.s.bySite.keys {
+		blk := l.s.bySite.m[site]
+		if err := check("site", site, fmt.Sprintf("domain '%s'", blk.Name), blk); err != nil {
+			return err
+		}
+	}
+	for _, d := range l.s.byDomain.keys {
+		blk := l.s.byDomain.m[d]
+		if err := check("domain", d, fmt.Sprintf("domain '%s'", d), blk); err != nil {
+			return err
+		}
+	}
+	for _, p := range l.s.providers {
+		if err := l.env.ValidateParams(p.Params); err != nil {
+			return &HardError{originFile(p.Origin), fmt.Errorf("provider: %s: interpreting provider '%s' params as EgressPathConfig: %w", p.Name, p.Name, err)}
+		}
+		for _, name := range p.Sources.keys {
+			src := p.Sources.vals[name].(*Table).Clone()
+			src.Delete("provider_source_selection_rate")
+			if err := l.env.ValidateParams(src); err != nil {
+				return &HardError{originFile(p.Origin), fmt.Errorf("provider: %s: interpreting provider '%s' source '%s' as EgressPathConfig: %w", p.Name, p.Name, name, err)}
+			}
+		}
+	}
+	return nil
+}
+
+func originFile(o []Origin) string {
+	if len(o) == 0 {
+		return ""
+	}
+	return o[0].File
+}
+
+// postChecks pushes the aliased_site and provider_overlap messages
+// (section 3.5). KumoMTA reports overlaps in hash-map order; kumopolicy
+// reports them in the order the domains first appear.
+func (l *loader) postChecks(files []*fileBlocks) {
+	if l.opts.AliasedSite != Ignore {
+		for _, site := range l.s.bySite.keys {
+			if aliases := l.s.siteAliases[site]; len(aliases) > 1 {
+				l.push(l.opts.AliasedSite, fmt.Sprintf("multiple domain blocks alias to the same site: %s: %s", site, strings.Join(aliases, ", ")))
+			}
+		}
+	}
+	if l.opts.ProviderOverlap != Ignore {
+		seen := map[string]bool{}
+		for _, f := range files {
+			for _, d := range f.domains {
+				if !d.block.MxRollup || seen[d.key] {
+					continue
+				}
+				seen[d.key] = true
+				var names []string
+				for _, p := range l.s.providers {
+					if p.domainMatches(l.ctx, d.key, l.env.DNS) {
+						names = append(names, p.Name)
+					}
+				}
+				if len(names) > 0 {
+					l.push(l.opts.ProviderOverlap, fmt.Sprintf("domain %s is also matched by provider(s): %s", d.key, strings.Join(names, ", ")))
+				}
+			}
+		}
+	}
+}
+
+// sortedKeys returns m's keys sorted, for deterministic output.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
