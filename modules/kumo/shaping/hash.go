@@ -1,0 +1,235 @@
+package shaping
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"sort"
+	"strconv"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+)
+
+// Hash returns a lowercase hex SHA-256 over the merged data and the load
+// messages (section 11): the same load gives the same hash, and different
+// merged content or messages give a different one. It does not cover file
+// names, comments or formatting. Values are not byte-compatible with
+// KumoMTA's hashes, which only promise change detection too.
+func (s *Shaping) Hash() string {
+	h := sha256.New()
+	var buf []byte
+	write := func(b []byte) { h.Write(b) }
+	write([]byte("by_site"))
+	for _, k := range s.bySite.keys {
+		write([]byte(k))
+		buf = s.bySite.m[k].appendHashJSON(buf[:0])
+		write(buf)
+	}
+	write([]byte("by_domain"))
+	for _, k := range s.byDomain.keys {
+		write([]byte(k))
+		buf = s.byDomain.m[k].appendHashJSON(buf[:0])
+		write(buf)
+	}
+	write([]byte("by_provider"))
+	for _, p := range s.providers {
+		write([]byte(p.Name))
+		write([]byte(p.Name))
+		buf = p.appendHashJSON(buf[:0])
+		write(buf)
+	}
+	write([]byte("warnings"))
+	for _, w := range s.warnings {
+		write([]byte(w))
+	}
+	write([]byte("errors"))
+	for _, e := range s.errors {
+		write([]byte(e))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (b *Block) appendHashJSON(out []byte) []byte {
+	out = append(out, b.Name...)
+	out = append(out, '{')
+	out = appendTableFields(out, b.Params)
+	out = appendField(out, b.Params.Len() > 0, "mx_rollup")
+	out = strconv.AppendBool(out, b.MxRollup)
+	out = appendField(out, true, "replace_base")
+	out = strconv.AppendBool(out, b.ReplaceBase)
+	out = appendField(out, true, "automation")
+	out = appendRules(out, b.Automation)
+	out = appendField(out, true, "sources")
+	out = appendJSON(out, b.Sources)
+	return append(out, '}')
+}
+
+func (p *Provider) appendHashJSON(out []byte) []byte {
+	out = append(out, `{"provider_connection_limit":`...)
+	out = appendJSON(out, nullable(p.ConnectionLimit))
+	out = append(out, `,"provider_max_message_rate":`...)
+	out = appendJSON(out, nullable(p.MaxMessageRate))
+	out = append(out, `,"match":[`...)
+	for i, m := range p.Matches {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, '{')
+		out = appendJSON(out, m.Kind.String())
+		out = append(out, ':')
+		out = appendJSON(out, m.Value)
+		out = append(out, '}')
+	}
+	out = append(out, `],"replace_base":`...)
+	out = strconv.AppendBool(out, p.ReplaceBase)
+	if p.Params.Len() > 0 {
+		out = append(out, ',')
+		out = appendTableFields(out, p.Params)
+	}
+	out = append(out, `,"automation":`...)
+	out = appendRules(out, p.Automation)
+	out = append(out, `,"sources":`...)
+	out = appendJSON(out, p.Sources)
+	return append(out, '}')
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func appendField(out []byte, comma bool, name string) []byte {
+	if comma {
+		out = append(out, ',')
+	}
+	out = appendJSON(out, name)
+	return append(out, ':')
+}
+
+func appendRules(out []byte, rules []*Rule) []byte {
+	out = append(out, '[')
+	for i, r := range rules {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendJSON(out, r.Serialize())
+	}
+	return append(out, ']')
+}
+
+// Serialize renders the rule as match_rules returns it to Lua: regex and
+// action always arrays, trigger "Immediate" or {Threshold=...}, duration in
+// humantime form.
+func (r *Rule) Serialize() *Table {
+	t := NewTable()
+	regex := make([]any, len(r.Regex))
+	for i, p := range r.Regex {
+		regex[i] = p
+	}
+	t.Set("regex", regex)
+	actions := make([]any, len(r.Actions))
+	for i, a := range r.Actions {
+		if a.Kind == SetConfig || a.Kind == SetDomainConfig {
+			inner := NewTable()
+			inner.Set("name", a.Name)
+			inner.Set("value", cloneValue(a.Value))
+			outer := NewTable()
+			outer.Set(string(a.Kind), inner)
+			actions[i] = outer
+		} else {
+			actions[i] = string(a.Kind)
+		}
+	}
+	t.Set("action", actions)
+	if r.Threshold == "" {
+		t.Set("trigger", "Immediate")
+	} else {
+		th := NewTable()
+		th.Set("Threshold", r.Threshold)
+		t.Set("trigger", th)
+	}
+	t.Set("duration", egress.FormatDuration(r.Duration))
+	t.Set("match_internal", r.MatchInternal)
+	return t
+}
+
+func appendTableFields(out []byte, t *Table) []byte {
+	for i, k := range t.keys {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendJSON(out, k)
+		out = append(out, ':')
+		out = appendJSON(out, t.vals[k])
+	}
+	return out
+}
+
+// appendJSON writes v as compact JSON, tables in key order, integers as
+// integers.
+func appendJSON(out []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(out, "null"...)
+	case bool:
+		return strconv.AppendBool(out, x)
+	case int64:
+		return strconv.AppendInt(out, x, 10)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return append(out, "null"...)
+		}
+		return strconv.AppendFloat(out, x, 'g', -1, 64)
+	case string:
+		b, _ := json.Marshal(x)
+		return append(out, b...)
+	case []any:
+		out = append(out, '[')
+		for i, e := range x {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = appendJSON(out, e)
+		}
+		return append(out, ']')
+	case *Table:
+		out = append(out, '{')
+		out = appendTableFields(out, x)
+		return append(out, '}')
+	}
+	b, _ := json.Marshal(v)
+	return append(out, b...)
+}
+
+// ReferencedSources maps each source name used by a site or domain block
+// to its referrers: "site:<site>" entries in site order, then
+// "domain:<domain>" entries in domain order. Provider sources are not
+// listed (as in KumoMTA).
+func (s *Shaping) ReferencedSources() map[string][]string {
+	out := map[string][]string{}
+	for _, site := range s.bySite.keys {
+		for _, src := range s.bySite.m[site].Sources.keys {
+			out[src] = append(out[src], "site:"+site)
+		}
+	}
+	for _, d := range s.byDomain.keys {
+		for _, src := range s.byDomain.m[d].Sources.keys {
+			out[src] = append(out[src], "domain:"+d)
+		}
+	}
+	return out
+}
+
+// ReferencedSourceNames returns ReferencedSources' keys sorted.
+func (s *Shaping) ReferencedSourceNames() []string {
+	refs := s.ReferencedSources()
+	names := make([]string, 0, len(refs))
+	for k := range refs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
