@@ -127,10 +127,10 @@ func TestMatchRules(t *testing.T) {
 
 func TestSiteFromQueue(t *testing.T) {
 	cases := map[[2]string]string{
-		{"ip-1->gmail.com@smtp_client", "ip-1"}:                        "gmail.com",
-		{"ip-1->ip-1->x@smtp_client@smtp_client", "ip-1"}:              "x",
+		{"ip-1->gmail.com@smtp_client", "ip-1"}:                         "gmail.com",
+		{"ip-1->ip-1->x@smtp_client@smtp_client", "ip-1"}:               "x",
 		{"unspecified->http://h.tsa.kumomta@lua:make.x", "unspecified"}: "http://h.tsa.kumomta@lua:make.x",
-		{"other->x@smtp_client", "ip-1"}:                               "other->x",
+		{"other->x@smtp_client", "ip-1"}:                                "other->x",
 	}
 	for in, want := range cases {
 		if got := SiteFromQueue(in[0], in[1]); got != want {
