@@ -1,0 +1,325 @@
+// Package logrecord decodes KumoMTA delivery log records (JsonLogRecord):
+// the records kumod's log hooks publish, that shaping's match_rules and
+// the traffic shaping automation evaluate. Decoding is strict about the
+// required fields and ignores unknown ones, as KumoMTA does.
+package logrecord
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Types are the record type names.
+var Types = []string{
+	"Reception", "Delivery", "Bounce", "TransientFailure", "Expiration",
+	"AdminBounce", "OOB", "Feedback", "Rejection", "AdminRebind",
+	"DeferredInjectionRebind", "Delayed", "XferOut", "XferIn", "Any",
+}
+
+// Record is the part of a log record kumopolicy uses, plus the raw data.
+type Record struct {
+	Type                 string
+	ID                   string
+	Sender               string
+	Recipients           []string
+	Queue                string
+	Site                 string
+	Size                 uint64
+	Response             Response
+	Timestamp            int64
+	EventTime            time.Time // zero when absent
+	Created              int64
+	NumAttempts          uint16
+	BounceClassification string
+	NodeID               string
+	EgressSource         string // "" when absent
+	EgressPool           string
+	ReceptionProtocol    string
+	// Raw is the decoded record as plain data.
+	Raw map[string]any
+}
+
+// Response is the remote server's response.
+type Response struct {
+	Code     uint16
+	Enhanced *EnhancedCode
+	Content  string
+	Command  string
+}
+
+// EnhancedCode is an RFC 3463 enhanced status code.
+type EnhancedCode struct {
+	Class   uint8
+	Subject uint16
+	Detail  uint16
+}
+
+// Time is the record's time: event_time when present, else timestamp.
+func (r *Record) Time() time.Time {
+	if !r.EventTime.IsZero() {
+		return r.EventTime
+	}
+	return time.Unix(r.Timestamp, 0).UTC()
+}
+
+// ParseJSON decodes one JSON record.
+func ParseJSON(data []byte) (*Record, error) {
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.UseNumber()
+	var raw any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %v", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("invalid JSON: trailing data after the record")
+	}
+	return Decode(normalize(raw))
+}
+
+// normalize turns json.Number into int64 or float64.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = normalize(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = normalize(e)
+		}
+	}
+	return v
+}
+
+var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)
+
+// Decode reads a record from plain data (map[string]any with int64/float64
+// numbers, as encoding/json with integers kept or luart.ToGo produce).
+// Errors name the field: "missing field `site`", "invalid type: ... for
+// field `size`".
+func Decode(v any) (*Record, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("invalid type: %s, expected a log record object", describe(v))
+	}
+	d := decoder{m: m}
+	r := &Record{Raw: m}
+	r.Type = d.str("type", true)
+	if d.err == nil && !validType(r.Type) {
+		d.fail("unknown variant `%s` for field `type`, expected one of %s", r.Type, quoteList(Types))
+	}
+	r.ID = d.str("id", true)
+	r.Sender = d.str("sender", true)
+	r.Recipients = d.recipients()
+	r.Queue = d.str("queue", true)
+	r.Site = d.str("site", true)
+	r.Size = uint64(d.uint("size", true, math.MaxInt64))
+	r.Response = d.response()
+	r.Timestamp = d.int("timestamp", true)
+	r.Created = d.int("created", true)
+	r.NumAttempts = uint16(d.uint("num_attempts", true, math.MaxUint16))
+	r.BounceClassification = d.str("bounce_classification", true)
+	d.object("meta", true)
+	d.object("headers", true)
+	r.NodeID = d.str("nodeid", true)
+	if d.err == nil && !uuidRe.MatchString(r.NodeID) {
+		d.fail("invalid value: string %q, expected a UUID for field `nodeid`", r.NodeID)
+	}
+	if et := d.str("event_time", false); et != "" && d.err == nil {
+		t, err := time.Parse(time.RFC3339Nano, et)
+		if err != nil {
+			d.fail("invalid value: string %q, expected an RFC 3339 time for field `event_time`", et)
+		}
+		r.EventTime = t
+	}
+	r.EgressSource = d.str("egress_source", false)
+	r.EgressPool = d.str("egress_pool", false)
+	r.ReceptionProtocol = d.str("reception_protocol", false)
+	if d.err != nil {
+		return nil, d.err
+	}
+	return r, nil
+}
+
+func validType(t string) bool {
+	for _, x := range Types {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+type decoder struct {
+	m   map[string]any
+	err error
+}
+
+func (d *decoder) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = fmt.Errorf(format, args...)
+	}
+}
+
+func (d *decoder) get(key string, required bool) (any, bool) {
+	v, ok := d.m[key]
+	if !ok || v == nil {
+		if required {
+			d.fail("missing field `%s`", key)
+		}
+		return nil, false
+	}
+	return v, true
+}
+
+func (d *decoder) str(key string, required bool) string {
+	v, ok := d.get(key, required)
+	if !ok {
+		return ""
+	}
+	s, ok := v.(string)
+	if !ok {
+		d.fail("invalid type: %s, expected a string for field `%s`", describe(v), key)
+	}
+	return s
+}
+
+func (d *decoder) int(key string, required bool) int64 {
+	v, ok := d.get(key, required)
+	if !ok {
+		return 0
+	}
+	i, ok := v.(int64)
+	if !ok {
+		d.fail("invalid type: %s, expected an integer for field `%s`", describe(v), key)
+	}
+	return i
+}
+
+func (d *decoder) uint(key string, required bool, limit int64) int64 {
+	i := d.int(key, required)
+	if i < 0 || i > limit {
+		d.fail("invalid value: integer `%d`, expected an integer from 0 to %d for field `%s`", i, limit, key)
+	}
+	return i
+}
+
+func (d *decoder) object(key string, required bool) map[string]any {
+	v, ok := d.get(key, required)
+	if !ok {
+		return nil
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		return x
+	case []any:
+		if len(x) == 0 { // an empty Lua table marked as an array
+			return map[string]any{}
+		}
+	}
+	d.fail("invalid type: %s, expected a map for field `%s`", describe(v), key)
+	return nil
+}
+
+func (d *decoder) recipients() []string {
+	v, ok := d.get("recipient", true)
+	if !ok {
+		return nil
+	}
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		out := make([]string, 0, len(x))
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				d.fail("invalid type: %s, expected a string for field `recipient[%d]`", describe(e), i)
+				return nil
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	d.fail("invalid type: %s, expected a string or an array of strings for field `recipient`", describe(v))
+	return nil
+}
+
+func (d *decoder) response() Response {
+	v, ok := d.get("response", true)
+	if !ok {
+		return Response{}
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		d.fail("invalid type: %s, expected a map for field `response`", describe(v))
+		return Response{}
+	}
+	sub := decoder{m: m}
+	resp := Response{
+		Code:    uint16(sub.uint("code", true, math.MaxUint16)),
+		Content: sub.str("content", true),
+		Command: sub.str("command", false),
+	}
+	if ec, ok := sub.get("enhanced_code", false); ok {
+		em, ok := ec.(map[string]any)
+		if !ok {
+			sub.fail("invalid type: %s, expected a map for field `enhanced_code`", describe(ec))
+		} else {
+			e := decoder{m: em}
+			resp.Enhanced = &EnhancedCode{
+				Class:   uint8(e.uint("class", true, math.MaxUint8)),
+				Subject: uint16(e.uint("subject", true, math.MaxUint16)),
+				Detail:  uint16(e.uint("detail", true, math.MaxUint16)),
+			}
+			if e.err != nil {
+				sub.fail("enhanced_code: %v", e.err)
+			}
+		}
+	}
+	if sub.err != nil {
+		d.fail("response: %v", sub.err)
+	}
+	return resp
+}
+
+func describe(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return fmt.Sprintf("boolean `%v`", x)
+	case int64:
+		return fmt.Sprintf("integer `%d`", x)
+	case float64:
+		return fmt.Sprintf("floating point `%v`", x)
+	case string:
+		return fmt.Sprintf("string %q", x)
+	case []any:
+		return "sequence"
+	case map[string]any:
+		return "map"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = "`" + n + "`"
+	}
+	sort.Strings(q)
+	return strings.Join(q, ", ")
+}

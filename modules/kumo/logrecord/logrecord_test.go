@@ -1,0 +1,76 @@
+package logrecord
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimal = `{"type":"TransientFailure","id":"abc","sender":"s@example.com","recipient":"user@gmail.com",
+"queue":"gmail.com","site":"unspecified->(alt1)?.gmail-smtp-in.l.google.com@smtp_client","size":1024,
+"response":{"code":421,"enhanced_code":{"class":4,"subject":7,"detail":28},"content":"slow down","command":null},
+"timestamp":1700000000,"created":1699999990,"num_attempts":1,"bounce_classification":"Uncategorized",
+"meta":{},"headers":{},"nodeid":"d7ef132b-5a2a-4b2e-9b1c-6a1b5d4a9a11"}`
+
+func TestParseMinimalRecord(t *testing.T) {
+	r, err := ParseJSON([]byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Type != "TransientFailure" || len(r.Recipients) != 1 || r.Response.Code != 421 || r.Response.Enhanced.Detail != 28 {
+		t.Fatalf("%+v", r)
+	}
+	if !r.Time().Equal(time.Unix(1700000000, 0)) {
+		t.Fatalf("time %v", r.Time())
+	}
+}
+
+func TestEventTimeWins(t *testing.T) {
+	r, err := ParseJSON([]byte(strings.Replace(minimal, `"timestamp"`, `"event_time":"2023-11-14T22:13:20.123456789Z","timestamp"`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Time().Nanosecond() != 123456789 {
+		t.Fatalf("event_time not used: %v", r.Time())
+	}
+}
+
+func TestRecordErrors(t *testing.T) {
+	cases := map[string]string{
+		`"site":"unspecified->(alt1)?.gmail-smtp-in.l.google.com@smtp_client",`: "missing field `site`",
+		`"type":"TransientFailure"`:                       "unknown variant `Nope`",
+		`"size":1024`:                                     "expected an integer for field `size`",
+		`"timestamp":1700000000`:                          "expected an integer for field `timestamp`",
+		`"nodeid":"d7ef132b-5a2a-4b2e-9b1c-6a1b5d4a9a11"`: "expected a UUID",
+		`"recipient":"user@gmail.com"`:                    "expected a string or an array of strings",
+		`"response":{"code":421,`:                         "response: invalid value: integer `70000`",
+	}
+	repl := map[string]string{
+		`"site":"unspecified->(alt1)?.gmail-smtp-in.l.google.com@smtp_client",`: ``,
+		`"type":"TransientFailure"`:                       `"type":"Nope"`,
+		`"size":1024`:                                     `"size":"big"`,
+		`"timestamp":1700000000`:                          `"timestamp":1.5`,
+		`"nodeid":"d7ef132b-5a2a-4b2e-9b1c-6a1b5d4a9a11"`: `"nodeid":"node-1"`,
+		`"recipient":"user@gmail.com"`:                    `"recipient":5`,
+		`"response":{"code":421,`:                         `"response":{"code":70000,`,
+	}
+	for old, want := range cases {
+		_, err := ParseJSON([]byte(strings.Replace(minimal, old, repl[old], 1)))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", repl[old], err, want)
+		}
+	}
+	if _, err := ParseJSON([]byte(`{"broken"`)); err == nil || !strings.Contains(err.Error(), "invalid JSON") {
+		t.Errorf("broken JSON: %v", err)
+	}
+	if _, err := ParseJSON([]byte(`[1]`)); err == nil {
+		t.Error("array accepted")
+	}
+}
+
+func TestRecipientArray(t *testing.T) {
+	r, err := ParseJSON([]byte(strings.Replace(minimal, `"recipient":"user@gmail.com"`, `"recipient":["a@x.com","b@y.com"]`, 1)))
+	if err != nil || len(r.Recipients) != 2 || r.Recipients[1] != "b@y.com" {
+		t.Fatalf("%v %v", r, err)
+	}
+}
