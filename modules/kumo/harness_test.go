@@ -41,3 +41,15 @@ kumo.on('main', function() return 1 + 2, 'x' end)
 		t.Fatalf("got %#v", out)
 	}
 }
+
+// testingRuntime wraps a runtime with a Fire that fails the test on error.
+type testingRuntime struct{ rt *luart.Runtime }
+
+func (r *testingRuntime) mustFire(t testing.TB, event string, args ...any) []any {
+	t.Helper()
+	out, _, err := r.rt.Fire(context.Background(), event, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", event, err)
+	}
+	return out
+}

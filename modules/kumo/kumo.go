@@ -27,6 +27,7 @@ var openers = []opener{
 	openEgress,
 	openDNS,
 	openKumod,
+	openShaping,
 	installNotYetSupported, // last: fills only what nothing else provided
 }
 

@@ -1,0 +1,33 @@
+package shaping
+
+import (
+	"time"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/regex"
+)
+
+// DefaultEnv wires the loader to kumopolicy's own value grammars and regex
+// engine, with dns for MX resolution (nil: mx_rollup domains cannot be
+// resolved and are reported under dns_fail).
+func DefaultEnv(dns DNS) Env {
+	return Env{
+		DNS:            dns,
+		ValidateParams: validateEgressParams,
+		LimitSpec: func(v any) (string, error) {
+			l, err := egress.DecodeLimitSpec(plainValue(v))
+			return l.String(), err
+		},
+		ThrottleSpec: func(v any) (string, error) {
+			t, err := egress.DecodeThrottleSpec(plainValue(v))
+			return t.String(), err
+		},
+		Duration: func(v any) (time.Duration, error) {
+			return egress.DecodeDuration(plainValue(v))
+		},
+		CompileRegex: func(p string) (Matcher, error) { return regex.Compile(p) },
+	}
+}
+
+// validateEgressParams is set once the egress path decoder is available.
+var validateEgressParams func(params *Table) error

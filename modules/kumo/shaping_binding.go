@@ -1,0 +1,275 @@
+package kumo
+
+import (
+	"fmt"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/kumopolicy/kumopolicy/luart"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/logrecord"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
+)
+
+// openShaping installs kumo.shaping.load.
+func openShaping(s *luart.State, mod *lua.LTable) {
+	L := s.L
+	t := subTable(L, mod, "shaping")
+	t.RawSetString("load", L.NewFunction(shapingLoad))
+}
+
+// ShapingEnvFor returns the loader environment for a runtime: kumopolicy's
+// grammars and the runtime's DNS resolver. Tests and embedders may replace
+// it with SetShapingEnv.
+func ShapingEnvFor(rt *luart.Runtime) shaping.Env {
+	if env, ok := rt.Value(shapingEnvKey{}).(shaping.Env); ok {
+		return env
+	}
+	return shaping.DefaultEnv(shapingDNSFor(rt))
+}
+
+// SetShapingEnv overrides the loader environment of a runtime.
+func SetShapingEnv(rt *luart.Runtime, env shaping.Env) { rt.SetValue(shapingEnvKey{}, env) }
+
+type shapingEnvKey struct{}
+
+// shapingDNSFor returns the runtime's DNS for shaping, or nil when none is
+// available yet.
+var shapingDNSFor = func(rt *luart.Runtime) shaping.DNS { return nil }
+
+// ShapingObject is the Go value behind a Shaping userdata: an immutable
+// loaded Shaping plus the DNS used for provider matching at query time. It
+// is shared by every Lua state that holds it (kumo.memoize caches it
+// without copying).
+type ShapingObject struct {
+	Shaping *shaping.Shaping
+	DNS     shaping.MXLookup
+}
+
+// MemoizeValue lets kumo.memoize cache the object by reference.
+func (o *ShapingObject) MemoizeValue() MemoizedUserData { return o }
+
+// NewLuaUserData wraps the shared object for state L.
+func (o *ShapingObject) NewLuaUserData(L *lua.LState) *lua.LUserData {
+	ud := L.NewUserData()
+	ud.Value = o
+	L.SetMetatable(ud, shapingMetatable(L))
+	return ud
+}
+
+// ShapingFromLua returns the object behind a Shaping userdata.
+func ShapingFromLua(v lua.LValue) (*ShapingObject, bool) {
+	ud, ok := v.(*lua.LUserData)
+	if !ok {
+		return nil, false
+	}
+	o, ok := ud.Value.(*ShapingObject)
+	return o, ok
+}
+
+const shapingMetaKey = "kumopolicy.kumo.Shaping"
+
+func shapingMetatable(L *lua.LState) *lua.LTable {
+	if mt, ok := L.G.Registry.RawGetString(shapingMetaKey).(*lua.LTable); ok {
+		return mt
+	}
+	mt := L.NewTable()
+	methods := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"get_egress_path_config": shapingGetEgressPathConfig,
+		"match_rules":            shapingMatchRules,
+		"get_errors":             shapingStrings(func(s *shaping.Shaping) []string { return s.Errors() }),
+		"get_warnings":           shapingStrings(func(s *shaping.Shaping) []string { return s.Warnings() }),
+		"get_referenced_sources": shapingReferencedSources,
+		"hash":                   shapingHash,
+	})
+	mt.RawSetString("__index", methods)
+	mt.RawSetString("__name", lua.LString("Shaping"))
+	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+		o := checkShaping(L)
+		L.Push(lua.LString(fmt.Sprintf("Shaping(%s)", o.Shaping.Hash()[:12])))
+		return 1
+	}))
+	L.G.Registry.RawSetString(shapingMetaKey, mt)
+	return mt
+}
+
+func checkShaping(L *lua.LState) *ShapingObject {
+	o, ok := ShapingFromLua(L.Get(1))
+	if !ok {
+		L.ArgError(1, "Shaping object expected (call it as shaping:method(...))")
+	}
+	return o
+}
+
+// shapingLoad implements kumo.shaping.load(paths, options).
+func shapingLoad(L *lua.LState) int {
+	pathsV := L.CheckTable(1)
+	var paths []string
+	n := pathsV.Len()
+	for i := 1; i <= n; i++ {
+		switch v := pathsV.RawGetInt(i).(type) {
+		case lua.LString:
+			paths = append(paths, string(v))
+		case lua.LNumber:
+			paths = append(paths, formatNumber(float64(v)))
+		default:
+			L.ArgError(1, fmt.Sprintf("paths[%d]: invalid type: %s, expected a string", i, describe(v)))
+		}
+	}
+	opts := shaping.DefaultOptions()
+	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
+		var err error
+		if opts, err = shapingOptions(L); err != nil {
+			raise(L, fmt.Errorf("kumo.shaping.load: %w", err))
+		}
+	}
+	s := luart.StateOf(L)
+	env := ShapingEnvFor(s.Runtime())
+	loaded, err := shaping.Load(s.Context(), paths, opts, env)
+	if err != nil {
+		raise(L, err)
+	}
+	obj := &ShapingObject{Shaping: loaded, DNS: env.DNS}
+	L.Push(obj.NewLuaUserData(L))
+	return 1
+}
+
+var shapingOptionLevels = []string{"provider_overlap", "dns_fail", "null_mx", "aliased_site", "skip_remote", "remote_load", "local_load", "http_timeout"}
+
+func shapingOptions(L *lua.LState) (shaping.Options, error) {
+	opts := shaping.DefaultOptions()
+	p := newParams(L, 2)
+	levels := map[string]*shaping.CheckLevel{
+		"provider_overlap": &opts.ProviderOverlap, "dns_fail": &opts.DNSFail, "null_mx": &opts.NullMX,
+		"aliased_site": &opts.AliasedSite, "remote_load": &opts.RemoteLoad, "local_load": &opts.LocalLoad,
+	}
+	for _, name := range shapingOptionLevels {
+		switch name {
+		case "skip_remote":
+			opts.SkipRemote = p.Bool(name, false, false)
+		case "http_timeout":
+			if v := p.Value(name, false); v != lua.LNil {
+				d, err := decodeLuaDuration(v)
+				if err != nil {
+					return opts, fmt.Errorf("http_timeout: %w", err)
+				}
+				opts.HTTPTimeout = d
+			}
+		default:
+			if s := p.String(name, false, ""); s != "" {
+				lvl, err := shaping.ParseCheckLevel(s, false)
+				if err != nil {
+					return opts, err
+				}
+				*levels[name] = lvl
+			}
+		}
+	}
+	return opts, p.Err()
+}
+
+// shapingGetEgressPathConfig returns a fresh table of the merged
+// parameters, exactly as written in the files.
+func shapingGetEgressPathConfig(L *lua.LState) int {
+	o := checkShaping(L)
+	q := shaping.Query{Domain: L.CheckString(2), Source: L.CheckString(3), Site: L.CheckString(4)}
+	params := o.Shaping.Resolve(luart.StateOf(L).Context(), q, o.DNS, nil)
+	L.Push(ToLuaTable(L, params))
+	return 1
+}
+
+// ToLuaTable converts a shaping table to a fresh Lua table.
+func ToLuaTable(L *lua.LState, t *shaping.Table) *lua.LTable {
+	out := L.CreateTable(0, t.Len())
+	for _, k := range t.Keys() {
+		v, _ := t.Get(k)
+		out.RawSetString(k, shapingValueToLua(L, v))
+	}
+	return out
+}
+
+func shapingValueToLua(L *lua.LState, v any) lua.LValue {
+	switch x := v.(type) {
+	case *shaping.Table:
+		return ToLuaTable(L, x)
+	case []any:
+		arr := L.CreateTable(len(x), 0)
+		for i, e := range x {
+			arr.RawSetInt(i+1, shapingValueToLua(L, e))
+		}
+		L.SetMetatable(arr, luart.ArrayMetatable(L))
+		return arr
+	}
+	return luart.ToLua(L, v)
+}
+
+func shapingStrings(get func(*shaping.Shaping) []string) lua.LGFunction {
+	return func(L *lua.LState) int {
+		o := checkShaping(L)
+		L.Push(luart.ToLua(L, get(o.Shaping)))
+		return 1
+	}
+}
+
+func shapingReferencedSources(L *lua.LState) int {
+	o := checkShaping(L)
+	refs := o.Shaping.ReferencedSources()
+	out := L.CreateTable(0, len(refs))
+	for _, name := range o.Shaping.ReferencedSourceNames() {
+		out.RawSetString(name, luart.ToLua(L, refs[name]))
+	}
+	L.Push(out)
+	return 1
+}
+
+func shapingHash(L *lua.LState) int {
+	o := checkShaping(L)
+	L.Push(lua.LString(o.Shaping.Hash()))
+	return 1
+}
+
+// shapingMatchRules converts the log record table strictly and returns the
+// matching rules as tables.
+func shapingMatchRules(L *lua.LState) int {
+	o := checkShaping(L)
+	g, err := luart.ToGo(L.CheckTable(2))
+	if err != nil {
+		raise(L, fmt.Errorf("match_rules: %w", err))
+	}
+	rec, err := logrecord.Decode(g)
+	if err != nil {
+		raise(L, fmt.Errorf("match_rules: %w", err))
+	}
+	view := shaping.RecordView{
+		EgressSource: rec.EgressSource,
+		Site:         rec.Site,
+		Code:         int(rec.Response.Code),
+		Content:      rec.Response.Content,
+	}
+	if len(rec.Recipients) > 0 {
+		view.Recipient = rec.Recipients[0]
+	}
+	if e := rec.Response.Enhanced; e != nil {
+		view.Enhanced = &shaping.EnhancedCode{Class: int(e.Class), Subject: int(e.Subject), Detail: int(e.Detail)}
+	}
+	matched, err := o.Shaping.MatchRules(luart.StateOf(L).Context(), view, o.DNS)
+	if err != nil {
+		raise(L, err)
+	}
+	out := L.CreateTable(len(matched), 0)
+	for i, m := range matched {
+		out.RawSetInt(i+1, ToLuaTable(L, m.Rule.Serialize()))
+	}
+	L.Push(out)
+	return 1
+}
+
+// decodeLuaDuration reads a duration given as seconds or a humantime string.
+func decodeLuaDuration(v lua.LValue) (time.Duration, error) {
+	g, err := luart.ToGo(v)
+	if err != nil {
+		return 0, err
+	}
+	return egress.DecodeDuration(g)
+}
