@@ -1,0 +1,49 @@
+-- The embedded policy-extras.shaping helper serves get_egress_path_config
+-- from layered files.
+local kumo = require 'kumo'
+local utils = require 'policy-extras.policy_utils'
+local shaping = require 'policy-extras.shaping'
+
+local file = os.tmpname() .. '.toml'
+local f = assert(io.open(file, 'w'))
+f:write [[
+[default]
+connection_limit = 10
+max_message_rate = "100/hr"
+
+["literal.example"]
+mx_rollup = false
+connection_limit = 2
+[ "literal.example".sources."ip-1" ]
+connection_limit = 1
+
+[provider."bigmail"]
+match = [{ DomainSuffix = ".bigmail.example" }]
+provider_connection_limit = 20
+enable_tls = "Required"
+]]
+f:close()
+
+local shaper = shaping:setup_with_automation {
+  no_default_files = true,
+  extra_files = { file },
+}
+
+kumo.on('main', function()
+  local p = shaper.get_egress_path_config('literal.example', 'ip-1', 'literal.example', true)
+  utils.assert_eq(p.connection_limit, 1)
+  utils.assert_eq(p.max_message_rate, '100/hr')
+  utils.assert_eq(p.refresh_strategy, 'Epoch')
+
+  p = shaper.get_egress_path_config('mx.bigmail.example', 'ip-2', 'mx.bigmail.example', true)
+  utils.assert_eq(p.provider_name, 'bigmail')
+  utils.assert_eq(p.enable_tls, 'Required')
+  utils.assert_eq(p.additional_connection_limits['shaping-provider-bigmail-ip-2-limit'], '20')
+
+  -- The data is memoized: a second call does not reload.
+  assert(shaper.load_shaping_data():hash() == shaper.load_shaping_data():hash())
+
+  local ok, err = pcall(shaping.setup_with_automation, shaping, {})
+  assert(not ok and tostring(err):find 'already been configured', tostring(err))
+  os.remove(file)
+end)
