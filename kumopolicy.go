@@ -21,7 +21,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
 )
 
-//go:embed policy-extras/*.lua etc/policy/*.lua
+//go:embed policy-extras/*.lua etc/policy/*.lua etc/policy/*.toml
 var embedded embed.FS
 
 // DefaultPolicyPath is where KumoMTA installs look for the policy.

@@ -2,6 +2,7 @@ package kumo
 
 import (
 	"fmt"
+	"io/fs"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -26,7 +27,24 @@ func ShapingEnvFor(rt *luart.Runtime) shaping.Env {
 	if env, ok := rt.Value(shapingEnvKey{}).(shaping.Env); ok {
 		return env
 	}
-	return shaping.DefaultEnv(shapingDNSFor(rt))
+	env := shaping.DefaultEnv(shapingDNSFor(rt))
+	if fsys := rt.Options().Embedded; fsys != nil {
+		env.Fallback = func(path string) ([]byte, bool) {
+			name, ok := EmbeddedDataFiles[path]
+			if !ok {
+				return nil, false
+			}
+			b, err := fs.ReadFile(fsys, name)
+			return b, err == nil
+		}
+	}
+	return env
+}
+
+// EmbeddedDataFiles maps KumoMTA's installed data files to the embedded
+// files kumopolicy serves when they do not exist on disk.
+var EmbeddedDataFiles = map[string]string{
+	"/opt/kumomta/share/policy-extras/shaping.toml": "etc/policy/shaping.toml",
 }
 
 // SetShapingEnv overrides the loader environment of a runtime.

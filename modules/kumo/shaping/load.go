@@ -94,6 +94,9 @@ type Env struct {
 	CompileRegex func(pattern string) (Matcher, error)
 	// MaxConcurrentDNS bounds the MX pre-resolution; 0 means 64.
 	MaxConcurrentDNS int
+	// Fallback supplies the content of a local path that does not exist
+	// (kumopolicy's embedded defaults for KumoMTA's installed files).
+	Fallback func(path string) ([]byte, bool)
 }
 
 // Matcher is a compiled automation regex.
@@ -184,6 +187,11 @@ func (l *loader) loadPath(path string) (*Table, error) {
 		data = b
 	} else {
 		b, err := os.ReadFile(path)
+		if err != nil && errors.Is(err, os.ErrNotExist) && l.env.Fallback != nil {
+			if fb, ok := l.env.Fallback(path); ok {
+				b, err = fb, nil
+			}
+		}
 		if err != nil {
 			l.push(l.opts.LocalLoad, fmt.Sprintf("local shaping source %s error: loading data from file %s: %s", path, path, ioErrorText(err)))
 			return nil, nil
