@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -127,13 +126,20 @@ type loader struct {
 	s    *Shaping
 }
 
-func (l *loader) push(level CheckLevel, msg string) {
+func (l *loader) push(level CheckLevel, msg string) { l.pushAt(level, msg, "", "") }
+
+// pushAt records a message with the file and block it concerns, for tools
+// that show where a problem is (validate-shaping).
+func (l *loader) pushAt(level CheckLevel, msg, file, block string) {
 	switch level {
 	case Warn:
 		l.s.warnings = append(l.s.warnings, msg)
 	case Error:
 		l.s.errors = append(l.s.errors, msg)
+	default:
+		return
 	}
+	l.s.diags = append(l.s.diags, Diagnostic{Level: level, Message: msg, File: file, Block: block})
 }
 
 // Load reads, merges and validates the shaping files at paths, in order
@@ -181,7 +187,7 @@ func (l *loader) loadPath(path string) (*Table, error) {
 		}
 		b, err := l.fetch(path)
 		if err != nil {
-			l.push(l.opts.RemoteLoad, fmt.Sprintf("remote shaping source %s error: %v", path, err))
+			l.pushAt(l.opts.RemoteLoad, fmt.Sprintf("remote shaping source %s error: %v", path, err), path, "")
 			return nil, nil
 		}
 		data = b
@@ -193,7 +199,7 @@ func (l *loader) loadPath(path string) (*Table, error) {
 			}
 		}
 		if err != nil {
-			l.push(l.opts.LocalLoad, fmt.Sprintf("local shaping source %s error: loading data from file %s: %s", path, path, ioErrorText(err)))
+			l.pushAt(l.opts.LocalLoad, fmt.Sprintf("local shaping source %s error: loading data from file %s: %s", path, path, ioErrorText(err)), path, "")
 			return nil, nil
 		}
 		data = b
@@ -227,13 +233,13 @@ func (l *loader) loadPath(path string) (*Table, error) {
 	if remote {
 		level = l.opts.RemoteLoad
 	}
-	l.push(level, fmt.Sprintf("parsing %s: as toml: %v, as json: %v", path, terr, jerr))
+	l.pushAt(level, fmt.Sprintf("parsing %s: as toml: %v, as json: %v", path, terr, jerr), path, "")
 	return nil, nil
 }
 
 func (l *loader) noteLenient(path string, lenient JSONLeniency) {
 	if lenient.Any() {
-		l.s.compat = append(l.s.compat, fmt.Sprintf("%s: the JSON has %s; kumopolicy accepts them, but KumoMTA's shaping loader rejects this file", path, lenient))
+		l.s.compat = append(l.s.compat, Diagnostic{Level: Warn, File: path, Message: fmt.Sprintf("%s: the JSON has %s; kumopolicy accepts them, but KumoMTA's shaping loader rejects this file", path, lenient)})
 	}
 }
 
@@ -354,8 +360,9 @@ func (l *loader) mergeFiles(files []*fileBlocks, sites map[string]siteResult) {
 			l.s.byDomain.mergeOrInsert("default", f.def)
 		}
 		for _, d := range f.domains {
+			at := func(level CheckLevel, msg string) { l.pushAt(level, msg, f.path, d.key) }
 			if isSingleLabel(d.key) {
-				l.push(Warn, fmt.Sprintf("Entry for domain '%s' consists of a single DNS label. Domain names in TOML sections need to be quoted like '[\"%s.com\"]` otherwise the '.' will create a nested table rather than being added to the domain name.", d.key, d.key))
+				at(Warn, fmt.Sprintf("Entry for domain '%s' consists of a single DNS label. Domain names in TOML sections need to be quoted like '[\"%s.com\"]` otherwise the '.' will create a nested table rather than being added to the domain name.", d.key, d.key))
 			}
 			if !d.block.MxRollup {
 				l.s.byDomain.mergeOrInsert(d.key, d.block)
@@ -364,11 +371,11 @@ func (l *loader) mergeFiles(files []*fileBlocks, sites map[string]siteResult) {
 			res, ok := sites[d.key]
 			switch {
 			case !ok:
-				l.push(l.opts.DNSFail, fmt.Sprintf("We didn't try to resolve the MX for %s for some reason!?. Ignoring the shaping config for that domain.", d.key))
+				at(l.opts.DNSFail, fmt.Sprintf("We didn't try to resolve the MX for %s for some reason!?. Ignoring the shaping config for that domain.", d.key))
 			case res.err != nil:
-				l.push(l.opts.DNSFail, fmt.Sprintf("error resolving MX for %s: %v. Ignoring the shaping config for that domain.", d.key, res.err))
+				at(l.opts.DNSFail, fmt.Sprintf("error resolving MX for %s: %v. Ignoring the shaping config for that domain.", d.key, res.err))
 			case res.site == "":
-				l.push(l.opts.NullMX, fmt.Sprintf("domain %s has a NULL MX and cannot be used with mx_rollup=true. Ignoring the shaping config for that domain.", d.key))
+				at(l.opts.NullMX, fmt.Sprintf("domain %s has a NULL MX and cannot be used with mx_rollup=true. Ignoring the shaping config for that domain.", d.key))
 			default:
 				l.s.siteAliases[res.site] = append(l.s.siteAliases[res.site], d.key)
 				l.s.siteOf[d.key] = res.site
@@ -396,11 +403,11 @@ func (l *loader) finish() error {
 	}
 	check := func(kind, key, label string, blk *Block) error {
 		if err := l.env.ValidateParams(blk.Params); err != nil {
-			return &HardError{originFile(blk.Origin), fmt.Errorf("%s: %s: interpreting %s params as EgressPathConfig: %w", kind, key, label, err)}
+			return &HardError{originFile(blk.Origin), fmt.Errorf("%s: %s: interpreting %s params as EgressPathConfig: %w%s", kind, key, label, err, definedIn(blk.Origin))}
 		}
 		for _, name := range blk.Sources.keys {
 			if err := l.env.ValidateParams(blk.Sources.vals[name].(*Table)); err != nil {
-				return &HardError{originFile(blk.Origin), fmt.Errorf("%s: %s: interpreting %s source '%s' as EgressPathConfig: %w", kind, key, label, name, err)}
+				return &HardError{originFile(blk.Origin), fmt.Errorf("%s: %s: interpreting %s source '%s' as EgressPathConfig: %w%s", kind, key, label, name, err, definedIn(blk.Origin))}
 			}
 		}
 		return nil
@@ -419,17 +426,30 @@ func (l *loader) finish() error {
 	}
 	for _, p := range l.s.providers {
 		if err := l.env.ValidateParams(p.Params); err != nil {
-			return &HardError{originFile(p.Origin), fmt.Errorf("provider: %s: interpreting provider '%s' params as EgressPathConfig: %w", p.Name, p.Name, err)}
+			return &HardError{originFile(p.Origin), fmt.Errorf("provider: %s: interpreting provider '%s' params as EgressPathConfig: %w%s", p.Name, p.Name, err, definedIn(p.Origin))}
 		}
 		for _, name := range p.Sources.keys {
 			src := p.Sources.vals[name].(*Table).Clone()
 			src.Delete("provider_source_selection_rate")
 			if err := l.env.ValidateParams(src); err != nil {
-				return &HardError{originFile(p.Origin), fmt.Errorf("provider: %s: interpreting provider '%s' source '%s' as EgressPathConfig: %w", p.Name, p.Name, name, err)}
+				return &HardError{originFile(p.Origin), fmt.Errorf("provider: %s: interpreting provider '%s' source '%s' as EgressPathConfig: %w%s", p.Name, p.Name, name, err, definedIn(p.Origin))}
 			}
 		}
 	}
 	return nil
+}
+
+// definedIn names the files and blocks that defined a stored block, for
+// error messages: " (defined in a.toml [\"x.com\"], b.toml [\"x.com\"])".
+func definedIn(o []Origin) string {
+	if len(o) == 0 {
+		return ""
+	}
+	parts := make([]string, len(o))
+	for i, org := range o {
+		parts[i] = fmt.Sprintf("%s [%s]", org.File, quoteKey(org.Key))
+	}
+	return " (defined in " + strings.Join(parts, ", ") + ")"
 }
 
 func originFile(o []Origin) string {
@@ -446,7 +466,7 @@ func (l *loader) postChecks(files []*fileBlocks) {
 	if l.opts.AliasedSite != Ignore {
 		for _, site := range l.s.bySite.keys {
 			if aliases := l.s.siteAliases[site]; len(aliases) > 1 {
-				l.push(l.opts.AliasedSite, fmt.Sprintf("multiple domain blocks alias to the same site: %s: %s", site, strings.Join(aliases, ", ")))
+				l.pushAt(l.opts.AliasedSite, fmt.Sprintf("multiple domain blocks alias to the same site: %s: %s", site, strings.Join(aliases, ", ")), originFile(l.s.bySite.m[site].Origin), site)
 			}
 		}
 	}
@@ -465,19 +485,10 @@ func (l *loader) postChecks(files []*fileBlocks) {
 					}
 				}
 				if len(names) > 0 {
-					l.push(l.opts.ProviderOverlap, fmt.Sprintf("domain %s is also matched by provider(s): %s", d.key, strings.Join(names, ", ")))
+					l.pushAt(l.opts.ProviderOverlap, fmt.Sprintf("domain %s is also matched by provider(s): %s", d.key, strings.Join(names, ", ")), f.path, d.key)
 				}
 			}
 		}
 	}
 }
 
-// sortedKeys returns m's keys sorted, for deterministic output.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

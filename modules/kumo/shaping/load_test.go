@@ -223,7 +223,7 @@ conection_limit = 10
 		return nil
 	}
 	_, err := Load(context.Background(), []string{filepath.Join(dir, "a.toml")}, DefaultOptions(), env)
-	if err == nil || err.Error() != "domain: default: interpreting domain 'default' params as EgressPathConfig: unknown field `conection_limit`" {
+	if err == nil || err.Error() != "domain: default: interpreting domain 'default' params as EgressPathConfig: unknown field `conection_limit` (defined in "+filepath.Join(dir, "a.toml")+" [default])" {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -266,7 +266,7 @@ func TestLoadJSONLeniencyIsNoted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := s.CompatWarnings(); len(c) != 1 || !strings.Contains(c[0], "comments and trailing commas") || !strings.Contains(c[0], "KumoMTA") {
+	if c := s.CompatWarnings(); len(c) != 1 || !strings.Contains(c[0].Message, "comments and trailing commas") || !strings.Contains(c[0].Message, "KumoMTA") {
 		t.Fatalf("compat %v", c)
 	}
 }
@@ -302,5 +302,42 @@ max_deliveries_per_connection = 7
 	got = s.Resolve(ctx, Query{"yahoo.com", "s", "(mta5|mta6|mta7).am0.yahoodns.net"}, testDNS, nil).Plain()
 	if !reflect.DeepEqual(got, map[string]any{"connection_limit": int64(10), "max_deliveries_per_connection": int64(7)}) {
 		t.Fatalf("yahoo: %v", got)
+	}
+}
+
+func TestLint(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"p.toml": `
+[provider."dotted"]
+match = [{MXSuffix = ".kpnmail.nl."}]
+[provider."upper"]
+match = [{MXSuffix = ".Google.com"}, {DomainSuffix = ".Example.com"}]
+[provider."orphan"]
+connection_limit = 1
+[provider."ok"]
+match = [{MXSuffix = ".google.com"}]
+`})
+	s, err := Load(context.Background(), []string{filepath.Join(dir, "p.toml")}, DefaultOptions(), testEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, d := range s.Lint() {
+		if d.File != filepath.Join(dir, "p.toml") || !strings.HasPrefix(d.Block, "provider.") {
+			t.Errorf("diagnostic lacks context: %+v", d)
+		}
+		msgs = append(msgs, d.Message)
+	}
+	want := []string{
+		`provider 'dotted' match MXSuffix = ".kpnmail.nl." can never match`,
+		`provider 'upper' match MXSuffix = ".Google.com" can never match`,
+		`provider 'orphan' has no match entries`,
+	}
+	if len(msgs) != len(want) {
+		t.Fatalf("lint:\n%s", strings.Join(msgs, "\n"))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(msgs[i], w) {
+			t.Errorf("lint %d: %s", i, msgs[i])
+		}
 	}
 }

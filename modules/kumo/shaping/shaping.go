@@ -21,7 +21,10 @@ type Shaping struct {
 	// siteOf maps each mx_rollup=true domain key to its site name.
 	siteOf map[string]string
 	// compat lists things kumopolicy accepted that KumoMTA would reject.
-	compat []string
+	compat []Diagnostic
+	// diags are the warnings and errors with the file and block they
+	// concern, in order.
+	diags []Diagnostic
 
 	warnings []string
 	errors   []string
@@ -73,7 +76,19 @@ func (s *Shaping) Errors() []string { return append([]string(nil), s.errors...) 
 
 // CompatWarnings lists what kumopolicy accepted that KumoMTA's own loader
 // would reject (for example JSON comments), for validate-shaping.
-func (s *Shaping) CompatWarnings() []string { return append([]string(nil), s.compat...) }
+func (s *Shaping) CompatWarnings() []Diagnostic { return append([]Diagnostic(nil), s.compat...) }
+
+// Diagnostics returns the load warnings and errors with the file and block
+// each concerns (when known), in the order they were found.
+func (s *Shaping) Diagnostics() []Diagnostic { return append([]Diagnostic(nil), s.diags...) }
+
+// Diagnostic is a load message with its context.
+type Diagnostic struct {
+	Level   CheckLevel
+	Message string
+	File    string // "" when not tied to one file
+	Block   string // domain key, site, "provider.NAME", or ""
+}
 
 // SiteOf returns the site name an mx_rollup=true domain block was stored
 // under, if it resolved.
