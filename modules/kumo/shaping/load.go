@@ -491,4 +491,3 @@ func (l *loader) postChecks(files []*fileBlocks) {
 		}
 	}
 }
-
