@@ -8,4 +8,13 @@ require (
 	github.com/yuin/gopher-lua v1.1.2
 )
 
-require github.com/dlclark/regexp2 v1.12.0
+require (
+	github.com/dlclark/regexp2 v1.12.0
+	github.com/miekg/dns v1.1.73
+	golang.org/x/net v0.57.0
+)
+
+require (
+	golang.org/x/sys v0.47.0 // indirect
+	golang.org/x/text v0.40.0 // indirect
+)

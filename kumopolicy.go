@@ -19,6 +19,7 @@ import (
 
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 )
 
 //go:embed policy-extras/*.lua etc/policy/*.lua etc/policy/*.toml
@@ -47,6 +48,12 @@ type Config struct {
 	MaxStates int
 	// SystemRoots overrides /opt/kumomta/share and /opt/kumomta/etc/policy.
 	SystemRoots []string
+	// Resolver lists the DNS servers (IP:PORT, [IPv6]:PORT) used for MX and
+	// address lookups, in order, instead of those of /etc/resolv.conf. A
+	// policy may still change them with kumo.dns.configure_resolver. A
+	// malformed entry makes every lookup fail with the parse error (check
+	// entries first with dns.ParseNameServers).
+	Resolver []string
 }
 
 // New builds a runtime with the kumo module and embedded helpers.
@@ -63,6 +70,13 @@ func New(cfg Config) *luart.Runtime {
 		TaskShutdownGrace: 5 * time.Second,
 	})
 	kumo.Install(rt)
+	if len(cfg.Resolver) > 0 {
+		r, err := dns.NewFromAddrs(cfg.Resolver)
+		if err != nil {
+			rt.Logger().Error("invalid DNS resolver configuration; every DNS lookup will fail", "error", err)
+		}
+		kumo.SetResolver(rt, r)
+	}
 	return rt
 }
 

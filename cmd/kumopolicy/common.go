@@ -14,6 +14,7 @@ import (
 
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 )
 
 // hostFlags are the flags every policy-running subcommand accepts.
@@ -21,6 +22,7 @@ type hostFlags struct {
 	searchRoots stringList
 	logLevel    string
 	timeout     time.Duration
+	resolvers   resolverList
 }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
@@ -31,6 +33,7 @@ func (h *hostFlags) register(fs *flag.FlagSet) {
 	}
 	fs.StringVar(&h.logLevel, "log-level", def, "diagnostic log level: error, warn, info or debug (default from $KUMOPOLICY_LOG)")
 	fs.DurationVar(&h.timeout, "timeout", 0, "cancel an event handler that runs longer than this (e.g. 30s); 0 means no limit")
+	fs.Var(&h.resolvers, "resolver", "DNS server `IP:PORT` (IPv6: [ADDR]:PORT) for MX and address lookups instead of /etc/resolv.conf; repeatable, tried in order")
 }
 
 func (h *hostFlags) logger(stderr io.Writer) (*slog.Logger, error) {
@@ -61,6 +64,19 @@ type stringList []string
 
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// resolverList collects --resolver values, rejecting malformed ones while
+// the flags are parsed (a usage error).
+type resolverList []string
+
+func (r *resolverList) String() string { return strings.Join(*r, ",") }
+func (r *resolverList) Set(v string) error {
+	if _, err := dns.ParseNameServer(v); err != nil {
+		return err
+	}
+	*r = append(*r, v)
+	return nil
+}
 
 // reportError prints a policy failure: the message, then for Lua errors the
 // Lua stack.

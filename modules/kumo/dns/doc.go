@@ -1,0 +1,59 @@
+// Package dns is kumopolicy's Lua-free DNS core: MX resolution with
+// KumoMTA's rules, the site name derived from the MX hosts, and A/AAAA
+// lookups, with process-wide caches. It is built on github.com/miekg/dns
+// and talks to the configured upstream name servers directly (UDP with TCP
+// fallback on truncation by default).
+//
+// # MX resolution (shaping spec §8)
+//
+// Resolver.LookupMX classifies its input first:
+//
+//   - `example.com:2525`: a trailing `:PORT` is split off (not when the rest
+//     contains a colon, so `::1` stays an address) and appended to every
+//     host (`mx.example.com.:2525`).
+//   - `[10.0.0.1]`, `[IPv6:::1]`, `[::1]` (optionally with a port inside or
+//     outside the brackets, not both): a domain literal. No DNS; the host
+//     and the site name are the address.
+//   - anything else is a DNS name, parsed leniently, lowercased and fully
+//     qualified.
+//
+// The MX answer is then interpreted:
+//
+//   - NXDOMAIN: the error `MX lookup for INPUT failed after ELAPSED: NXDOMAIN`.
+//   - NODATA (the name exists, without MX records): the implicit MX, the name
+//     itself at preference 1, with IsMX false. Its addresses are not checked.
+//   - records: grouped by preference (ascending), each group's hosts sorted;
+//     `Hosts` is the flattened list and SiteName is FactorNames(Hosts).
+//   - the null MX (`MX 0 .`): Hosts is ["."] and SiteName is empty.
+//   - SERVFAIL, REFUSED, timeouts, network errors: an error naming the
+//     server and the cause, e.g. `MX lookup for example.com failed after
+//     12.5ms: DNS: failed to query DNS for example.com.: 127.0.0.1:53
+//     answered SERVFAIL`. When the overall MX time limit runs out the cause
+//     is `deadline has elapsed`, as in KumoMTA.
+//
+// # Caching, single flight and limits
+//
+// MX results are cached per (name, port) in a bounded LRU (65536 entries):
+// a result until its DNS TTL runs out (an answer that has already expired
+// when it is stored is kept 10 s), an error for the negative cache TTL
+// (default 5 minutes; SetMXNegativeCacheTTL). The error text is cached, so
+// the elapsed time in it stays what it was. Concurrent lookups of one key
+// share a single resolution. Each resolution waits for one of
+// MXConcurrencyLimit slots (default 128) and, slot wait included, must end
+// within MXTimeout (default 5 s). Address lookups have their own cache
+// (4096 entries, per name and family): answers live for their TTL, NXDOMAIN
+// and NODATA for their SOA negative TTL, failures are not cached.
+//
+// # Name servers
+//
+// A Resolver created with no name servers reads them from /etc/resolv.conf
+// on its first query. Tests always configure explicit loopback servers (see
+// internal/dnstest).
+//
+// # Not supported
+//
+// MTA-STS: KumoMTA (by default) fetches the destination's MTA-STS policy and
+// prunes MX hosts an enforce policy does not allow before computing the site
+// name. kumopolicy never consults MTA-STS: hosts are not pruned and MTASTS is
+// always "None". DNSSEC is not validated, so IsSecure is always false.
+package dns

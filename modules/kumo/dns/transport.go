@@ -1,0 +1,170 @@
+package dns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"time"
+
+	mdns "github.com/miekg/dns"
+)
+
+// answer is what a name server said about one question: the records of the
+// asked type from the answer section (none for NXDOMAIN and NODATA), and
+// until when the answer may be cached.
+type answer struct {
+	rcode   int
+	records []mdns.RR
+	expires time.Time
+}
+
+func (a *answer) nxdomain() bool { return a.rcode == mdns.RcodeNameError }
+
+// queryError is a failure to get an answer (a timeout, SERVFAIL, a network
+// error). Its text follows KumoMTA's resolver errors:
+// `DNS: failed to query DNS for NAME: REASON`.
+type queryError struct {
+	name   string
+	reason string
+}
+
+func (e *queryError) Error() string {
+	return "DNS: failed to query DNS for " + e.name + ": " + e.reason
+}
+
+// query asks the configured name servers about name (fully qualified) and
+// qtype. Servers are tried in order, the whole list Attempts times, until
+// one gives a usable answer. NXDOMAIN and NODATA are answers, not errors.
+func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (*answer, error) {
+	t := r.transport()
+	if t.err != nil {
+		return nil, &queryError{name: name, reason: t.err.Error()}
+	}
+	m := new(mdns.Msg)
+	m.SetQuestion(name, qtype)
+	m.RecursionDesired = !t.opts.NoRecursion
+	if t.opts.EDNS0 {
+		m.SetEdns0(edns0Size, false)
+	}
+
+	var lastErr error
+	var negative *answer
+	for attempt := 0; attempt < t.opts.Attempts; attempt++ {
+		for _, ns := range t.servers {
+			if err := ctx.Err(); err != nil {
+				if lastErr == nil {
+					lastErr = err
+				}
+				return nil, r.finalError(name, lastErr)
+			}
+			resp, err := r.exchange(ctx, t, ns, m)
+			if err != nil {
+				lastErr = err
+				continue
+			}
+			switch resp.Rcode {
+			case mdns.RcodeSuccess, mdns.RcodeNameError:
+			default:
+				lastErr = fmt.Errorf("%s answered %s", ns, rcodeName(resp.Rcode))
+				continue
+			}
+			a := r.makeAnswer(t, resp, qtype)
+			if len(a.records) == 0 && ns.DistrustNegative {
+				negative = a
+				continue
+			}
+			return a, nil
+		}
+		if negative != nil {
+			return negative, nil
+		}
+	}
+	return nil, r.finalError(name, lastErr)
+}
+
+func (r *Resolver) finalError(name string, err error) error {
+	if err == nil {
+		err = errors.New("no name server answered")
+	}
+	return &queryError{name: name, reason: err.Error()}
+}
+
+func rcodeName(rc int) string {
+	if s, ok := mdns.RcodeToString[rc]; ok {
+		return s
+	}
+	return fmt.Sprintf("RCODE%d", rc)
+}
+
+// exchange sends m to one server, over TCP again when a UDP answer comes
+// back truncated (or, with TryTCPOnError, when UDP failed).
+func (r *Resolver) exchange(ctx context.Context, t *transport, ns NameServer, m *mdns.Msg) (*mdns.Msg, error) {
+	if ns.Protocol == TCP {
+		return r.send(ctx, t, ns, m, "tcp")
+	}
+	resp, err := r.send(ctx, t, ns, m, "udp")
+	if ns.Protocol == UDPThenTCP && ctx.Err() == nil {
+		if (err == nil && resp.Truncated) || (err != nil && t.opts.TryTCPOnError) {
+			return r.send(ctx, t, ns, m, "tcp")
+		}
+	}
+	return resp, err
+}
+
+func (r *Resolver) send(ctx context.Context, t *transport, ns NameServer, m *mdns.Msg, network string) (*mdns.Msg, error) {
+	qctx, cancel := context.WithTimeout(ctx, t.opts.Timeout)
+	defer cancel()
+	c := &mdns.Client{Net: network, Timeout: t.opts.Timeout}
+	if ns.BindAddr.IsValid() {
+		d := &net.Dialer{}
+		if network == "tcp" {
+			d.LocalAddr = net.TCPAddrFromAddrPort(ns.BindAddr)
+		} else {
+			d.LocalAddr = net.UDPAddrFromAddrPort(ns.BindAddr)
+		}
+		c.Dialer = d
+	}
+	r.stats.queries.Add(1)
+	resp, _, err := c.ExchangeContext(qctx, m, ns.Addr.String())
+	if err != nil {
+		var ne net.Error
+		if qctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
+			return nil, fmt.Errorf("no answer from %s (%s) within %s", ns, network, t.opts.Timeout)
+		}
+		return nil, fmt.Errorf("%s (%s): %v", ns, network, err)
+	}
+	return resp, nil
+}
+
+// makeAnswer keeps the answer-section records of qtype and computes the
+// answer's lifetime: the smallest TTL in the answer section for a positive
+// answer; for a negative one the SOA's negative TTL (the smaller of its TTL
+// and MINIMUM), or 60 s without a SOA. Both are clamped by the options.
+func (r *Resolver) makeAnswer(t *transport, resp *mdns.Msg, qtype uint16) *answer {
+	a := &answer{rcode: resp.Rcode}
+	minTTL := uint32(math.MaxUint32)
+	for _, rr := range resp.Answer {
+		h := rr.Header()
+		minTTL = min(minTTL, h.Ttl)
+		if h.Rrtype == qtype {
+			a.records = append(a.records, rr)
+		}
+	}
+	var ttl time.Duration
+	if len(a.records) > 0 {
+		ttl = clampTTL(time.Duration(minTTL)*time.Second, t.opts.PositiveMinTTL, t.opts.PositiveMaxTTL)
+	} else {
+		ttl = defaultNegativeTTL
+		for _, rr := range resp.Ns {
+			if soa, ok := rr.(*mdns.SOA); ok {
+				ttl = time.Duration(min(soa.Hdr.Ttl, soa.Minttl)) * time.Second
+				break
+			}
+		}
+		ttl = clampTTL(ttl, t.opts.NegativeMinTTL, t.opts.NegativeMaxTTL)
+	}
+	a.expires = r.now().Add(ttl)
+	return a
+}
