@@ -61,7 +61,7 @@ func TestPolicyExtrasSelfTests(t *testing.T) {
 	if err := os.WriteFile(script, []byte(wrapper), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, mod := range []string{"policy_utils", "typing"} {
+	for _, mod := range []string{"policy_utils", "typing", "sources"} {
 		t.Run(mod, func(t *testing.T) {
 			out, err := exec.Command(bin, "script", script, mod).CombinedOutput()
 			if err != nil {

@@ -1,5 +1,10 @@
-// Package egress holds the Lua-free value grammars and (later) the egress
-// path schema shared by kumopolicy's bindings.
+// Package egress holds the Lua-free value grammars (durations, rates,
+// limits, CIDR sets, key sources, TLS option names) and the config schemas
+// built on them (EgressPathConfig, QueueConfig, EgressSource, EgressPool),
+// shared by kumopolicy's bindings and commands. Configs are decoded
+// strictly from plain Go data with serde-style, path-qualified errors (see
+// decode.go) and serialized in KumoMTA's form with fields in declaration
+// order (see Map).
 //
 // duration.go implements KumoMTA's durations (shaping spec §13.3): the
 // humantime 2.x grammar for strings, plain numbers of seconds, and
