@@ -173,3 +173,45 @@ func TestValidateEmbeddedDefault(t *testing.T) {
 		t.Fatalf("exit %d, out %q, err %q", code, out, errs)
 	}
 }
+
+func TestValidateListsConfiguration(t *testing.T) {
+	p := writePolicy(t, `local kumo = require 'kumo'
+kumo.on('init', function()
+  kumo.configure_accounting_db_path '/tmp/acct.db'
+  kumo.start_esmtp_listener { listen = '0.0.0.0:25' }
+  kumo.start_http_listener { listen = '127.0.0.1:8000', use_tls = true }
+  kumo.define_spool { name = 'data', path = '/var/spool/kumomta/data', kind = 'RocksDB' }
+  kumo.configure_local_logs { log_dir = '/var/log/kumomta' }
+  kumo.configure_log_hook { name = 'tsa' }
+  kumo.configure_redis_throttles { node = 'redis://:secret@redis/' }
+end)
+`)
+	code, out, errs := runCLI("validate", "--policy", p)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := "OK: " + p + " (handlers: pre_init 0, init 1, validate_config 0)\n" +
+		"Configured (recorded only; kumopolicy binds, opens, creates and connects nothing):\n" +
+		"  accounting db: /tmp/acct.db (policy.lua:3)\n" +
+		"  esmtp listener 0.0.0.0:25 (policy.lua:4) [kumod: skipped in validate]\n" +
+		"  http listener 127.0.0.1:8000 (tls) (policy.lua:5) [kumod: skipped in validate]\n" +
+		"  spool data: /var/spool/kumomta/data (RocksDB) (policy.lua:6) [kumod: skipped in validate]\n" +
+		"  local logs: /var/log/kumomta (policy.lua:7) [kumod: would create the log directory]\n" +
+		"  log hook \"tsa\" (policy.lua:8)\n" +
+		"  redis throttles: redis://:xxxxx@redis/ (policy.lua:9) [kumod: would connect]\n"
+	if out != want {
+		t.Fatalf("output:\n%s\nwant:\n%s", out, want)
+	}
+
+	// A policy that configures nothing prints only the OK line; a bad
+	// parameter table fails validation.
+	empty := writePolicy(t, "require('kumo').on('init', function() end)\n")
+	if code, out, _ := runCLI("validate", "--policy", empty); code != exitOK || strings.Contains(out, "Configured") {
+		t.Fatalf("empty policy: exit %d, %q", code, out)
+	}
+	bad := writePolicy(t, "local kumo = require 'kumo'\nkumo.on('init', function() kumo.define_spool { name = 'data' } end)\n")
+	code, _, errs = runCLI("validate", "--policy", bad)
+	if code != exitFailure || !strings.Contains(errs, "deserialize error: missing field `path`") {
+		t.Fatalf("bad policy: exit %d, %q", code, errs)
+	}
+}

@@ -7,9 +7,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/kumopolicy/kumopolicy"
 	"github.com/kumopolicy/kumopolicy/luart"
+	"github.com/kumopolicy/kumopolicy/modules/kumo"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
 )
 
 func runValidate(args []string, stdout, stderr io.Writer) int {
@@ -43,7 +47,7 @@ Flags:`)
 		return exitUsage
 	}
 
-	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, Logger: logger, Validating: true}
+	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, Logger: logger, Validating: true, Resolver: hf.resolvers}
 	switch {
 	case *policy != "":
 		if _, err := os.Stat(*policy); err != nil {
@@ -88,5 +92,31 @@ Flags:`)
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "OK: %s (handlers: pre_init %d, init %d, validate_config %d)\n", cfg.Policy, counts[0], counts[1], counts[2])
+	printConfigured(stdout, kumo.KumodRecorder(rt).Records())
 	return exitOK
+}
+
+// printConfigured lists the kumod setup calls the policy made, one per
+// line in call order, with the caller's position and, in brackets, what
+// kumod would do with it (kumopolicy only records them).
+func printConfigured(w io.Writer, recs []kumod.Record) {
+	if len(recs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "Configured (recorded only; kumopolicy binds, opens, creates and connects nothing):")
+	for _, r := range recs {
+		line := "  " + r.Summary() + " (" + shortCaller(r.Caller) + ")"
+		if r.Disposition != kumod.Recorded {
+			line += " [kumod: " + string(r.Disposition) + "]"
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+// shortCaller turns "/path/to/init.lua:12" into "init.lua:12".
+func shortCaller(pos string) string {
+	if i := strings.LastIndexByte(pos, ':'); i > 0 {
+		return filepath.Base(pos[:i]) + pos[i:]
+	}
+	return pos
 }

@@ -147,10 +147,10 @@ end)
 func TestNotYetSupportedFunctionsSaySo(t *testing.T) {
 	rt := newRuntime(t, `
 local kumo = require 'kumo'
-kumo.on('main', function() kumo.start_esmtp_listener { listen = '0:25' } end)
+kumo.on('main', function() kumo.xfer.xfer {} end)
 `)
 	_, _, err := rt.Fire(context.Background(), "main")
-	if err == nil || !strings.Contains(err.Error(), "kumo.start_esmtp_listener is not supported by kumopolicy yet") {
+	if err == nil || !strings.Contains(err.Error(), "kumo.xfer.xfer is not supported by kumopolicy yet") {
 		t.Fatalf("got %v", err)
 	}
 }

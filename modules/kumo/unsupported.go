@@ -77,6 +77,7 @@ var notYetSupported = []string{
 	"dkim.rsa_sha256_signer",
 	"dkim.set_signing_threads",
 	"dns.configure_resolver",
+	"dns.configure_test_resolver",
 	"dns.configure_unbound_resolver",
 	"dns.define_resolver",
 	"dns.load_resolv_conf",
