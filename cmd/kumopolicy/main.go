@@ -4,6 +4,7 @@
 //
 //	kumopolicy script [flags] FILE [ARG...]   run FILE and fire its `main` event
 //	kumopolicy validate [flags]               KumoMTA's --validate for a policy
+//	kumopolicy validate-shaping [flags] FILE... check shaping files
 //	kumopolicy version                        print the version
 //
 // Exit codes: 0 success; 1 the policy failed (Lua error, failed
@@ -37,6 +38,7 @@ func init() {
 	commands = []command{
 		{"script", "run a Lua file as a policy and fire its `main` event", runScript},
 		{"validate", "load a policy and run pre_init, init and validate_config", runValidate},
+		{"validate-shaping", "load and check shaping files as kumo.shaping.load does", runValidateShaping},
 		{"version", "print the kumopolicy version", runVersion},
 	}
 }
@@ -74,7 +76,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-17s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run `kumopolicy COMMAND --help` for a command's flags.")

@@ -27,7 +27,7 @@ func ShapingEnvFor(rt *luart.Runtime) shaping.Env {
 	if env, ok := rt.Value(shapingEnvKey{}).(shaping.Env); ok {
 		return env
 	}
-	env := shaping.DefaultEnv(shapingDNSFor(rt))
+	env := shaping.DefaultEnv(ShapingDNS(ResolverFor(rt)))
 	if fsys := rt.Options().Embedded; fsys != nil {
 		env.Fallback = func(path string) ([]byte, bool) {
 			name, ok := EmbeddedDataFiles[path]
@@ -51,10 +51,6 @@ var EmbeddedDataFiles = map[string]string{
 func SetShapingEnv(rt *luart.Runtime, env shaping.Env) { rt.SetValue(shapingEnvKey{}, env) }
 
 type shapingEnvKey struct{}
-
-// shapingDNSFor returns the runtime's DNS for shaping, or nil when none is
-// available yet.
-var shapingDNSFor = func(rt *luart.Runtime) shaping.DNS { return nil }
 
 // ShapingObject is the Go value behind a Shaping userdata: an immutable
 // loaded Shaping plus the DNS used for provider matching at query time. It

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kumopolicy/kumopolicy"
+	"github.com/kumopolicy/kumopolicy/internal/dnstest"
 	"github.com/kumopolicy/kumopolicy/luart"
 )
 
@@ -36,7 +37,10 @@ func TestLuaScripts(t *testing.T) {
 }
 
 func runScript(t *testing.T, file string) {
-	rt := kumopolicy.New(kumopolicy.Config{Policy: file, SystemRoots: []string{}})
+	// Every script resolves against a loopback test server, never the
+	// machine's resolver: names it does not know are NXDOMAIN.
+	srv := dnstest.New(t)
+	rt := kumopolicy.New(kumopolicy.Config{Policy: file, SystemRoots: []string{}, Resolver: []string{srv.Addr}})
 	defer rt.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

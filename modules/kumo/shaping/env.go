@@ -29,5 +29,9 @@ func DefaultEnv(dns DNS) Env {
 	}
 }
 
-// validateEgressParams is set once the egress path decoder is available.
-var validateEgressParams func(params *Table) error
+// validateEgressParams parses params on their own as a complete egress
+// path config (unknown fields rejected, missing ones defaulted).
+func validateEgressParams(params *Table) error {
+	_, err := egress.DecodeEgressPathConfig(params.Plain())
+	return err
+}

@@ -116,18 +116,21 @@ func (l *loader) parseProvider(name string, val any, path string) (*Provider, er
 		switch k {
 		case "match":
 			p.Matches, err = parseMatches(v)
+			err = prefixed(k, err)
 		case "provider_connection_limit":
 			if l.env.LimitSpec != nil {
 				p.ConnectionLimit, err = l.env.LimitSpec(v)
 			} else {
 				p.ConnectionLimit = fmt.Sprint(v)
 			}
+			err = prefixed(k, err)
 		case "provider_max_message_rate":
 			if l.env.ThrottleSpec != nil {
 				p.MaxMessageRate, err = l.env.ThrottleSpec(v)
 			} else {
 				p.MaxMessageRate = fmt.Sprint(v)
 			}
+			err = prefixed(k, err)
 		case "replace_base":
 			p.ReplaceBase, err = boolValue(k, v)
 		case "automation":
@@ -138,10 +141,17 @@ func (l *loader) parseProvider(name string, val any, path string) (*Provider, er
 			p.Params.Set(k, cloneValue(v))
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", k, err)
+			return nil, err
 		}
 	}
 	return p, nil
+}
+
+func prefixed(key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", key, err)
 }
 
 func parseMatches(v any) ([]Match, error) {

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"runtime"
+	"strings"
+
+	"github.com/kumopolicy/kumopolicy"
+	"github.com/kumopolicy/kumopolicy/modules/kumo"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
+)
+
+// levelFlag is a CheckLevel flag value, parsed case-insensitively.
+type levelFlag struct{ l *shaping.CheckLevel }
+
+func (f levelFlag) String() string {
+	if f.l == nil {
+		return ""
+	}
+	return f.l.String()
+}
+
+func (f levelFlag) Set(s string) error {
+	l, err := shaping.ParseCheckLevel(s, true)
+	if err != nil {
+		return err
+	}
+	*f.l = l
+	return nil
+}
+
+func runValidateShaping(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate-shaping", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	opts := shaping.ValidateShapingOptions()
+	fs.Var(levelFlag{&opts.ProviderOverlap}, "provider-overlap", "level for mx_rollup domains also matched by a provider: ignore, warn or error")
+	fs.Var(levelFlag{&opts.DNSFail}, "dns-fail", "level for MX lookup failures of mx_rollup domains")
+	fs.Var(levelFlag{&opts.NullMX}, "null-mx", "level for mx_rollup domains with a NULL MX")
+	fs.Var(levelFlag{&opts.AliasedSite}, "aliased-site", "level for several domain blocks that share one site")
+	fs.Var(levelFlag{&opts.RemoteLoad}, "remote-load", "level for http(s) files that cannot be fetched")
+	fs.Var(levelFlag{&opts.LocalLoad}, "local-load", "level for local files that cannot be read")
+	fs.BoolVar(&opts.SkipRemote, "skip-remote", false, "do not fetch http(s) files (each is reported as a warning)")
+	var resolvers resolverList
+	fs.Var(&resolvers, "resolver", "DNS server `IP:PORT` for MX lookups instead of /etc/resolv.conf; repeatable")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `Usage: kumopolicy validate-shaping [flags] FILE...
+
+Loads and merges shaping files (TOML, JSON, or http(s) URLs) exactly as
+kumo.shaping.load does, and reports problems: ERROR: and WARNING: lines on
+stderr, each followed by the file and block it concerns when known, then
+"INFO: approx memory used = ..." on stdout and "OK" on stderr when there
+were no errors. Beyond KumoMTA's checks it warns about provider match
+entries that can never match and JSON that KumoMTA would reject.
+
+Exit codes: 0 no errors (warnings allowed), 1 errors or a file that cannot
+be parsed, 2 usage error. Flags may come before or after the files.
+
+Flags:`)
+		fs.PrintDefaults()
+	}
+	files, code, ok := parseInterspersed(fs, args)
+	if !ok {
+		return code
+	}
+	if len(files) == 0 {
+		fmt.Fprintln(stderr, "kumopolicy validate-shaping: at least one FILE is required")
+		fs.Usage()
+		return exitUsage
+	}
+
+	var resolver *dns.Resolver
+	if len(resolvers) > 0 {
+		r, err := dns.NewFromAddrs(resolvers)
+		if err != nil {
+			fmt.Fprintln(stderr, "kumopolicy validate-shaping:", err)
+			return exitUsage
+		}
+		resolver = r
+	} else {
+		resolver = dns.New(dns.Config{})
+	}
+	env := shaping.DefaultEnv(kumo.ShapingDNS(resolver))
+	env.Fallback = embeddedFallback
+
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s, err := shaping.Load(context.Background(), files, opts, env)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		var he *shaping.HardError
+		if errors.As(err, &he) && he.Path != "" && !strings.Contains(err.Error(), he.Path) {
+			fmt.Fprintf(stderr, "  in %s\n", he.Path)
+		}
+		return exitFailure
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+
+	diags := s.Diagnostics()
+	var nErrors int
+	for _, d := range diags {
+		if d.Level == shaping.Error {
+			printDiag(stderr, "ERROR", d)
+			nErrors++
+		}
+	}
+	for _, d := range diags {
+		if d.Level == shaping.Warn {
+			printDiag(stderr, "WARNING", d)
+		}
+	}
+	for _, d := range append(s.Lint(), s.CompatWarnings()...) {
+		printDiag(stderr, "WARNING", d)
+	}
+	used := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	runtime.KeepAlive(s)
+	fmt.Fprintf(stdout, "INFO: approx memory used = %s\n", humanBytes(max(used, 0)))
+	if nErrors > 0 {
+		return exitFailure
+	}
+	fmt.Fprintln(stderr, "OK")
+	return exitOK
+}
+
+func printDiag(w io.Writer, label string, d shaping.Diagnostic) {
+	fmt.Fprintf(w, "%s: %s\n", label, d.Message)
+	switch {
+	case d.File != "" && d.Block != "":
+		fmt.Fprintf(w, "  in %s [%s]\n", d.File, d.Block)
+	case d.File != "":
+		fmt.Fprintf(w, "  in %s\n", d.File)
+	}
+}
+
+// embeddedFallback serves kumopolicy's embedded data for KumoMTA's
+// installed files when they are absent.
+func embeddedFallback(path string) ([]byte, bool) {
+	name, ok := kumo.EmbeddedDataFiles[path]
+	if !ok {
+		return nil, false
+	}
+	b, err := fs.ReadFile(kumopolicy.EmbeddedFS(), name)
+	return b, err == nil
+}
+
+// parseInterspersed parses flags that may appear before, between or after
+// the positional arguments, and returns the positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, int, bool) {
+	var positional []string
+	for {
+		if ok, code := parseFlags(fs, args); !ok {
+			return nil, code, false
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, 0, true
+		}
+		if rest[0] == "--" {
+			return append(positional, rest[1:]...), 0, true
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	value := float64(n)
+	for _, suffix := range []string{"KiB", "MiB", "GiB", "TiB"} {
+		value /= unit
+		if value < unit {
+			return fmt.Sprintf("%.1f %s", value, suffix)
+		}
+	}
+	return fmt.Sprintf("%.1f PiB", value/unit)
+}
