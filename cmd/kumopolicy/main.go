@@ -5,6 +5,7 @@
 //	kumopolicy script [flags] FILE [ARG...]   run FILE and fire its `main` event
 //	kumopolicy validate [flags]               KumoMTA's --validate for a policy
 //	kumopolicy validate-shaping [flags] FILE... check shaping files
+//	kumopolicy resolve [flags] DOMAIN          egress path config for a domain
 //	kumopolicy version                        print the version
 //
 // Exit codes: 0 success; 1 the policy failed (Lua error, failed
@@ -39,6 +40,7 @@ func init() {
 		{"script", "run a Lua file as a policy and fire its `main` event", runScript},
 		{"validate", "load a policy and run pre_init, init and validate_config", runValidate},
 		{"validate-shaping", "load and check shaping files as kumo.shaping.load does", runValidateShaping},
+		{"resolve", "show the egress path config a policy gives a domain, and --explain it", runResolve},
 		{"version", "print the kumopolicy version", runVersion},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kumopolicy/kumopolicy"
+	"github.com/kumopolicy/kumopolicy/internal/dnstest"
 )
 
 func writePolicy(t *testing.T, src string) string {
@@ -213,5 +214,126 @@ end)
 	code, _, errs = runCLI("validate", "--policy", bad)
 	if code != exitFailure || !strings.Contains(errs, "deserialize error: missing field `path`") {
 		t.Fatalf("bad policy: exit %d, %q", code, errs)
+	}
+}
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// The four problems a new user most often makes, each reported with its
+// file and block.
+func TestValidateShapingReportsProblemsWithFileAndBlock(t *testing.T) {
+	dir := t.TempDir()
+	ns := dnstest.New(t).Addr
+	runCLI := func(args ...string) (int, string, string) {
+		if len(args) > 0 && args[0] == "validate-shaping" {
+			args = append([]string{args[0], "--resolver", ns}, args[1:]...)
+		}
+		return runCLI(args...)
+	}
+	typo := writeFile(t, dir, "typo.toml", "[default]\nconection_limit = 10\n")
+	code, _, errs := runCLI("validate-shaping", typo)
+	if code != exitFailure || !strings.Contains(errs, "unknown field `conection_limit`, did you mean `connection_limit`?") || !strings.Contains(errs, typo+" [default]") {
+		t.Errorf("typo: exit %d\n%s", code, errs)
+	}
+
+	unquoted := writeFile(t, dir, "unquoted.toml", "[example.com]\nconnection_limit = 5\n")
+	code, out, errs := runCLI("validate-shaping", unquoted)
+	if code != exitOK || !strings.Contains(errs, "WARNING: Entry for domain 'example' consists of a single DNS label") || !strings.Contains(errs, "  in "+unquoted+" [example]") || !strings.Contains(out, "INFO: approx memory used = ") || !strings.HasSuffix(errs, "OK\n") {
+		t.Errorf("unquoted: exit %d\n%s%s", code, out, errs)
+	}
+
+	never := writeFile(t, dir, "never.toml", "[provider.\"kpn\"]\nmatch = [{MXSuffix = \".kpnmail.nl.\"}]\n")
+	code, _, errs = runCLI("validate-shaping", never)
+	if code != exitOK || !strings.Contains(errs, `provider 'kpn' match MXSuffix = ".kpnmail.nl." can never match`) || !strings.Contains(errs, never+" [provider.kpn]") {
+		t.Errorf("never-match: exit %d\n%s", code, errs)
+	}
+
+	badRegex := writeFile(t, dir, "regex.toml", "[provider.\"p\"]\nmatch = [{MXSuffix = \".p.com\"}]\n[[provider.\"p\".automation]]\nregex = \"a(b\"\naction = \"Suspend\"\nduration = \"1h\"\n")
+	code, _, errs = runCLI("validate-shaping", badRegex)
+	if code != exitFailure || !strings.Contains(errs, "parsing toml from file "+badRegex+": provider.p: automation[0]: regex: invalid regex \"a(b\"") {
+		t.Errorf("regex: exit %d\n%s", code, errs)
+	}
+
+	jsonFile := writeFile(t, dir, "lenient.json", "{\n // note\n \"default\": {\"connection_limit\": 2,},\n}\n")
+	code, _, errs = runCLI("validate-shaping", jsonFile)
+	if code != exitOK || !strings.Contains(errs, "KumoMTA's shaping loader rejects this file") {
+		t.Errorf("json leniency: exit %d\n%s", code, errs)
+	}
+
+	if code, _, _ := runCLI("validate-shaping"); code != exitUsage {
+		t.Errorf("no files: exit %d", code)
+	}
+	if code, _, errs := runCLI("validate-shaping", "--null-mx", "loud", typo); code != exitUsage || !strings.Contains(errs, "Expected one of `Ignore`, `Warn` or `Error`, got `loud`") {
+		t.Errorf("bad level: exit %d %s", code, errs)
+	}
+	// Flags after the files work too.
+	if code, _, _ := runCLI("validate-shaping", never, "--provider-overlap", "error"); code != exitOK {
+		t.Errorf("interspersed flags: exit %d", code)
+	}
+}
+
+func TestResolveExplain(t *testing.T) {
+	dir := t.TempDir()
+	ns := dnstest.New(t).Addr
+	runCLI := func(args ...string) (int, string, string) {
+		return runCLI(append([]string{args[0], "--resolver", ns}, args[1:]...)...)
+	}
+	a := writeFile(t, dir, "a.toml", `
+[default]
+connection_limit = 10
+max_message_rate = "100/hr"
+["example.org"]
+mx_rollup = false
+connection_limit = 4
+[provider."bigmail"]
+match = [{DomainSuffix = "example.org"}]
+provider_connection_limit = 20
+enable_tls = "Required"
+`)
+	b := writeFile(t, dir, "b.toml", "[\"example.org\"]\nmx_rollup = false\n[\"example.org\".sources.\"ip-1\"]\nconnection_limit = 2\n")
+	policy := writeFile(t, dir, "policy.lua", `
+local kumo = require 'kumo'
+local shaping = require 'policy-extras.shaping'
+local shaper = shaping:setup_with_automation { no_default_files = true, extra_files = { '`+a+`', '`+b+`' } }
+kumo.on('get_egress_path_config', shaper.get_egress_path_config)
+`)
+	code, out, errs := runCLI("resolve", "--policy", policy, "--source", "ip-1", "--site", "example.org", "--explain", "example.org")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"max_message_rate = \"100/h\"\n", // normalized in the config output
+		"connection_limit = {\"limit\":2,\"force_local\":false}\n    set by domain source example.org/ip-1 in ",
+		"overrode 10 from default in " + a + " [default]; 4 from domain example.org in " + a + " [\"example.org\"]",
+		"enable_tls = \"Required\"\n    set by provider bigmail in " + a + " [provider.bigmail]",
+		"max_message_rate = \"100/h\"\n    set by default in " + a + " [default]: \"100/hr\"",
+		"idle_timeout = \"5s\"\n    built-in default",
+		"refresh_strategy = \"Epoch\"\n    set by the policy's Lua code",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explain output lacks %q\n%s", want, out)
+		}
+	}
+
+	code, out, _ = runCLI("resolve", "--policy", policy, "--site", "example.org", "--format", "json", "example.org")
+	if code != exitOK || !strings.Contains(out, `"provider_name": "bigmail"`) || !strings.Contains(out, `"connection_limit": {`) {
+		t.Errorf("json: exit %d\n%s", code, out)
+	}
+	noHandler := writeFile(t, dir, "empty.lua", "require 'kumo'\n")
+	if code, _, errs := runCLI("resolve", "--policy", noHandler, "--site", "x", "x.org"); code != exitFailure || !strings.Contains(errs, "registered no get_egress_path_config handler") {
+		t.Errorf("no handler: exit %d %s", code, errs)
+	}
+	if code, _, _ := runCLI("resolve", "--site", "x"); code != exitUsage {
+		t.Errorf("no domain: exit %d", code)
+	}
+	if code, _, _ := runCLI("resolve", "--format", "yaml", "x.org"); code != exitUsage {
+		t.Errorf("bad format: exit %d", code)
 	}
 }

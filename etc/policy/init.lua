@@ -4,28 +4,26 @@
 -- It runs like any KumoMTA policy: this file executes once for every Lua
 -- state the host builds, so it only registers handlers and builds helpers;
 -- work happens inside the handlers.
+--
+-- Egress paths come from the shaping helper over the default shaping data
+-- (/opt/kumomta/share/policy-extras/shaping.toml, or kumopolicy's own
+-- copy when that file does not exist), plus
+-- /opt/kumomta/etc/policy/shaping.toml when it exists.
 local kumo = require 'kumo'
-local utils = require 'policy-extras.policy_utils'
+local shaping = require 'policy-extras.shaping'
 
--- Process-wide cache shared by every Lua state: the function runs once per
--- distinct argument until the entry expires.
-local describe_host = kumo.memoize(function(name)
-  return { name = name, described_at = os.time() }
-end, { name = 'kumopolicy.default.describe_host', ttl = '5 minutes', capacity = 100 })
+local extra_files = {}
+local site_file = '/opt/kumomta/etc/policy/shaping.toml'
+local f = io.open(site_file)
+if f then
+  f:close()
+  table.insert(extra_files, site_file)
+end
+
+local shaper = shaping:setup_with_automation { extra_files = extra_files }
 
 kumo.on('init', function()
-  kumo.log_info('kumopolicy default policy: init')
+  kumo.log_info('kumopolicy default policy: shaping from ' .. table.concat(shaper._file_names, ', '))
 end)
 
-kumo.on('validate_config', function()
-  local first = describe_host 'localhost'
-  local again = describe_host 'localhost'
-  if first.described_at ~= again.described_at then
-    print 'kumo.memoize did not cache the host description'
-    kumo.validation_failed()
-  end
-  if not utils.ends_with('init.lua', '.lua') then
-    print 'policy-extras.policy_utils is not usable'
-    kumo.validation_failed()
-  end
-end)
+kumo.on('get_egress_path_config', shaper.get_egress_path_config)

@@ -188,9 +188,39 @@ func shapingOptions(L *lua.LState) (shaping.Options, error) {
 func shapingGetEgressPathConfig(L *lua.LState) int {
 	o := checkShaping(L)
 	q := shaping.Query{Domain: L.CheckString(2), Source: L.CheckString(3), Site: L.CheckString(4)}
-	params := o.Shaping.Resolve(luart.StateOf(L).Context(), q, o.DNS, nil)
+	st := luart.StateOf(L)
+	var trace *[]shaping.Layer
+	rec, _ := st.Local(explainKey{}).(*Explanation)
+	if rec != nil {
+		trace = &rec.Layers
+	}
+	params := o.Shaping.Resolve(st.Context(), q, o.DNS, trace)
+	if rec != nil {
+		rec.Query = q
+		rec.Shaping = o.Shaping
+		rec.Resolved = params.Clone()
+	}
 	L.Push(ToLuaTable(L, params))
 	return 1
+}
+
+// Explanation records what Shaping:get_egress_path_config computed during
+// one dispatch: the query, every layer that contributed, and the merged
+// parameters before the policy's Lua code saw them.
+type Explanation struct {
+	Query    shaping.Query
+	Shaping  *shaping.Shaping
+	Layers   []shaping.Layer
+	Resolved *shaping.Table
+}
+
+type explainKey struct{}
+
+// Explain makes Shaping:get_egress_path_config calls in s record into e
+// until the returned function is called.
+func Explain(s *luart.State, e *Explanation) (stop func()) {
+	s.SetLocal(explainKey{}, e)
+	return func() { s.SetLocal(explainKey{}, nil) }
 }
 
 // ToLuaTable converts a shaping table to a fresh Lua table.

@@ -360,7 +360,7 @@ func (l *loader) mergeFiles(files []*fileBlocks, sites map[string]siteResult) {
 			l.s.byDomain.mergeOrInsert("default", f.def)
 		}
 		for _, d := range f.domains {
-			at := func(level CheckLevel, msg string) { l.pushAt(level, msg, f.path, d.key) }
+			at := func(level CheckLevel, msg string) { l.pushAt(level, msg, f.path, quoteKey(d.key)) }
 			if isSingleLabel(d.key) {
 				at(Warn, fmt.Sprintf("Entry for domain '%s' consists of a single DNS label. Domain names in TOML sections need to be quoted like '[\"%s.com\"]` otherwise the '.' will create a nested table rather than being added to the domain name.", d.key, d.key))
 			}
@@ -447,7 +447,7 @@ func definedIn(o []Origin) string {
 	}
 	parts := make([]string, len(o))
 	for i, org := range o {
-		parts[i] = fmt.Sprintf("%s [%s]", org.File, quoteKey(org.Key))
+		parts[i] = fmt.Sprintf("%s [%s]", org.File, org.Key)
 	}
 	return " (defined in " + strings.Join(parts, ", ") + ")"
 }
@@ -485,7 +485,7 @@ func (l *loader) postChecks(files []*fileBlocks) {
 					}
 				}
 				if len(names) > 0 {
-					l.pushAt(l.opts.ProviderOverlap, fmt.Sprintf("domain %s is also matched by provider(s): %s", d.key, strings.Join(names, ", ")), f.path, d.key)
+					l.pushAt(l.opts.ProviderOverlap, fmt.Sprintf("domain %s is also matched by provider(s): %s", d.key, strings.Join(names, ", ")), f.path, quoteKey(d.key))
 				}
 			}
 		}

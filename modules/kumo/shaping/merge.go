@@ -57,7 +57,7 @@ type Block struct {
 // Origin names one file and block that contributed to a stored block.
 type Origin struct {
 	File string
-	Key  string // the domain key, "default" or "provider.NAME"
+	Key  string // the block as a TOML key path: "default", `"example.com"`, `provider."gmail"`
 }
 
 func newBlock(name string) *Block {

@@ -77,7 +77,7 @@ func (l *loader) parseBlock(key string, val any, path string) (*Block, error) {
 		return nil, fmt.Errorf("invalid type: %s, expected a table of egress path parameters", describeValue(val))
 	}
 	blk := newBlock(key)
-	blk.Origin = []Origin{{File: path, Key: key}}
+	blk.Origin = []Origin{{File: path, Key: quoteKey(key)}}
 	for _, k := range t.keys {
 		v := t.vals[k]
 		var err error
@@ -109,7 +109,7 @@ func (l *loader) parseProvider(name string, val any, path string) (*Provider, er
 	if !ok {
 		return nil, fmt.Errorf("invalid type: %s, expected a provider table", describeValue(val))
 	}
-	p := &Provider{Name: name, Params: NewTable(), Sources: NewTable(), Origin: []Origin{{File: path, Key: "provider." + name}}}
+	p := &Provider{Name: name, Params: NewTable(), Sources: NewTable(), Origin: []Origin{{File: path, Key: "provider." + quoteKey(name)}}}
 	for _, k := range t.keys {
 		v := t.vals[k]
 		var err error

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/kumopolicy/kumopolicy"
+	"github.com/kumopolicy/kumopolicy/luart"
+	"github.com/kumopolicy/kumopolicy/modules/kumo"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/serde"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
+)
+
+func runResolve(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("resolve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var hf hostFlags
+	hf.register(fs)
+	policy := fs.String("policy", "", "policy file (default "+kumopolicy.DefaultPolicyPath+" if it exists, else the embedded default policy, which uses the shaping helper)")
+	source := fs.String("source", "unspecified", "egress source `NAME`")
+	site := fs.String("site", "", "ready-queue site name (default: computed from the domain's MX hosts; the domain itself if that lookup fails)")
+	format := fs.String("format", "toml", "output format: toml or json")
+	explain := fs.Bool("explain", false, "show, for every option, the file and block that set its final value and the values it overrode")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `Usage: kumopolicy resolve [flags] DOMAIN
+
+Fires the policy's get_egress_path_config handler for DOMAIN (with the
+source and the site computed from MX, as kumod would) and prints the
+resulting egress path configuration with every default filled in.
+
+With --explain, each option is followed by where its value came from: the
+layer (default, provider, site, domain, or their per-source tables), the
+file and block that set it, and the values it overrode from lower layers.
+
+Flags may come before or after DOMAIN.
+
+Flags:`)
+		fs.PrintDefaults()
+	}
+	pos, code, ok := parseInterspersed(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "kumopolicy resolve: exactly one DOMAIN is required")
+		fs.Usage()
+		return exitUsage
+	}
+	domain := pos[0]
+	if *format != "toml" && *format != "json" {
+		fmt.Fprintf(stderr, "kumopolicy resolve: invalid --format %q: want toml or json\n", *format)
+		return exitUsage
+	}
+	logger, err := hf.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "kumopolicy resolve:", err)
+		return exitUsage
+	}
+	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, Logger: logger, Resolver: hf.resolvers}
+	if cfg.Policy == "" {
+		if _, err := os.Stat(kumopolicy.DefaultPolicyPath); err == nil {
+			cfg.Policy = kumopolicy.DefaultPolicyPath
+		} else {
+			cfg.Policy = kumopolicy.EmbeddedPolicyName
+			cfg.PolicySource = kumopolicy.DefaultPolicy()
+		}
+	}
+	rt := kumopolicy.New(cfg)
+	defer rt.Close()
+	ctx, cancel := hf.context()
+	defer cancel()
+
+	siteName := *site
+	if siteName == "" {
+		siteName = domain
+		if mx, err := kumo.ResolverFor(rt).LookupMX(ctx, domain); err == nil {
+			siteName = mx.SiteName
+		} else if *explain {
+			fmt.Fprintf(stderr, "note: MX lookup for %s failed (%v); using the domain as the site name\n", domain, err)
+		}
+	}
+
+	var exp kumo.Explanation
+	var result *egress.EgressPathConfig
+	err = rt.Call(ctx, func(s *luart.State) error {
+		stop := kumo.Explain(s, &exp)
+		defer stop()
+		out, handled, err := s.Fire(ctx, "get_egress_path_config", lua.LString(domain), lua.LString(*source), lua.LString(siteName))
+		if err != nil {
+			return err
+		}
+		if !handled || len(out) == 0 {
+			return fmt.Errorf("%s registered no get_egress_path_config handler (or it returned nothing)", cfg.Policy)
+		}
+		if c, ok := kumo.EgressPathFromLua(out[0]); ok {
+			result = c
+			return nil
+		}
+		if _, ok := out[0].(*lua.LTable); ok {
+			g, err := luart.ToGo(out[0])
+			if err != nil {
+				return err
+			}
+			c, err := egress.DecodeEgressPathConfig(g)
+			if err != nil {
+				return fmt.Errorf("get_egress_path_config returned a table that is not a valid egress path config: %w", err)
+			}
+			fmt.Fprintln(stderr, "warning: get_egress_path_config returned a plain table; kumod requires kumo.make_egress_path(...)")
+			result = c
+			return nil
+		}
+		return fmt.Errorf("get_egress_path_config returned a %s, expected the result of kumo.make_egress_path", out[0].Type())
+	})
+	if err != nil {
+		reportError(stderr, err)
+		return exitFailure
+	}
+
+	serialized := result.Serialize()
+	if *format == "json" {
+		b, err := json.Marshal(serialized)
+		if err != nil {
+			fmt.Fprintln(stderr, "kumopolicy resolve:", err)
+			return exitFailure
+		}
+		var pretty bytes.Buffer
+		json.Indent(&pretty, b, "", "  ")
+		fmt.Fprintln(stdout, pretty.String())
+	} else {
+		text, err := serde.EncodeTOML(serialized.Plain(false), serde.TOMLCompact)
+		if err != nil {
+			fmt.Fprintln(stderr, "kumopolicy resolve:", err)
+			return exitFailure
+		}
+		fmt.Fprint(stdout, text)
+	}
+	if *explain {
+		fmt.Fprintln(stdout)
+		writeExplanation(stdout, domain, *source, siteName, serialized, &exp)
+	}
+	return exitOK
+}
+
+// setter is one layer's value for an option.
+type setter struct {
+	layer shaping.Layer
+	value any
+}
+
+func writeExplanation(w io.Writer, domain, source, site string, final *egress.Map, exp *kumo.Explanation) {
+	fmt.Fprintf(w, "# where each value came from (domain %s, source %s, site %s)\n", domain, source, site)
+	if exp.Shaping == nil {
+		fmt.Fprintln(w, "# the policy did not call Shaping:get_egress_path_config; every value is from its Lua code or a built-in default")
+	}
+	defaults := egress.DefaultEgressPathConfig().Serialize()
+	for _, key := range final.Keys() {
+		val, _ := final.Get(key)
+		setters := settersOf(key, exp.Layers)
+		fmt.Fprintf(w, "%s = %s\n", key, renderValue(val))
+		switch {
+		case len(setters) > 0:
+			last := setters[len(setters)-1]
+			fmt.Fprintf(w, "    set by %s: %s\n", describeLayer(last.layer), renderValue(last.value))
+			if len(setters) > 1 {
+				var over []string
+				for _, s := range setters[:len(setters)-1] {
+					over = append(over, fmt.Sprintf("%s from %s", renderValue(s.value), describeLayer(s.layer)))
+				}
+				fmt.Fprintf(w, "    overrode %s\n", strings.Join(over, "; "))
+			}
+		case exp.Resolved != nil && key == "refresh_strategy" && !hasKey(exp.Resolved, key):
+			fmt.Fprintln(w, "    set by the policy's Lua code (the shaping helper uses Epoch when no file sets it)")
+		default:
+			if dv, ok := defaults.Get(key); ok && reflect.DeepEqual(plainOf(dv), plainOf(val)) {
+				fmt.Fprintln(w, "    built-in default")
+			} else {
+				fmt.Fprintln(w, "    set by the policy's Lua code")
+			}
+		}
+	}
+}
+
+func hasKey(t *shaping.Table, k string) bool {
+	_, ok := t.Get(k)
+	return ok
+}
+
+// settersOf lists the layers that set key, lowest first; a layer that
+// replaced everything below it (replace_base) drops the earlier ones.
+func settersOf(key string, layers []shaping.Layer) []setter {
+	var out []setter
+	for _, l := range layers {
+		if l.Reset {
+			out = nil
+		}
+		if v, ok := l.Params.Get(key); ok {
+			out = append(out, setter{l, v})
+		}
+	}
+	return out
+}
+
+func describeLayer(l shaping.Layer) string {
+	var where []string
+	for _, o := range l.Origin {
+		where = append(where, fmt.Sprintf("%s [%s]", o.File, o.Key))
+	}
+	name := l.Kind
+	switch l.Kind {
+	case "default":
+	case "provider-implied":
+		name = "provider " + l.Name + " (implied by its provider_* settings)"
+	default:
+		name = strings.ReplaceAll(l.Kind, "-", " ") + " " + l.Name
+	}
+	if l.Reset {
+		name += " (replace_base)"
+	}
+	if len(where) == 0 {
+		return name
+	}
+	return name + " in " + strings.Join(where, ", ")
+}
+
+func plainOf(v any) any {
+	switch x := v.(type) {
+	case *egress.Map:
+		return x.Plain(false)
+	case *shaping.Table:
+		return x.Plain()
+	}
+	return v
+}
+
+// renderValue writes a value as compact JSON (tables in key order).
+func renderValue(v any) string {
+	switch x := v.(type) {
+	case *shaping.Table:
+		v = x.Plain()
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
