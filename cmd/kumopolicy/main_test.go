@@ -337,3 +337,35 @@ kumo.on('get_egress_path_config', shaper.get_egress_path_config)
 		t.Errorf("bad format: exit %d", code)
 	}
 }
+
+func TestResolveExplainReportsShapingProblems(t *testing.T) {
+	dir := t.TempDir()
+	ns := dnstest.New(t).Addr
+	data := writeFile(t, dir, "probs.toml", "[default]\nconnection_limit = 10\n[example.com]\nconnection_limit = 5\n[provider.\"kpn\"]\nmatch = [{MXSuffix = \".kpnmail.nl.\"}]\n")
+	policy := writeFile(t, dir, "policy.lua", `
+local kumo = require 'kumo'
+local shaping = require 'policy-extras.shaping'
+local shaper = shaping:setup_with_automation { no_default_files = true, extra_files = { '`+data+`' } }
+kumo.on('get_egress_path_config', shaper.get_egress_path_config)
+`)
+	code, out, errs := runCLI("resolve", "--resolver", ns, "--log-level", "error", "--policy", policy, "--site", "x", "--explain", "x.org")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"#   WARNING: Entry for domain 'example' consists of a single DNS label",
+		"(in " + data + " [example])",
+		"#   WARNING: provider 'kpn' match MXSuffix = \".kpnmail.nl.\" can never match",
+		"(in " + data + " [provider.kpn])",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+	// A typo is a hard error that names the file and block.
+	os.WriteFile(data, []byte("[default]\nconection_limit = 10\n"), 0o644)
+	code, _, errs = runCLI("resolve", "--resolver", ns, "--policy", policy, "--site", "x", "--explain", "x.org")
+	if code != exitFailure || !strings.Contains(errs, "unknown field `conection_limit`") || !strings.Contains(errs, "(defined in "+data+" [default])") {
+		t.Errorf("typo: exit %d\n%s", code, errs)
+	}
+}

@@ -161,6 +161,26 @@ func writeExplanation(w io.Writer, domain, source, site string, final *egress.Ma
 	if exp.Shaping == nil {
 		fmt.Fprintln(w, "# the policy did not call Shaping:get_egress_path_config; every value is from its Lua code or a built-in default")
 	}
+	if exp.Shaping != nil {
+		problems := append(append(exp.Shaping.Diagnostics(), exp.Shaping.Lint()...), exp.Shaping.CompatWarnings()...)
+		if len(problems) > 0 {
+			fmt.Fprintln(w, "# problems in the shaping data:")
+			for _, d := range problems {
+				label := "WARNING"
+				if d.Level == shaping.Error {
+					label = "ERROR"
+				}
+				where := ""
+				switch {
+				case d.File != "" && d.Block != "":
+					where = fmt.Sprintf(" (in %s [%s])", d.File, d.Block)
+				case d.File != "":
+					where = fmt.Sprintf(" (in %s)", d.File)
+				}
+				fmt.Fprintf(w, "#   %s: %s%s\n", label, d.Message, where)
+			}
+		}
+	}
 	defaults := egress.DefaultEgressPathConfig().Serialize()
 	for _, key := range final.Keys() {
 		val, _ := final.Get(key)
