@@ -113,6 +113,17 @@ local function reason_of(item)
   return string.format('%s (rule_hash=%s)', item.reason, item.rule_hash)
 end
 
+-- Scheduled-queue actions are keyed by campaign, tenant and domain.
+local function sched_q_params(item)
+  return {
+    campaign = item.campaign,
+    domain = item.domain,
+    tenant = item.tenant,
+    reason = reason_of(item),
+    expires = item.expires,
+  }
+end
+
 local APPLY = {
   ReadyQSuspension = function(item)
     kumo.api.admin.suspend_ready_q.suspend {
@@ -122,22 +133,10 @@ local APPLY = {
     }
   end,
   SchedQSuspension = function(item)
-    kumo.api.admin.suspend.suspend {
-      campaign = item.campaign,
-      domain = item.domain,
-      tenant = item.tenant,
-      reason = reason_of(item),
-      expires = item.expires,
-    }
+    kumo.api.admin.suspend.suspend(sched_q_params(item))
   end,
   SchedQBounce = function(item)
-    kumo.api.admin.bounce.bounce {
-      campaign = item.campaign,
-      domain = item.domain,
-      tenant = item.tenant,
-      reason = reason_of(item),
-      expires = item.expires,
-    }
+    kumo.api.admin.bounce.bounce(sched_q_params(item))
   end,
 }
 

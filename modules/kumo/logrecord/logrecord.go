@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
 )
 
 // Types are the record type names.
@@ -295,25 +297,7 @@ func (d *decoder) response() Response {
 	return resp
 }
 
-func describe(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return fmt.Sprintf("boolean `%v`", x)
-	case int64:
-		return fmt.Sprintf("integer `%d`", x)
-	case float64:
-		return fmt.Sprintf("floating point `%v`", x)
-	case string:
-		return fmt.Sprintf("string %q", x)
-	case []any:
-		return "sequence"
-	case map[string]any:
-		return "map"
-	}
-	return fmt.Sprintf("%T", v)
-}
+func describe(v any) string { return egress.Unexpected(v) }
 
 func quoteList(names []string) string {
 	q := make([]string, len(names))

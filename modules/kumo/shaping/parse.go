@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
 )
 
 // fileBlocks is one file's blocks, in file order.
@@ -209,25 +211,12 @@ func sourcesValue(v any) (*Table, error) {
 }
 
 // describeValue names a value's type and value for error messages, in
-// serde's style.
+// serde's style (egress.Unexpected, with ordered tables as maps).
 func describeValue(v any) string {
-	switch x := v.(type) {
-	case bool:
-		return fmt.Sprintf("boolean `%v`", x)
-	case int64:
-		return fmt.Sprintf("integer `%d`", x)
-	case float64:
-		return fmt.Sprintf("floating point `%v`", x)
-	case string:
-		return fmt.Sprintf("string %q", x)
-	case []any:
-		return "sequence"
-	case *Table:
+	if _, ok := v.(*Table); ok {
 		return "map"
-	case nil:
-		return "null"
 	}
-	return fmt.Sprintf("%T", v)
+	return egress.Unexpected(v)
 }
 
 // ActionKind is what an automation rule does when it fires.
