@@ -157,6 +157,29 @@ local function check_composite(ty, v)
   )
 end
 
+-- composite finishes a record, list or map type: construct() copies the
+-- entries of params (walked with iterate) through the type's __newindex,
+-- so each is checked, then runs finish(obj) if given; validate_value()
+-- accepts values of the type and converts plain tables.
+local function composite(ty, iterate, finish)
+  function ty:construct(params)
+    local obj = setmetatable({}, ty)
+    for key, value in iterate(params) do
+      obj[key] = value
+    end
+    if finish then
+      finish(obj)
+    end
+    return obj
+  end
+
+  function ty:validate_value(v)
+    return check_composite(ty, v)
+  end
+
+  return callable(ty, ty.construct)
+end
+
 -- record(name, fields): a table type with named, typed fields. A field
 -- named `_dynamic` holds a function(key, value) -> ok, err that accepts
 -- fields not listed (returning false, nil for "unknown field").
@@ -196,11 +219,8 @@ function M.record(name, fields)
     rawset(obj, key, result)
   end
 
-  function ty:construct(params)
-    local obj = setmetatable({}, ty)
-    for key, value in pairs(params) do
-      obj[key] = value
-    end
+  -- Absent fields take their default, or fail unless optional.
+  local function fill_defaults(obj)
     for key, def in pairs(ty.fields) do
       if type(def) == 'table' and rawget(obj, key) == nil then
         if def.default_value ~= nil then
@@ -217,14 +237,9 @@ function M.record(name, fields)
         end
       end
     end
-    return obj
   end
 
-  function ty:validate_value(v)
-    return check_composite(ty, v)
-  end
-
-  return callable(ty, ty.construct)
+  return composite(ty, pairs, fill_defaults)
 end
 
 -- list(T): a sequence whose elements are all of type T.
@@ -242,19 +257,7 @@ function M.list(element)
     rawset(obj, idx, result)
   end
 
-  function ty:construct(params)
-    local obj = setmetatable({}, ty)
-    for i, value in ipairs(params) do
-      obj[i] = value
-    end
-    return obj
-  end
-
-  function ty:validate_value(v)
-    return check_composite(ty, v)
-  end
-
-  return callable(ty, ty.construct)
+  return composite(ty, ipairs)
 end
 
 -- map(K, V): a table whose keys are of type K and values of type V.
@@ -280,19 +283,7 @@ function M.map(key_type, value_type)
     rawset(obj, kres, vres)
   end
 
-  function ty:construct(params)
-    local obj = setmetatable({}, ty)
-    for key, value in pairs(params) do
-      obj[key] = value
-    end
-    return obj
-  end
-
-  function ty:validate_value(v)
-    return check_composite(ty, v)
-  end
-
-  return callable(ty, ty.construct)
+  return composite(ty, pairs)
 end
 
 -- Scalars: number, string, boolean, Function (checked with type()).
