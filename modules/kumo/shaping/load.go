@@ -479,8 +479,9 @@ func (l *loader) postChecks(files []*fileBlocks) {
 				}
 				seen[d.key] = true
 				var names []string
+				qmx := onceMX(l.env.DNS)
 				for _, p := range l.s.providers {
-					if p.domainMatches(l.ctx, d.key, l.env.DNS) {
+					if p.domainMatches(l.ctx, d.key, qmx) {
 						names = append(names, p.Name)
 					}
 				}

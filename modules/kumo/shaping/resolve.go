@@ -2,14 +2,40 @@ package shaping
 
 import (
 	"context"
+	"errors"
 	"strings"
 )
+
+var errNoResolver = errors.New("no DNS resolver configured")
 
 // MXLookup resolves the MX host names of a domain for provider matching:
 // lowercased FQDNs with a trailing dot (`host.:port` when the domain
 // carried a port), preference order, sorted within a preference.
 type MXLookup interface {
 	MXHosts(ctx context.Context, domain string) ([]string, error)
+}
+
+// queryMX looks a domain's MX hosts up at most once for one query, however
+// many providers need them.
+type queryMX struct {
+	inner  MXLookup
+	domain string
+	hosts  []string
+	err    error
+	done   bool
+}
+
+func onceMX(mx MXLookup) *queryMX { return &queryMX{inner: mx} }
+
+func (q *queryMX) MXHosts(ctx context.Context, domain string) ([]string, error) {
+	if q.inner == nil {
+		return nil, errNoResolver
+	}
+	if !q.done || q.domain != domain {
+		q.hosts, q.err = q.inner.MXHosts(ctx, domain)
+		q.domain, q.done = domain, true
+	}
+	return q.hosts, q.err
 }
 
 // suffixMatches strips one trailing dot from candidate, then tests a plain,
@@ -40,7 +66,7 @@ func (p *Provider) domainMatches(ctx context.Context, domain string, mx MXLookup
 			needMX = true
 		}
 	}
-	if !needMX || mx == nil {
+	if !needMX {
 		return false
 	}
 	hosts, err := mx.MXHosts(ctx, domain)

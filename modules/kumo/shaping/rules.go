@@ -118,8 +118,9 @@ func (s *Shaping) MatchRules(ctx context.Context, rec RecordView, mx MXLookup) (
 	if def, ok := s.byDomain.get("default"); ok {
 		add(def.Automation, true)
 	}
+	qmx := onceMX(mx)
 	for _, p := range s.providers {
-		if len(p.Automation) > 0 && p.domainMatches(ctx, domain, mx) {
+		if len(p.Automation) > 0 && p.domainMatches(ctx, domain, qmx) {
 			add(p.Automation, false)
 		}
 	}

@@ -127,6 +127,7 @@ func (s *Shaping) Resolve(ctx context.Context, q Query, mx MXLookup, trace *[]La
 	// 2. providers, only for names that are valid DNS names.
 	var withSources []*Provider
 	if IsDNSName(q.Domain) {
+		mx := onceMX(mx)
 		for _, p := range s.providers {
 			if !p.domainMatches(ctx, q.Domain, mx) {
 				continue
