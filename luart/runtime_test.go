@@ -669,3 +669,56 @@ func TestPoolTunables(t *testing.T) {
 		t.Fatalf("SetMaxAge(0): built %d states, want 6", builds.Load())
 	}
 }
+
+// Closing the runtime while dispatches are in flight neither deadlocks nor
+// panics: in-flight handlers finish or are cut short, later ones get
+// ErrClosed, and every state is closed.
+func TestCloseDuringConcurrentDispatch(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('work', function() kumo.sleep(0.01) return 1 end)
+`, luart.Options{MaxStates: 4})
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, _, err := rt.Fire(context.Background(), "work")
+				if errors.Is(err, luart.ErrClosed) {
+					return
+				}
+				var le *luart.LuaError
+				if err != nil && !errors.As(err, &le) {
+					t.Errorf("unexpected error: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	done := make(chan struct{})
+	go func() { rt.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hung")
+	}
+	close(stop)
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(5 * time.Second):
+		t.Fatal("dispatchers hung after Close")
+	}
+	if st := rt.PoolStats(); st.Idle != 0 || st.Live != 0 {
+		t.Fatalf("states left after Close: %+v", st)
+	}
+}
