@@ -9,14 +9,11 @@ import (
 	"time"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/logrecord"
 )
 
 // RecordTypes are KumoMTA's log record types, the keys of per_record.
-var RecordTypes = []string{
-	"Reception", "Delivery", "Bounce", "TransientFailure", "Expiration",
-	"AdminBounce", "OOB", "Feedback", "Rejection", "AdminRebind",
-	"DeferredInjectionRebind", "Delayed", "XferOut", "XferIn", "Any",
-}
+var RecordTypes = logrecord.Types
 
 // LogRecordParams tunes one record type of a log (per_record entries).
 type LogRecordParams struct {
