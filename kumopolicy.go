@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/kumopolicy/kumopolicy/internal/diaglog"
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
@@ -42,8 +43,16 @@ type Config struct {
 	SearchRoots []string
 	// Validating runs in `validate` mode (see luart.Options.Validating).
 	Validating bool
-	// Logger receives kumo.log_* output; nil means slog.Default().
+	// Logger receives kumo.log_* output; nil means slog.Default(). Unless
+	// its handler is already a *diaglog.Handler, it is wrapped in one so
+	// that kumo.set_diagnostic_log_filter works; LogFilter is its first
+	// filter.
 	Logger *slog.Logger
+	// LogFilter is the initial diagnostic log filter: a level ("debug") or
+	// KumoMTA directives ("kumod=debug,lua=info"). Empty lets through
+	// everything the Logger's handler does. Ignored when Logger's handler
+	// is already a *diaglog.Handler.
+	LogFilter string
 	// MaxStates bounds concurrently existing Lua states (0: default).
 	MaxStates int
 	// SystemRoots overrides /opt/kumomta/share and /opt/kumomta/etc/policy.
@@ -57,7 +66,25 @@ type Config struct {
 }
 
 // New builds a runtime with the kumo module and embedded helpers.
+//
+// A malformed cfg.LogFilter is logged and ignored; check it first with
+// diaglog.Parse.
 func New(cfg Config) *luart.Runtime {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if _, ok := logger.Handler().(*diaglog.Handler); !ok {
+		var filter *diaglog.Filter
+		var filterErr error
+		if cfg.LogFilter != "" {
+			filter, filterErr = diaglog.Parse(cfg.LogFilter)
+		}
+		logger = slog.New(diaglog.NewHandler(logger.Handler(), filter))
+		if filterErr != nil {
+			logger.Error("invalid diagnostic log filter; logging without it", "filter", cfg.LogFilter, "error", filterErr)
+		}
+	}
 	rt := luart.New(luart.Options{
 		PolicyFile:        cfg.Policy,
 		PolicySource:      cfg.PolicySource,
@@ -65,7 +92,7 @@ func New(cfg Config) *luart.Runtime {
 		SystemRoots:       cfg.SystemRoots,
 		Embedded:          EmbeddedFS(),
 		Validating:        cfg.Validating,
-		Logger:            cfg.Logger,
+		Logger:            logger,
 		MaxStates:         cfg.MaxStates,
 		TaskShutdownGrace: 5 * time.Second,
 	})

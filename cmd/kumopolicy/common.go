@@ -6,12 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/kumopolicy/kumopolicy"
+	"github.com/kumopolicy/kumopolicy/internal/diaglog"
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
@@ -21,36 +24,38 @@ import (
 type hostFlags struct {
 	searchRoots stringList
 	logLevel    string
+	logLevelSet bool // --log-level given (else logLevel is $KUMOPOLICY_LOG)
 	timeout     time.Duration
 	resolvers   resolverList
 }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
 	fs.Var(&h.searchRoots, "search-root", "directory searched for Lua modules before /opt/kumomta (as DIR/?.lua and DIR/?/init.lua); repeatable.\nFor example a KumoMTA checkout's assets/ directory")
-	def := os.Getenv("KUMOPOLICY_LOG")
-	if def == "" {
-		def = "info"
-	}
-	fs.StringVar(&h.logLevel, "log-level", def, "diagnostic log level: error, warn, info or debug (default from $KUMOPOLICY_LOG)")
+	h.logLevel = os.Getenv("KUMOPOLICY_LOG")
+	fs.Func("log-level", "diagnostic log `FILTER`: a level (error, warn, info, debug, trace, off) or KumoMTA's\ndirectives, e.g. kumod=debug,lua=info (default info, or $KUMOPOLICY_LOG)", func(v string) error {
+		h.logLevel, h.logLevelSet = v, true
+		return nil
+	})
 	fs.DurationVar(&h.timeout, "timeout", 0, "cancel an event handler that runs longer than this (e.g. 30s); 0 means no limit")
 	fs.Var(&h.resolvers, "resolver", "DNS server `IP:PORT` (IPv6: [ADDR]:PORT) for MX and address lookups instead of /etc/resolv.conf; repeatable, tried in order")
 }
 
+// logger builds the diagnostic logger: lines on stderr, filtered by
+// --log-level or $KUMOPOLICY_LOG (the filter kumo.set_diagnostic_log_filter
+// replaces).
 func (h *hostFlags) logger(stderr io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	switch strings.ToLower(h.logLevel) {
-	case "error":
-		level = slog.LevelError
-	case "warn", "warning":
-		level = slog.LevelWarn
-	case "info":
-		level = slog.LevelInfo
-	case "debug", "trace":
-		level = slog.LevelDebug
-	default:
-		return nil, fmt.Errorf("invalid --log-level %q: want error, warn, info or debug", h.logLevel)
+	return newLogger(stderr, h.logLevel, h.logLevelSet)
+}
+
+func newLogger(stderr io.Writer, filterText string, fromFlag bool) (*slog.Logger, error) {
+	filter, err := diaglog.ParseOption(filterText)
+	if err != nil {
+		if fromFlag {
+			return nil, fmt.Errorf("invalid --log-level %q: %v", filterText, err)
+		}
+		return nil, fmt.Errorf("invalid $KUMOPOLICY_LOG %q: %v", filterText, err)
 	}
-	return slog.New(newLogHandler(stderr, level)), nil
+	return slog.New(diaglog.NewHandler(newLogHandler(stderr, diaglog.LevelTrace), filter)), nil
 }
 
 func (h *hostFlags) context() (context.Context, context.CancelFunc) {
@@ -98,4 +103,53 @@ func version() string {
 		}
 	}
 	return v
+}
+
+// selectPolicy fills cfg's policy: the explicit file when given (it must
+// exist), else KumoMTA's installed policy, else the embedded default, in
+// which case note says so.
+func selectPolicy(cfg *kumopolicy.Config, explicit string) (note string, err error) {
+	if explicit != "" {
+		if _, err := os.Stat(explicit); err != nil {
+			return "", err
+		}
+		cfg.Policy = explicit
+		return "", nil
+	}
+	if _, err := os.Stat(kumopolicy.DefaultPolicyPath); err == nil {
+		cfg.Policy = kumopolicy.DefaultPolicyPath
+		return "", nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	cfg.Policy = kumopolicy.EmbeddedPolicyName
+	cfg.PolicySource = kumopolicy.DefaultPolicy()
+	return kumopolicy.DefaultPolicyPath + " not found; using the embedded default policy", nil
+}
+
+// checkDomainArg rejects a DOMAIN argument that is not a domain name or a
+// domain literal ([192.0.2.1], [IPv6:2001:db8::1]) before anything is
+// looked up.
+func checkDomainArg(domain string) error {
+	if strings.TrimSpace(domain) == "" {
+		return errors.New("DOMAIN is empty")
+	}
+	if strings.HasPrefix(domain, "[") {
+		if err := dns.CheckDomain(domain); err != nil {
+			return fmt.Errorf("invalid DOMAIN %q: %v", domain, err)
+		}
+		return nil
+	}
+	for _, r := range domain {
+		if r < 0x80 && !(r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return fmt.Errorf("invalid DOMAIN %q: %q cannot appear in a domain name", domain, r)
+		}
+	}
+	if strings.Trim(domain, ".") == "" {
+		return fmt.Errorf("invalid DOMAIN %q: the root is not a mail domain", domain)
+	}
+	if err := dns.CheckDomain(domain); err != nil {
+		return fmt.Errorf("invalid DOMAIN %q: %v", domain, err)
+	}
+	return nil
 }

@@ -43,7 +43,11 @@ func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 		add(a)
 	}
 	r.Attrs(add)
-	line := fmt.Sprintf("%s %5s %s: %s%s\n", r.Time.UTC().Format("2006-01-02T15:04:05.000Z"), r.Level.String(), target, r.Message, extra.String())
+	level := r.Level.String()
+	if r.Level < slog.LevelDebug {
+		level = "TRACE"
+	}
+	line := fmt.Sprintf("%s %5s %s: %s%s\n", r.Time.UTC().Format("2006-01-02T15:04:05.000Z"), level, target, r.Message, extra.String())
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	_, err := io.WriteString(h.w, line)

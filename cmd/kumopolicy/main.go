@@ -72,7 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "kumopolicy runs KumoMTA Lua policies (init.lua, tsa_init.lua, policy-extras) on a Go host.")
+	fmt.Fprintln(w, "kumopolicy runs KumoMTA Lua policies (init.lua and its policy-extras helpers) on a Go host.")
+	fmt.Fprintln(w, "The TSA daemon's tsa_init.lua (the `tsa` module) is not supported yet.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Usage: kumopolicy COMMAND [flags] [args]")
 	fmt.Fprintln(w)
@@ -105,6 +106,10 @@ func runVersion(args []string, stdout, stderr io.Writer) int {
 	}
 	if ok, code := parseFlags(fs, args); !ok {
 		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "kumopolicy version: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
 	}
 	fmt.Fprintln(stdout, "kumopolicy", version())
 	return exitOK

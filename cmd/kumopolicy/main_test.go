@@ -262,9 +262,18 @@ func TestValidateShapingReportsProblemsWithFileAndBlock(t *testing.T) {
 	}
 
 	jsonFile := writeFile(t, dir, "lenient.json", "{\n // note\n \"default\": {\"connection_limit\": 2,},\n}\n")
+	// kumod refuses such JSON, so it is an error unless lowered.
 	code, _, errs = runCLI("validate-shaping", jsonFile)
-	if code != exitOK || !strings.Contains(errs, "KumoMTA's shaping loader rejects this file") {
+	if code != exitFailure || !strings.Contains(errs, "ERROR: "+jsonFile+": the JSON has comments and trailing commas") || !strings.Contains(errs, "KumoMTA's shaping loader rejects this file") {
 		t.Errorf("json leniency: exit %d\n%s", code, errs)
+	}
+	code, _, errs = runCLI("validate-shaping", "--lenient-json", "warn", jsonFile)
+	if code != exitOK || !strings.Contains(errs, "WARNING: "+jsonFile+": the JSON has") {
+		t.Errorf("json leniency lowered to warn: exit %d\n%s", code, errs)
+	}
+	code, _, errs = runCLI("validate-shaping", jsonFile, "--lenient-json=ignore")
+	if code != exitOK || strings.Contains(errs, "the JSON has") {
+		t.Errorf("json leniency ignored: exit %d\n%s", code, errs)
 	}
 
 	if code, _, _ := runCLI("validate-shaping"); code != exitUsage {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"strings"
 
@@ -56,6 +55,10 @@ Flags:`)
 		return exitUsage
 	}
 	domain := pos[0]
+	if err := checkDomainArg(domain); err != nil {
+		fmt.Fprintf(stderr, "kumopolicy resolve: %v\n", err)
+		return exitUsage
+	}
 	if *format != "toml" && *format != "json" {
 		fmt.Fprintf(stderr, "kumopolicy resolve: invalid --format %q: want toml or json\n", *format)
 		return exitUsage
@@ -66,13 +69,9 @@ Flags:`)
 		return exitUsage
 	}
 	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, Logger: logger, Resolver: hf.resolvers}
-	if cfg.Policy == "" {
-		if _, err := os.Stat(kumopolicy.DefaultPolicyPath); err == nil {
-			cfg.Policy = kumopolicy.DefaultPolicyPath
-		} else {
-			cfg.Policy = kumopolicy.EmbeddedPolicyName
-			cfg.PolicySource = kumopolicy.DefaultPolicy()
-		}
+	if _, err := selectPolicy(&cfg, *policy); err != nil {
+		fmt.Fprintf(stderr, "kumopolicy resolve: %v\n", err)
+		return exitFailure
 	}
 	rt := kumopolicy.New(cfg)
 	defer rt.Close()
@@ -84,8 +83,10 @@ Flags:`)
 		siteName = domain
 		if mx, err := kumo.ResolverFor(rt).LookupMX(ctx, domain); err == nil {
 			siteName = mx.SiteName
-		} else if *explain {
-			fmt.Fprintf(stderr, "note: MX lookup for %s failed (%v); using the domain as the site name\n", domain, err)
+		} else {
+			// kumod would not deliver without MX; the answer below is what
+			// the policy gives a domain whose site is itself.
+			fmt.Fprintf(stderr, "warning: MX lookup for %s failed: %v; using the domain as the site name\n", domain, err)
 		}
 	}
 

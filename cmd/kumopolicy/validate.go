@@ -1,12 +1,9 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -48,23 +45,11 @@ Flags:`)
 	}
 
 	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, Logger: logger, Validating: true, Resolver: hf.resolvers}
-	switch {
-	case *policy != "":
-		if _, err := os.Stat(*policy); err != nil {
-			fmt.Fprintf(stderr, "kumopolicy validate: %v\n", err)
-			return exitFailure
-		}
-	default:
-		if _, err := os.Stat(kumopolicy.DefaultPolicyPath); err == nil {
-			cfg.Policy = kumopolicy.DefaultPolicyPath
-		} else if errors.Is(err, fs.ErrNotExist) {
-			cfg.Policy = kumopolicy.EmbeddedPolicyName
-			cfg.PolicySource = kumopolicy.DefaultPolicy()
-			fmt.Fprintf(stderr, "kumopolicy validate: %s not found; validating the embedded default policy\n", kumopolicy.DefaultPolicyPath)
-		} else {
-			fmt.Fprintf(stderr, "kumopolicy validate: %v\n", err)
-			return exitFailure
-		}
+	if note, err := selectPolicy(&cfg, *policy); err != nil {
+		fmt.Fprintf(stderr, "kumopolicy validate: %v\n", err)
+		return exitFailure
+	} else if note != "" {
+		fmt.Fprintf(stderr, "kumopolicy validate: %s not found; validating the embedded default policy\n", kumopolicy.DefaultPolicyPath)
 	}
 
 	rt := kumopolicy.New(cfg)

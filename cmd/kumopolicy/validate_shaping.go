@@ -45,6 +45,8 @@ func runValidateShaping(args []string, stdout, stderr io.Writer) int {
 	fs.Var(levelFlag{&opts.AliasedSite}, "aliased-site", "level for several domain blocks that share one site")
 	fs.Var(levelFlag{&opts.RemoteLoad}, "remote-load", "level for http(s) files that cannot be fetched")
 	fs.Var(levelFlag{&opts.LocalLoad}, "local-load", "level for local files that cannot be read")
+	lenientJSON := shaping.Error
+	fs.Var(levelFlag{&lenientJSON}, "lenient-json", "level for .json files with comments or trailing commas, which kumopolicy reads but kumod refuses to load (default error)")
 	fs.BoolVar(&opts.SkipRemote, "skip-remote", false, "do not fetch http(s) files (each is reported as a warning)")
 	var resolvers resolverList
 	fs.Var(&resolvers, "resolver", "DNS server `IP:PORT` for MX lookups instead of /etc/resolv.conf; repeatable")
@@ -56,7 +58,9 @@ kumo.shaping.load does, and reports problems: ERROR: and WARNING: lines on
 stderr, each followed by the file and block it concerns when known, then
 "INFO: approx memory used = ..." on stdout and "OK" on stderr when there
 were no errors. Beyond KumoMTA's checks it warns about provider match
-entries that can never match and JSON that KumoMTA would reject.
+entries that can never match, and reports JSON files that kumod would
+refuse to load (comments, trailing commas) as errors: kumopolicy reads
+them, kumod does not. --lenient-json=warn or =ignore lowers that.
 
 Exit codes: 0 no errors (warnings allowed), 1 errors or a file that cannot
 be parsed, 2 usage error. Flags may come before or after the files.
@@ -103,22 +107,36 @@ Flags:`)
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 
+	// Errors first, then warnings. JSON that kumod would refuse is an
+	// error unless --lenient-json lowers it.
 	diags := s.Diagnostics()
-	var nErrors int
+	var errs, warns []shaping.Diagnostic
 	for _, d := range diags {
 		if d.Level == shaping.Error {
-			printDiag(stderr, "ERROR", d)
-			nErrors++
+			errs = append(errs, d)
+		}
+	}
+	for _, d := range s.CompatWarnings() {
+		switch lenientJSON {
+		case shaping.Error:
+			errs = append(errs, d)
+		case shaping.Warn:
+			warns = append(warns, d)
 		}
 	}
 	for _, d := range diags {
 		if d.Level == shaping.Warn {
-			printDiag(stderr, "WARNING", d)
+			warns = append(warns, d)
 		}
 	}
-	for _, d := range append(s.Lint(), s.CompatWarnings()...) {
+	warns = append(warns, s.Lint()...)
+	for _, d := range errs {
+		printDiag(stderr, "ERROR", d)
+	}
+	for _, d := range warns {
 		printDiag(stderr, "WARNING", d)
 	}
+	nErrors := len(errs)
 	used := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	runtime.KeepAlive(s)
 	fmt.Fprintf(stdout, "INFO: approx memory used = %s\n", humanBytes(max(used, 0)))

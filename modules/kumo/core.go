@@ -12,6 +12,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/kumopolicy/kumopolicy/internal/diaglog"
 	"github.com/kumopolicy/kumopolicy/luart"
 )
 
@@ -35,6 +36,8 @@ func openCore(s *luart.State, mod *lua.LTable) {
 		"traceback":             kumoTraceback,
 		"available_parallelism": kumoAvailableParallelism,
 
+		"set_diagnostic_log_filter": kumoSetDiagnosticLogFilter,
+
 		"set_max_spare_lua_contexts":    kumoSetMaxSpare,
 		"set_max_lua_context_use_count": kumoSetMaxUses,
 		"set_max_lua_context_age":       kumoSetMaxAge,
@@ -49,6 +52,20 @@ func kumoOn(L *lua.LState) int {
 	fn := L.CheckFunction(2)
 	if err := luart.Register(L, name, fn); err != nil {
 		raise(L, err)
+	}
+	return 0
+}
+
+// kumoSetDiagnosticLogFilter replaces the diagnostic log filter (see
+// package diaglog for the directive syntax) of the host's logger.
+func kumoSetDiagnosticLogFilter(L *lua.LState) int {
+	text := L.CheckString(1)
+	setter, ok := luart.StateOf(L).Runtime().Logger().Handler().(diaglog.FilterSetter)
+	if !ok {
+		L.RaiseError("kumo.set_diagnostic_log_filter: this host's logger has no filter to set (build it with kumopolicy.New)")
+	}
+	if err := setter.SetFilter(text); err != nil {
+		L.RaiseError("kumo.set_diagnostic_log_filter: invalid filter %q: %v", text, err)
 	}
 	return 0
 }

@@ -72,6 +72,14 @@ func CheckName(s string) error {
 	return err
 }
 
+// CheckDomain reports why s is neither a DNS name nor a domain literal
+// (`[192.0.2.1]`, `[IPv6:2001:db8::1]`), optionally with a `:port`, as the
+// MX lookup parses its input (nil when it is one).
+func CheckDomain(s string) error {
+	_, err := classify(s)
+	return err
+}
+
 // fullyQualify parses s and returns its lowercased, fully qualified
 // presentation form (`example.com.`; the root is `.`).
 func fullyQualify(s string) (string, error) {
