@@ -3,6 +3,7 @@ package luart
 import (
 	"bytes"
 	"fmt"
+	"github.com/kumopolicy/kumopolicy/internal/sharedref"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -976,10 +977,7 @@ func randomSpecs(n int) []string {
 }
 
 func TestStringFormatDifferential(t *testing.T) {
-	lua54, err := exec.LookPath("lua5.4")
-	if err != nil {
-		t.Skip("lua5.4 not on PATH")
-	}
+	lua54 := sharedref.Tool(t, "lua5.4")
 	specs := append(append([]string{}, diffSpecs...), randomSpecs(250)...)
 	script := diffScript(specs)
 	path := filepath.Join(t.TempDir(), "diff.lua")

@@ -3,6 +3,7 @@ package kumo_test
 import (
 	"context"
 	"fmt"
+	"github.com/kumopolicy/kumopolicy/internal/sharedref"
 	"hash/fnv"
 	"os"
 	"path/filepath"
@@ -43,11 +44,7 @@ func benchDNS(tb testing.TB) *dnstest.Server {
 func upstreamShapingFiles(tb testing.TB) []string {
 	var out []string
 	for _, name := range []string{"policy-extras-shaping.toml", "community-shaping.toml"} {
-		p, _ := filepath.Abs(filepath.Join("..", "..", "..", "shared", "upstream-data", name))
-		if _, err := os.Stat(p); err != nil {
-			tb.Skipf("shared upstream data not available: %v", err)
-		}
-		out = append(out, p)
+		out = append(out, sharedref.UpstreamData(tb, name))
 	}
 	return out
 }

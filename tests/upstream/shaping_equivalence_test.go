@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"encoding/json"
+	"github.com/kumopolicy/kumopolicy/internal/sharedref"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -111,18 +112,11 @@ func loopbackDNS(t *testing.T) *dnstest.Server {
 // embedded one over KumoMTA's shipped shaping files plus extra cases,
 // against the same loopback DNS, and requires identical answers.
 func TestShapingHelperEquivalence(t *testing.T) {
-	dir := checkout(t)
-	shared := filepath.Join("..", "..", "..", "shared", "upstream-data")
+	dir := sharedref.Corpus(t)
+	ran(t, "assets/policy-extras/shaping.lua (answers identical to ours)")
 	var files []string
 	for _, name := range []string{"policy-extras-shaping.toml", "community-shaping.toml"} {
-		p, err := filepath.Abs(filepath.Join(shared, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("shared upstream data not available: %v", err)
-		}
-		files = append(files, p)
+		files = append(files, sharedref.UpstreamData(t, name))
 	}
 	extra := filepath.Join(t.TempDir(), "extra.toml")
 	if err := os.WriteFile(extra, []byte(extraShaping), 0o644); err != nil {

@@ -1,74 +1,177 @@
-// Package upstream runs KumoMTA's own Lua self-tests, unmodified, through
-// the kumopolicy binary. Set KUMOPOLICY_KUMOMTA_CHECKOUT to a KumoMTA
-// source checkout (the directory holding assets/); without it the tests
-// skip.
+// Package upstream runs KumoMTA's own files, unmodified, against
+// kumopolicy: the policy-extras helpers' self-tests and per-module Lua tests
+// through the built kumopolicy binary, and KumoMTA's shaping.lua side by side
+// with ours (shaping_equivalence_test.go).
+//
+// The files come from the pinned KumoMTA corpus beside the repository
+// (../shared/kumomta; see internal/sharedref). Without it the tests skip on
+// a developer's clone and fail in CI. KUMOPOLICY_KUMOMTA_CHECKOUT may name a
+// KumoMTA checkout to use instead.
+//
+// When KUMOPOLICY_UPSTREAM_SUMMARY names a file, the tests write to it how
+// many corpus files ran and passed, one line per file; .ci/run prints it.
 package upstream
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/kumopolicy/kumopolicy/internal/sharedref"
 )
 
-func checkout(t *testing.T) string {
-	dir := os.Getenv("KUMOPOLICY_KUMOMTA_CHECKOUT")
-	if dir == "" {
-		t.Skip("KUMOPOLICY_KUMOMTA_CHECKOUT is not set; skipping KumoMTA's own self-tests")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "assets", "policy-extras")); err != nil {
-		t.Fatalf("KUMOPOLICY_KUMOMTA_CHECKOUT=%s has no assets/policy-extras: %v", dir, err)
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return abs
+// summary collects the corpus files that ran, for the CI report.
+var summary struct {
+	sync.Mutex
+	results map[string]bool // corpus-relative path (and how it ran) -> passed
 }
 
-// buildBinary compiles cmd/kumopolicy into a temporary directory.
-func buildBinary(t *testing.T) string {
+// ran records that a corpus file ran in t, and whether t passed, when t
+// ends.
+func ran(t *testing.T, what string) {
+	t.Cleanup(func() {
+		summary.Lock()
+		defer summary.Unlock()
+		if summary.results == nil {
+			summary.results = map[string]bool{}
+		}
+		summary.results[what] = !t.Failed() && !t.Skipped()
+	})
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	if path := os.Getenv("KUMOPOLICY_UPSTREAM_SUMMARY"); path != "" {
+		if err := writeSummary(path); err != nil {
+			fmt.Fprintln(os.Stderr, "writing the upstream summary:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func writeSummary(path string) error {
+	summary.Lock()
+	defer summary.Unlock()
+	names := make([]string, 0, len(summary.results))
+	passed := 0
+	for n, ok := range summary.results {
+		names = append(names, n)
+		if ok {
+			passed++
+		}
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	fmt.Fprintf(&b, "KumoMTA corpus files run unmodified: %d ran, %d passed, %d failed\n", len(names), passed, len(names)-passed)
+	for _, n := range names {
+		status := "pass"
+		if !summary.results[n] {
+			status = "FAIL"
+		}
+		fmt.Fprintf(&b, "  %s  %s\n", status, n)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	buildOut  []byte
+)
+
+// binary compiles cmd/kumopolicy once for the package's tests.
+func binary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kumopolicy")
-	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/kumopolicy")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kumopolicy-upstream-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "kumopolicy")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/kumopolicy")
+		cmd.Dir = sharedref.RepoRoot(t)
+		buildOut, buildErr = cmd.CombinedOutput()
+	})
+	if buildErr != nil {
+		t.Fatalf("go build: %v\n%s", buildErr, buildOut)
 	}
-	return bin
+	return binPath
 }
 
-// The wrapper is what KumoMTA's own run-lua-tests harness generates: put the
-// checkout's assets/ first on package.path, require the module, call
-// mod:test().
-const wrapper = `
-package.path = os.getenv('KUMOPOLICY_KUMOMTA_CHECKOUT') .. '/assets/?.lua;' .. package.path
+// selfTestWrapper is what KumoMTA's own Lua test harness does for a helper:
+// put the corpus's assets/ first on package.path, require the module and
+// call its test(). It also checks that the module came from the corpus and
+// not from kumopolicy's embedded helpers.
+const selfTestWrapper = `
+local corpus = os.getenv('KUMOPOLICY_CORPUS')
+package.path = corpus .. '/assets/?.lua;' .. package.path
 local kumo = require 'kumo'
 kumo.on('main', function(name)
   local mod = require('policy-extras.' .. name)
-  -- The module must come from the checkout, not kumopolicy's embedded copy.
   local info = debug.getinfo(mod.test, 'S')
-  assert(info.source:find(os.getenv('KUMOPOLICY_KUMOMTA_CHECKOUT'), 1, true), 'loaded ' .. info.source)
+  assert(info.source:find(corpus, 1, true), 'loaded ' .. info.source)
   mod:test()
 end)
 `
 
+// selfTests are the policy-extras helpers whose self-tests must pass.
+var selfTests = []string{"policy_utils", "typing", "sources", "listener_domains"}
+
 func TestPolicyExtrasSelfTests(t *testing.T) {
-	dir := checkout(t)
-	t.Setenv("KUMOPOLICY_KUMOMTA_CHECKOUT", dir)
-	bin := buildBinary(t)
+	corpus := sharedref.Corpus(t)
+	bin := binary(t)
 	script := filepath.Join(t.TempDir(), "selftest.lua")
-	if err := os.WriteFile(script, []byte(wrapper), 0o644); err != nil {
+	if err := os.WriteFile(script, []byte(selfTestWrapper), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, mod := range []string{"policy_utils", "typing", "sources"} {
+	for _, mod := range selfTests {
 		t.Run(mod, func(t *testing.T) {
-			out, err := exec.Command(bin, "script", script, mod).CombinedOutput()
+			ran(t, "assets/policy-extras/"+mod+".lua (self-test)")
+			cmd := exec.Command(bin, "script", "--timeout", "60s", script, mod)
+			cmd.Env = append(os.Environ(), "KUMOPOLICY_CORPUS="+corpus)
+			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("%s:test() failed: %v\n%s", mod, err, out)
 			}
-			if strings.TrimSpace(string(out)) != "" {
-				t.Logf("output:\n%s", out)
+			if s := strings.TrimSpace(string(out)); s != "" {
+				t.Logf("output:\n%s", s)
+			}
+		})
+	}
+}
+
+// moduleTests are KumoMTA's per-module Lua tests that must pass, run as
+// kumod --script runs them: the file's top level is the test.
+var moduleTests = []string{
+	"crates/mod-memoize/test.lua",
+}
+
+func TestModuleLuaTests(t *testing.T) {
+	sharedref.Corpus(t)
+	bin := binary(t)
+	for _, rel := range moduleTests {
+		t.Run(rel, func(t *testing.T) {
+			ran(t, rel)
+			file := sharedref.CorpusFile(t, rel)
+			cmd := exec.Command(bin, "script", "--timeout", "60s", filepath.Base(file))
+			cmd.Dir = filepath.Dir(file)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s failed: %v\n%s", rel, err, out)
+			}
+			if s := strings.TrimSpace(string(out)); s != "" {
+				t.Logf("output:\n%s", s)
 			}
 		})
 	}

@@ -1,8 +1,8 @@
 package shaping
 
 import (
+	"github.com/kumopolicy/kumopolicy/internal/sharedref"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -157,13 +157,13 @@ func TestTableEditing(t *testing.T) {
 	}
 }
 
-// upstreamData returns a file from ../shared/upstream-data, skipping the
-// test when the shared reference material is not present (a fresh clone).
+// upstreamData returns a file from ../shared/upstream-data (a skip on a
+// clone without it, a failure in CI).
 func upstreamData(t *testing.T, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "shared", "upstream-data", name))
+	data, err := os.ReadFile(sharedref.UpstreamData(t, name))
 	if err != nil {
-		t.Skipf("upstream fixture %s not available: %v", name, err)
+		t.Fatal(err)
 	}
 	return data
 }

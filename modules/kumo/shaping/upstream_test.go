@@ -2,6 +2,7 @@ package shaping_test
 
 import (
 	"context"
+	"github.com/kumopolicy/kumopolicy/internal/sharedref"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,15 +13,11 @@ import (
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
 
-// upstreamFile returns the path of a KumoMTA data file in ../shared,
-// skipping the test when the shared reference material is absent.
+// upstreamFile returns the path of a KumoMTA data file in
+// ../shared/upstream-data (a skip on a clone without it, a failure in CI).
 func upstreamFile(t testing.TB, name string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "..", "shared", "upstream-data", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("upstream fixture %s not available: %v", name, err)
-	}
-	return p
+	return sharedref.UpstreamData(t, name)
 }
 
 // TestUpstreamShapingFilesLoad loads KumoMTA's bundled shaping.toml and the
@@ -39,9 +36,6 @@ func TestUpstreamShapingFilesLoad(t *testing.T) {
 		}
 		if errs := s.Errors(); len(errs) != 0 {
 			t.Fatalf("%v: errors %v", set, errs)
-		}
-		if len(s.Hash()) != 64 {
-			t.Fatal("no hash")
 		}
 	}
 }
