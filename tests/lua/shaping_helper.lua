@@ -40,8 +40,18 @@ kumo.on('main', function()
   utils.assert_eq(p.enable_tls, 'Required')
   utils.assert_eq(p.additional_connection_limits['shaping-provider-bigmail-ip-2-limit'], '20')
 
-  -- The data is memoized: a second call does not reload.
-  assert(shaper.load_shaping_data():hash() == shaper.load_shaping_data():hash())
+  -- The data is memoized: after the file changes, a second call still
+  -- answers from the first load.
+  local first = shaper.load_shaping_data():hash()
+  local g = assert(io.open(file, 'a'))
+  g:write '\n["changed.example"]\nmx_rollup = false\nconnection_limit = 3\n'
+  g:close()
+  utils.assert_eq(shaper.load_shaping_data():hash(), first)
+  p = shaper.get_egress_path_config('changed.example', 'ip-1', 'changed.example', true)
+  utils.assert_eq(p.connection_limit, 10)
+  -- A fresh load of the changed file does see the change.
+  local fresh = kumo.shaping.load { file }
+  assert(fresh:hash() ~= first, 'the changed file hashes like the original')
 
   local ok, err = pcall(shaping.setup_with_automation, shaping, {})
   assert(not ok and tostring(err):find 'already been configured', tostring(err))
