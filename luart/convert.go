@@ -183,12 +183,20 @@ const (
 
 // ArrayMetatable returns the state's shared metatable that marks a table as
 // a sequence, so that an empty one converts back to [] rather than {}.
+//
+// It is hidden from Lua as KumoMTA hides its own array marker:
+// `__metatable = false` makes getmetatable() return false, so policy code
+// (typing.lua's `if not getmetatable(v)`) sees a plain table, and
+// setmetatable() on such a table raises "cannot change a protected
+// metatable", as in KumoMTA. Go code must therefore look at the table's
+// Metatable field (IsArrayMarked), never at L.GetMetatable.
 func ArrayMetatable(L *lua.LState) *lua.LTable {
 	if mt, ok := L.G.Registry.RawGetString(arrayMetaKey).(*lua.LTable); ok {
 		return mt
 	}
 	mt := L.NewTable()
 	mt.RawSetString(arrayMarkKey, lua.LTrue)
+	mt.RawSetString("__metatable", lua.LFalse)
 	L.G.Registry.RawSetString(arrayMetaKey, mt)
 	return mt
 }

@@ -3,6 +3,7 @@ package luart_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -643,6 +644,29 @@ func TestConvertArrays(t *testing.T) {
 	}
 	if out[4] != true {
 		t.Errorf("math.huge is not infinite")
+	}
+}
+
+// Arrays from Go data keep their marker (so they convert back to arrays,
+// empty ones included) but hide it from Lua, as KumoMTA does: getmetatable
+// gives false and setmetatable refuses to replace it.
+func TestArrayMarkerIsHiddenFromLua(t *testing.T) {
+	rt, _ := newRT(t, `require('kumo').on('main', function(arr, empty)
+  local ok, err = pcall(setmetatable, empty, {})
+  return getmetatable(arr), getmetatable(empty), ok, err, arr, empty
+end)`, luart.Options{})
+	out, _ := fire(t, rt, "main", []any{"a"}, []any{})
+	if out[0] != false || out[1] != false {
+		t.Errorf("getmetatable = %#v, %#v, want false, false", out[0], out[1])
+	}
+	if out[2] != false || !strings.Contains(fmt.Sprint(out[3]), "protected metatable") {
+		t.Errorf("setmetatable on a marked array: ok=%v err=%v", out[2], out[3])
+	}
+	if a, ok := out[4].([]any); !ok || len(a) != 1 || a[0] != "a" {
+		t.Errorf("array = %#v", out[4])
+	}
+	if a, ok := out[5].([]any); !ok || len(a) != 0 {
+		t.Errorf("empty array = %#v, want []any{}", out[5])
 	}
 }
 

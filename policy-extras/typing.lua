@@ -124,7 +124,7 @@ local function check_composite(ty, v)
   if mt == ty then
     return true, v
   end
-  if mt == nil and type(v) == 'table' then
+  if not mt and type(v) == 'table' then
     local ok, converted = pcall(ty.construct, ty, v)
     if ok then
       return true, converted

@@ -28,6 +28,7 @@ var openers = []opener{
 	openDNS,
 	openKumod,
 	openShaping,
+	openDomainMap,
 	installNotYetSupported, // last: fills only what nothing else provided
 }
 

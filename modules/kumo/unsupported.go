@@ -93,7 +93,6 @@ var notYetSupported = []string{
 	"dns.set_mx_concurrency_limit",
 	"dns.set_mx_negative_cache_ttl",
 	"dns.set_mx_timeout",
-	"domain_map.new",
 	"encode.base32_decode",
 	"encode.base32_encode",
 	"encode.base32_nopad_decode",

@@ -1,0 +1,266 @@
+// Package domainmap is the Lua-free core of kumo.domain_map: a dictionary
+// keyed by domain name that also holds wildcard keys.
+//
+// Keys are domain names ("example.com"), wildcard patterns ("*.example.com")
+// or the catch-all "*". Both keys and looked-up names are case-insensitive
+// (ASCII) and a single trailing dot is ignored, so "Example.COM." and
+// "example.com" are the same key.
+//
+// Lookup precedence, most specific first:
+//
+//  1. an exact key equal to the name;
+//  2. the wildcard whose suffix is the longest proper suffix of the name:
+//     "*.example.com" matches "a.example.com" and "a.b.example.com", never
+//     "example.com" itself, and "*.b.example.com" beats "*.example.com" for
+//     "a.b.example.com";
+//  3. the catch-all "*", which matches any name.
+//
+// A looked-up name is only a string: a "*" in it is an ordinary label, so
+// looking up "*.example.com" finds the "*.example.com" entry through the
+// wildcard rule, and looking up "*" finds the catch-all.
+//
+// A Map is safe for concurrent use.
+package domainmap
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Limits of a domain key, as in DNS: 63 bytes a label, 253 a name.
+const (
+	maxLabel = 63
+	maxName  = 253
+)
+
+// Map maps domain names and wildcard patterns to values of type V.
+type Map[V any] struct {
+	mu    sync.RWMutex
+	exact map[string]V // normalized name -> value
+	wild  map[string]V // suffix of "*.suffix" -> value; "" is the catch-all "*"
+}
+
+// New returns an empty map.
+func New[V any]() *Map[V] {
+	return &Map[V]{exact: map[string]V{}, wild: map[string]V{}}
+}
+
+// KeyError is a key that is not a domain name or wildcard pattern.
+type KeyError struct {
+	Key    string
+	Reason string
+}
+
+func (e *KeyError) Error() string {
+	return fmt.Sprintf("invalid domain %q: %s", e.Key, e.Reason)
+}
+
+// parsed is a normalized key: a name, or the suffix of a wildcard.
+type parsed struct {
+	name     string // normalized name, or the wildcard's suffix
+	wildcard bool
+}
+
+// pattern renders p as a key: "*", "*.suffix" or the name.
+func (p parsed) pattern() string {
+	switch {
+	case !p.wildcard:
+		return p.name
+	case p.name == "":
+		return "*"
+	default:
+		return "*." + p.name
+	}
+}
+
+// normalize lowers ASCII letters and drops one trailing dot.
+func normalize(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			s = asciiLower(s)
+			break
+		}
+	}
+	return strings.TrimSuffix(s, ".")
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
+}
+
+// checkName reports why the normalized name n is not a domain name ("" when
+// it is). A label containing "*" is refused unless star is set (looked-up
+// names may be "*" or "*.example.com"; keys have their "*." split off).
+func checkName(n string, star bool) string {
+	if n == "" {
+		return "it is empty"
+	}
+	if len(n) > maxName {
+		return fmt.Sprintf("it is longer than %d bytes", maxName)
+	}
+	for _, label := range strings.Split(n, ".") {
+		switch {
+		case label == "":
+			return "it has an empty label"
+		case len(label) > maxLabel:
+			return fmt.Sprintf("label %q is longer than %d bytes", label, maxLabel)
+		case !star && strings.Contains(label, "*"):
+			return `"*" is only allowed as the whole leftmost label, as in "*.example.com"`
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; c <= ' ' || c == 0x7f {
+				return fmt.Sprintf("label %q contains a space or control character", label)
+			}
+		}
+	}
+	return ""
+}
+
+// parseKey normalizes a key: a domain name, "*.suffix" or "*".
+func parseKey(key string) (parsed, error) {
+	n := normalize(key)
+	p := parsed{name: n}
+	switch {
+	case n == "*":
+		return parsed{wildcard: true}, nil
+	case strings.HasPrefix(n, "*."):
+		p = parsed{name: n[2:], wildcard: true}
+	}
+	if reason := checkName(p.name, false); reason != "" {
+		if p.wildcard && p.name == "" {
+			reason = `a wildcard needs a domain after "*."`
+		}
+		return parsed{}, &KeyError{Key: key, Reason: reason}
+	}
+	return p, nil
+}
+
+// Set stores value under key (a domain name, "*.suffix" or "*"), replacing
+// any value that key had. It fails for a key that is not a domain name.
+func (m *Map[V]) Set(key string, value V) error {
+	p, err := parseKey(key)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p.wildcard {
+		m.wild[p.name] = value
+	} else {
+		m.exact[p.name] = value
+	}
+	return nil
+}
+
+// Delete removes key. It fails only for a key that is not a domain name;
+// deleting an absent key does nothing.
+func (m *Map[V]) Delete(key string) error {
+	p, err := parseKey(key)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p.wildcard {
+		delete(m.wild, p.name)
+	} else {
+		delete(m.exact, p.name)
+	}
+	return nil
+}
+
+// Get returns the value that applies to the domain name (see the package
+// comment for the precedence). A name that is empty or not a domain name
+// (empty labels, spaces ...) matches nothing.
+func (m *Map[V]) Get(name string) (V, bool) {
+	v, _, ok := m.Match(name)
+	return v, ok
+}
+
+// Match is Get that also returns the key that matched, in normalized form.
+func (m *Map[V]) Match(name string) (value V, key string, ok bool) {
+	n := normalize(name)
+	if checkName(n, true) != "" {
+		return value, "", false
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if v, ok := m.exact[n]; ok {
+		return v, n, true
+	}
+	for rest := n; ; {
+		i := strings.IndexByte(rest, '.')
+		if i < 0 {
+			break
+		}
+		rest = rest[i+1:]
+		if v, ok := m.wild[rest]; ok {
+			return v, "*." + rest, true
+		}
+	}
+	if v, ok := m.wild[""]; ok {
+		return v, "*", true
+	}
+	return value, "", false
+}
+
+// Len is the number of keys.
+func (m *Map[V]) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.exact) + len(m.wild)
+}
+
+// Entry is one key of a map and its value.
+type Entry[V any] struct {
+	Key   string // normalized: "example.com", "*.example.com" or "*"
+	Value V
+}
+
+// Entries returns every key with its value, sorted by key.
+func (m *Map[V]) Entries() []Entry[V] {
+	m.mu.RLock()
+	out := make([]Entry[V], 0, len(m.exact)+len(m.wild))
+	for k, v := range m.exact {
+		out = append(out, Entry[V]{k, v})
+	}
+	for k, v := range m.wild {
+		out = append(out, Entry[V]{parsed{name: k, wildcard: true}.pattern(), v})
+	}
+	m.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// Keys returns every key in normalized form, sorted.
+func (m *Map[V]) Keys() []string {
+	entries := m.Entries()
+	keys := make([]string, len(entries))
+	for i, e := range entries {
+		keys[i] = e.Key
+	}
+	return keys
+}
+
+// Clone returns an independent map with the same keys and values (the
+// values themselves are not copied).
+func (m *Map[V]) Clone() *Map[V] {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := &Map[V]{exact: make(map[string]V, len(m.exact)), wild: make(map[string]V, len(m.wild))}
+	for k, v := range m.exact {
+		out.exact[k] = v
+	}
+	for k, v := range m.wild {
+		out.wild[k] = v
+	}
+	return out
+}
