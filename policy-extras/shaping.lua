@@ -59,6 +59,21 @@ local DEFAULT_VALIDATION_OPTIONS = {
   skip_remote = true,
 }
 
+-- The name kumo.shaping.load gives a file in its messages: the file
+-- itself, or, when it does not exist and kumopolicy has embedded default
+-- data standing in for it, the stand-in's name.
+local function loaded_name(file)
+  local stand_in = (kumo.shaping._embedded_defaults or {})[file]
+  if stand_in then
+    local f = io.open(file)
+    if not f then
+      return stand_in
+    end
+    f:close()
+  end
+  return file
+end
+
 -- Loads the shaping files, logging what the load reported.
 local function load_and_log(files, options)
   local data = kumo.shaping.load(files, options)
@@ -397,7 +412,7 @@ kumo.on('validate_config', function()
     header_done = true
     print 'Issues found in the combined set of shaping files:'
     for _, file in ipairs(configured._file_names) do
-      print(' - ' .. file)
+      print(' - ' .. loaded_name(file))
     end
   end
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kumopolicy/kumopolicy"
 	"github.com/kumopolicy/kumopolicy/internal/dnstest"
+	"github.com/kumopolicy/kumopolicy/modules/kumo"
 )
 
 func writePolicy(t *testing.T, src string) string {
@@ -169,9 +170,19 @@ func TestValidateEmbeddedDefault(t *testing.T) {
 	if _, err := os.Stat(kumopolicy.DefaultPolicyPath); err == nil {
 		t.Skipf("%s exists on this machine", kumopolicy.DefaultPolicyPath)
 	}
-	code, out, errs := runCLI("validate")
+	// The default shaping data has mx_rollup domains: their MX lookups go
+	// to a loopback server that knows none of them.
+	code, out, errs := runCLI("validate", "--resolver", dnstest.New(t).Addr)
 	if code != exitOK || !strings.Contains(out, "OK: "+kumopolicy.EmbeddedPolicyName) || !strings.Contains(errs, "validating the embedded default policy") {
 		t.Fatalf("exit %d, out %q, err %q", code, out, errs)
+	}
+	// Without a KumoMTA install, the embedded default shaping data is named
+	// as such, not as KumoMTA's file.
+	if _, err := os.Stat(kumoDefaultShaping); err != nil {
+		name := kumo.EmbeddedDataName(kumoDefaultShaping)
+		if !strings.Contains(errs, "shaping from "+name+"\n") {
+			t.Errorf("the embedded default shaping data is not named %q:\n%s", name, errs)
+		}
 	}
 }
 

@@ -6,11 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
+	"os"
 	"runtime"
 	"strings"
 
-	"github.com/kumopolicy/kumopolicy"
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
@@ -89,8 +88,10 @@ Flags:`)
 	} else {
 		resolver = dns.New(dns.Config{})
 	}
+	// No Env.Fallback: validate-shaping checks the operator's real files,
+	// so a missing file is an error even where policies get kumopolicy's
+	// embedded default data in its place.
 	env := shaping.DefaultEnv(kumo.ShapingDNS(resolver))
-	env.Fallback = embeddedFallback
 
 	var before runtime.MemStats
 	runtime.GC()
@@ -155,17 +156,11 @@ func printDiag(w io.Writer, label string, d shaping.Diagnostic) {
 	case d.File != "":
 		fmt.Fprintf(w, "  in %s\n", d.File)
 	}
-}
-
-// embeddedFallback serves kumopolicy's embedded data for KumoMTA's
-// installed files when they are absent.
-func embeddedFallback(path string) ([]byte, bool) {
-	name, ok := kumo.EmbeddedDataFiles[path]
-	if !ok {
-		return nil, false
+	if _, ok := kumo.EmbeddedDataFiles[d.File]; ok && d.Block == "" {
+		if _, err := os.Stat(d.File); errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(w, "  note: policies that load this file get %s in its place; validate-shaping checks only real files\n", kumo.EmbeddedDataName(d.File))
+		}
 	}
-	b, err := fs.ReadFile(kumopolicy.EmbeddedFS(), name)
-	return b, err == nil
 }
 
 // parseInterspersed parses flags that may appear before, between or after

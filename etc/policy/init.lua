@@ -6,8 +6,8 @@
 -- work happens inside the handlers.
 --
 -- Egress paths come from the shaping helper over the default shaping data
--- (/opt/kumomta/share/policy-extras/shaping.toml, or kumopolicy's own
--- copy when that file does not exist), plus
+-- (/opt/kumomta/share/policy-extras/shaping.toml, or, when that file does
+-- not exist, kumopolicy's embedded default data standing in for it), plus
 -- /opt/kumomta/etc/policy/shaping.toml when it exists.
 local kumo = require 'kumo'
 local shaping = require 'policy-extras.shaping'
@@ -23,7 +23,18 @@ end
 local shaper = shaping:setup_with_automation { extra_files = extra_files }
 
 kumo.on('init', function()
-  kumo.log_info('kumopolicy default policy: shaping from ' .. table.concat(shaper._file_names, ', '))
+  local names = {}
+  for _, file in ipairs(shaper._file_names) do
+    local stand_in = (kumo.shaping._embedded_defaults or {})[file]
+    local f = io.open(file)
+    if f then
+      f:close()
+    elseif stand_in then
+      file = stand_in
+    end
+    table.insert(names, file)
+  end
+  kumo.log_info('kumopolicy default policy: shaping from ' .. table.concat(names, ', '))
 end)
 
 kumo.on('get_egress_path_config', shaper.get_egress_path_config)

@@ -3,6 +3,7 @@ package kumo
 import (
 	"fmt"
 	"io/fs"
+	"sync"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -18,6 +19,16 @@ func openShaping(s *luart.State, mod *lua.LTable) {
 	L := s.L
 	t := subTable(L, mod, "shaping")
 	t.RawSetString("load", L.NewFunction(shapingLoad))
+	// kumopolicy's own helpers name the embedded stand-ins in their
+	// messages as the loader does; this maps each path that has one to
+	// the stand-in's name (used only when the path does not exist).
+	if s.Runtime().Options().Embedded != nil {
+		names := L.NewTable()
+		for path := range EmbeddedDataFiles {
+			names.RawSetString(path, lua.LString(EmbeddedDataName(path)))
+		}
+		t.RawSetString("_embedded_defaults", names)
+	}
 }
 
 // ShapingEnvFor returns the loader environment for a runtime: kumopolicy's
@@ -29,22 +40,52 @@ func ShapingEnvFor(rt *luart.Runtime) shaping.Env {
 	}
 	env := shaping.DefaultEnv(ShapingDNS(ResolverFor(rt)))
 	if fsys := rt.Options().Embedded; fsys != nil {
-		env.Fallback = func(path string) ([]byte, bool) {
-			name, ok := EmbeddedDataFiles[path]
-			if !ok {
-				return nil, false
+		// Log once per runtime and path that the stand-in is in use: a
+		// policy may load its shaping data in every Lua state.
+		noticed := rt.ValueOrInit(standInNoticeKey{}, func() any { return new(sync.Map) }).(*sync.Map)
+		env.Fallback = func(path string) ([]byte, string, bool) {
+			b, name, ok := EmbeddedStandIn(fsys, path)
+			if ok {
+				if _, done := noticed.LoadOrStore(path, true); !done {
+					rt.Logger().Info(fmt.Sprintf("%s does not exist; kumo.shaping.load uses kumopolicy's embedded default data in its place, named %q in messages", path, name))
+				}
 			}
-			b, err := fs.ReadFile(fsys, name)
-			return b, err == nil
+			return b, name, ok
 		}
 	}
 	return env
 }
 
+type standInNoticeKey struct{}
+
 // EmbeddedDataFiles maps KumoMTA's installed data files to the embedded
-// files kumopolicy serves when they do not exist on disk.
+// files kumopolicy serves in their place to policies when they do not
+// exist on disk. The embedded files are kumopolicy's own; they hold the
+// same effective values as KumoMTA's bundled files, but they are not those
+// files, and messages name them with EmbeddedDataName.
 var EmbeddedDataFiles = map[string]string{
 	"/opt/kumomta/share/policy-extras/shaping.toml": "etc/policy/shaping.toml",
+}
+
+// EmbeddedDataName is the name origins and messages (resolve --explain,
+// shaping load warnings and errors) give the embedded file standing in
+// for path.
+func EmbeddedDataName(path string) string {
+	return fmt.Sprintf("[embedded default]/%s (standing in for %s)", EmbeddedDataFiles[path], path)
+}
+
+// EmbeddedStandIn returns the embedded stand-in for path from fsys, and
+// its name, when path is one of EmbeddedDataFiles.
+func EmbeddedStandIn(fsys fs.FS, path string) ([]byte, string, bool) {
+	file, ok := EmbeddedDataFiles[path]
+	if !ok {
+		return nil, "", false
+	}
+	b, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, "", false
+	}
+	return b, EmbeddedDataName(path), true
 }
 
 // SetShapingEnv overrides the loader environment of a runtime.

@@ -93,9 +93,12 @@ type Env struct {
 	CompileRegex func(pattern string) (Matcher, error)
 	// MaxConcurrentDNS bounds the MX pre-resolution; 0 means 64.
 	MaxConcurrentDNS int
-	// Fallback supplies the content of a local path that does not exist
-	// (kumopolicy's embedded defaults for KumoMTA's installed files).
-	Fallback func(path string) ([]byte, bool)
+	// Fallback supplies a stand-in for a local path that does not exist
+	// (kumopolicy's embedded defaults for KumoMTA's installed files): its
+	// content, and the name that origins and messages use for it. The name
+	// must say what the data is, not repeat path: the stand-in is not the
+	// file at path.
+	Fallback func(path string) (data []byte, name string, ok bool)
 }
 
 // Matcher is a compiled automation regex.
@@ -150,12 +153,12 @@ func Load(ctx context.Context, paths []string, opts Options, env Env) (*Shaping,
 	l := &loader{ctx: ctx, opts: opts, env: env, s: newShaping()}
 	var files []loaded
 	for _, p := range paths {
-		doc, err := l.loadPath(p)
+		doc, name, err := l.loadPath(p)
 		if err != nil {
 			return nil, err
 		}
 		if doc != nil {
-			files = append(files, loaded{p, doc})
+			files = append(files, loaded{name, doc})
 		}
 	}
 	parsed := make([]*fileBlocks, 0, len(files))
@@ -175,32 +178,35 @@ func Load(ctx context.Context, paths []string, opts Options, env Env) (*Shaping,
 	return l.s, nil
 }
 
-// loadPath fetches or reads one path and parses it by its name. A nil
-// table with a nil error means the path counts as an empty file.
-func (l *loader) loadPath(path string) (*Table, error) {
+// loadPath fetches or reads one path and parses it by its name. It returns
+// the name the file goes by in origins and messages: path itself, or the
+// name of the stand-in Env.Fallback served for it. A nil table with a nil
+// error means the path counts as an empty file.
+func (l *loader) loadPath(path string) (*Table, string, error) {
 	remote := strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://")
+	name := path
 	var data []byte
 	if remote {
 		if l.opts.SkipRemote {
 			l.push(Warn, fmt.Sprintf("Ignoring %s because skip_remote is set to true", path))
-			return nil, nil
+			return nil, name, nil
 		}
 		b, err := l.fetch(path)
 		if err != nil {
 			l.pushAt(l.opts.RemoteLoad, fmt.Sprintf("remote shaping source %s error: %v", path, err), path, "")
-			return nil, nil
+			return nil, name, nil
 		}
 		data = b
 	} else {
 		b, err := os.ReadFile(path)
 		if err != nil && errors.Is(err, os.ErrNotExist) && l.env.Fallback != nil {
-			if fb, ok := l.env.Fallback(path); ok {
-				b, err = fb, nil
+			if fb, fbName, ok := l.env.Fallback(path); ok {
+				b, err, name = fb, nil, fbName
 			}
 		}
 		if err != nil {
 			l.pushAt(l.opts.LocalLoad, fmt.Sprintf("local shaping source %s error: loading data from file %s: %s", path, path, ioErrorText(err)), path, "")
-			return nil, nil
+			return nil, name, nil
 		}
 		data = b
 	}
@@ -209,32 +215,32 @@ func (l *loader) loadPath(path string) (*Table, error) {
 	case strings.HasSuffix(path, ".toml"):
 		doc, err := ParseTOML(data)
 		if err != nil {
-			return nil, &HardError{path, fmt.Errorf("parsing toml from file %s: %w", path, err)}
+			return nil, name, &HardError{name, fmt.Errorf("parsing toml from file %s: %w", name, err)}
 		}
-		return doc, nil
+		return doc, name, nil
 	case strings.HasSuffix(path, ".json"):
 		doc, lenient, err := ParseJSON(data)
 		if err != nil {
-			return nil, &HardError{path, fmt.Errorf("parsing json from file %s: %w", path, err)}
+			return nil, name, &HardError{name, fmt.Errorf("parsing json from file %s: %w", name, err)}
 		}
-		l.noteLenient(path, lenient)
-		return doc, nil
+		l.noteLenient(name, lenient)
+		return doc, name, nil
 	}
 	doc, terr := ParseTOML(data)
 	if terr == nil {
-		return doc, nil
+		return doc, name, nil
 	}
 	doc, lenient, jerr := ParseJSON(data)
 	if jerr == nil {
-		l.noteLenient(path, lenient)
-		return doc, nil
+		l.noteLenient(name, lenient)
+		return doc, name, nil
 	}
 	level := l.opts.LocalLoad
 	if remote {
 		level = l.opts.RemoteLoad
 	}
-	l.pushAt(level, fmt.Sprintf("parsing %s: as toml: %v, as json: %v", path, terr, jerr), path, "")
-	return nil, nil
+	l.pushAt(level, fmt.Sprintf("parsing %s: as toml: %v, as json: %v", name, terr, jerr), name, "")
+	return nil, name, nil
 }
 
 func (l *loader) noteLenient(path string, lenient JSONLeniency) {
