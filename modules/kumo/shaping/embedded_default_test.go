@@ -3,6 +3,7 @@ package shaping
 import (
 	"context"
 	"fmt"
+	"github.com/kumopolicy/kumopolicy/internal/sharedref"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,18 +19,11 @@ import (
 var ourDefaultShaping = filepath.Join("..", "..", "..", "etc", "policy", "shaping.toml")
 
 // kumoBundledShaping returns the path of the shaping.toml bundled with the
-// pinned KumoMTA corpus in ../shared. It skips the test when the corpus is
-// absent, and fails it when CI=true (CI always has it).
+// pinned KumoMTA corpus in ../shared (a skip on a clone without it, a
+// failure in CI).
 func kumoBundledShaping(t *testing.T) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "..", "shared", "kumomta", "assets", "policy-extras", "shaping.toml")
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("KumoMTA's bundled shaping.toml is required in CI: %v", err)
-		}
-		t.Skipf("KumoMTA's bundled shaping.toml (../shared/kumomta/assets/policy-extras/shaping.toml) is not available, so the embedded default cannot be compared with it: %v", err)
-	}
-	return p
+	return sharedref.CorpusFile(t, "assets/policy-extras/shaping.toml")
 }
 
 // comparisonDNS gives every domain block of both files an MX host of its
