@@ -15,6 +15,8 @@ import (
 	"embed"
 	"io/fs"
 	"log/slog"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kumopolicy/kumopolicy/internal/diaglog"
@@ -28,6 +30,12 @@ var embedded embed.FS
 
 // DefaultPolicyPath is where KumoMTA installs look for the policy.
 const DefaultPolicyPath = "/opt/kumomta/etc/policy/init.lua"
+
+// KumoMTA's installation directories, as policies name them.
+const (
+	KumoShareDir = "/opt/kumomta/share"
+	KumoEtcDir   = "/opt/kumomta/etc"
+)
 
 // EmbeddedPolicyName names the embedded default policy in messages.
 const EmbeddedPolicyName = luart.EmbeddedChunkPrefix + "etc/policy/init.lua"
@@ -57,6 +65,14 @@ type Config struct {
 	MaxStates int
 	// SystemRoots overrides /opt/kumomta/share and /opt/kumomta/etc/policy.
 	SystemRoots []string
+	// ShareDir and EtcDir say where this host finds what policies name
+	// under /opt/kumomta/share and /opt/kumomta/etc (for example a KumoMTA
+	// checkout's assets/, or an empty directory for hermetic tests). Empty
+	// means those paths themselves. They move the require roots, the
+	// default policy (EtcDir/policy/init.lua) and the shaping files that
+	// kumo.shaping.load reads; a missing default shaping file still gets
+	// the embedded default.
+	ShareDir, EtcDir string
 	// Resolver lists the DNS servers (IP:PORT, [IPv6]:PORT) used for MX and
 	// address lookups, in order, instead of those of /etc/resolv.conf. A
 	// policy may still change them with kumo.dns.configure_resolver. A
@@ -85,11 +101,15 @@ func New(cfg Config) *luart.Runtime {
 			logger.Error("invalid diagnostic log filter; logging without it", "filter", cfg.LogFilter, "error", filterErr)
 		}
 	}
+	systemRoots := cfg.SystemRoots
+	if systemRoots == nil && (cfg.ShareDir != "" || cfg.EtcDir != "") {
+		systemRoots = []string{cfg.MapInstallPath(KumoShareDir), cfg.MapInstallPath(KumoEtcDir + "/policy")}
+	}
 	rt := luart.New(luart.Options{
 		PolicyFile:        cfg.Policy,
 		PolicySource:      cfg.PolicySource,
 		SearchRoots:       cfg.SearchRoots,
-		SystemRoots:       cfg.SystemRoots,
+		SystemRoots:       systemRoots,
 		Embedded:          EmbeddedFS(),
 		Validating:        cfg.Validating,
 		Logger:            logger,
@@ -97,6 +117,9 @@ func New(cfg Config) *luart.Runtime {
 		TaskShutdownGrace: 5 * time.Second,
 	})
 	kumo.Install(rt)
+	if cfg.ShareDir != "" || cfg.EtcDir != "" {
+		kumo.SetInstallPathMap(rt, cfg.MapInstallPath)
+	}
 	if len(cfg.Resolver) > 0 {
 		r, err := dns.NewFromAddrs(cfg.Resolver)
 		if err != nil {
@@ -106,6 +129,28 @@ func New(cfg Config) *luart.Runtime {
 	}
 	return rt
 }
+
+// MapInstallPath returns where this host finds path: a path under
+// /opt/kumomta/share or /opt/kumomta/etc moves to ShareDir or EtcDir when
+// they are set; any other path is returned unchanged.
+func (c Config) MapInstallPath(path string) string {
+	for _, m := range []struct{ from, to string }{{KumoShareDir, c.ShareDir}, {KumoEtcDir, c.EtcDir}} {
+		if m.to == "" {
+			continue
+		}
+		if path == m.from {
+			return m.to
+		}
+		if rest, ok := strings.CutPrefix(path, m.from+"/"); ok {
+			return filepath.Join(m.to, rest)
+		}
+	}
+	return path
+}
+
+// InstalledPolicy is where KumoMTA's installed policy is looked for:
+// DefaultPolicyPath, moved by EtcDir.
+func (c Config) InstalledPolicy() string { return c.MapInstallPath(DefaultPolicyPath) }
 
 // EmbeddedFS holds the Lua modules compiled into the binary, by module
 // path: policy-extras/policy_utils.lua is `require 'policy-extras.policy_utils'`.

@@ -27,7 +27,15 @@ type hostFlags struct {
 	logLevelSet bool // --log-level given (else logLevel is $KUMOPOLICY_LOG)
 	timeout     time.Duration
 	resolvers   resolverList
+	shareDir    string // stands in for /opt/kumomta/share
+	etcDir      string // stands in for /opt/kumomta/etc
 }
+
+// installDirs are the --share-dir and --etc-dir defaults: empty means
+// /opt/kumomta/share and /opt/kumomta/etc themselves. Tests point them at
+// empty directories so that a KumoMTA install on the machine changes
+// nothing.
+var installDirs struct{ share, etc string }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
 	fs.Var(&h.searchRoots, "search-root", "directory searched for Lua modules before /opt/kumomta (as DIR/?.lua and DIR/?/init.lua); repeatable.\nFor example a KumoMTA checkout's assets/ directory")
@@ -36,6 +44,8 @@ func (h *hostFlags) register(fs *flag.FlagSet) {
 		h.logLevel, h.logLevelSet = v, true
 		return nil
 	})
+	fs.StringVar(&h.shareDir, "share-dir", installDirs.share, "`DIR` that stands in for /opt/kumomta/share: require roots and the shaping files a policy\nnames there are found under DIR (for example a KumoMTA checkout's assets/)")
+	fs.StringVar(&h.etcDir, "etc-dir", installDirs.etc, "`DIR` that stands in for /opt/kumomta/etc (the default policy is DIR/policy/init.lua)")
 	fs.DurationVar(&h.timeout, "timeout", 0, "cancel an event handler that runs longer than this (e.g. 30s); 0 means no limit")
 	fs.Var(&h.resolvers, "resolver", "DNS server `IP:PORT` (IPv6: [ADDR]:PORT) for MX and address lookups instead of /etc/resolv.conf; repeatable, tried in order")
 }
@@ -116,15 +126,16 @@ func selectPolicy(cfg *kumopolicy.Config, explicit string) (note string, err err
 		cfg.Policy = explicit
 		return "", nil
 	}
-	if _, err := os.Stat(kumopolicy.DefaultPolicyPath); err == nil {
-		cfg.Policy = kumopolicy.DefaultPolicyPath
+	installed := cfg.InstalledPolicy()
+	if _, err := os.Stat(installed); err == nil {
+		cfg.Policy = installed
 		return "", nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", err
 	}
 	cfg.Policy = kumopolicy.EmbeddedPolicyName
 	cfg.PolicySource = kumopolicy.DefaultPolicy()
-	return kumopolicy.DefaultPolicyPath + " not found; using the embedded default policy", nil
+	return installed + " not found; using the embedded default policy", nil
 }
 
 // checkDomainArg rejects a DOMAIN argument that is not a domain name or a

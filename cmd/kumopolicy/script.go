@@ -38,7 +38,7 @@ Flags:`)
 		return exitUsage
 	}
 	file := fs.Arg(0)
-	rt := kumopolicy.New(kumopolicy.Config{Policy: file, SearchRoots: hf.searchRoots, Logger: logger, Resolver: hf.resolvers})
+	rt := kumopolicy.New(kumopolicy.Config{Policy: file, SearchRoots: hf.searchRoots, ShareDir: hf.shareDir, EtcDir: hf.etcDir, Logger: logger, Resolver: hf.resolvers})
 	defer rt.Close()
 
 	ctx, cancel := hf.context()

@@ -44,12 +44,12 @@ Flags:`)
 		return exitUsage
 	}
 
-	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, Logger: logger, Validating: true, Resolver: hf.resolvers}
+	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, ShareDir: hf.shareDir, EtcDir: hf.etcDir, Logger: logger, Validating: true, Resolver: hf.resolvers}
 	if note, err := selectPolicy(&cfg, *policy); err != nil {
 		fmt.Fprintf(stderr, "kumopolicy validate: %v\n", err)
 		return exitFailure
 	} else if note != "" {
-		fmt.Fprintf(stderr, "kumopolicy validate: %s not found; validating the embedded default policy\n", kumopolicy.DefaultPolicyPath)
+		fmt.Fprintf(stderr, "kumopolicy validate: %s not found; validating the embedded default policy\n", cfg.InstalledPolicy())
 	}
 
 	rt := kumopolicy.New(cfg)

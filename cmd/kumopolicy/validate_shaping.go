@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/kumopolicy/kumopolicy"
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
@@ -48,6 +49,9 @@ func runValidateShaping(args []string, stdout, stderr io.Writer) int {
 	fs.Var(levelFlag{&lenientJSON}, "lenient-json", "level for .json files with comments or trailing commas, which kumopolicy reads but kumod refuses to load (default error)")
 	fs.BoolVar(&opts.SkipRemote, "skip-remote", false, "do not fetch http(s) files (each is reported as a warning)")
 	var resolvers resolverList
+	var install kumopolicy.Config
+	fs.StringVar(&install.ShareDir, "share-dir", installDirs.share, "`DIR` that stands in for /opt/kumomta/share: a FILE named under /opt/kumomta/share is read from DIR")
+	fs.StringVar(&install.EtcDir, "etc-dir", installDirs.etc, "`DIR` that stands in for /opt/kumomta/etc: a FILE named under /opt/kumomta/etc is read from DIR")
 	fs.Var(&resolvers, "resolver", "DNS server `IP:PORT` for MX lookups instead of /etc/resolv.conf; repeatable")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: kumopolicy validate-shaping [flags] FILE...
@@ -92,6 +96,7 @@ Flags:`)
 	// so a missing file is an error even where policies get kumopolicy's
 	// embedded default data in its place.
 	env := shaping.DefaultEnv(kumo.ShapingDNS(resolver))
+	env.MapPath = install.MapInstallPath
 
 	var before runtime.MemStats
 	runtime.GC()
@@ -132,10 +137,10 @@ Flags:`)
 	}
 	warns = append(warns, s.Lint()...)
 	for _, d := range errs {
-		printDiag(stderr, "ERROR", d)
+		printDiag(stderr, "ERROR", d, install.MapInstallPath)
 	}
 	for _, d := range warns {
-		printDiag(stderr, "WARNING", d)
+		printDiag(stderr, "WARNING", d, install.MapInstallPath)
 	}
 	nErrors := len(errs)
 	used := int64(after.HeapAlloc) - int64(before.HeapAlloc)
@@ -148,7 +153,9 @@ Flags:`)
 	return exitOK
 }
 
-func printDiag(w io.Writer, label string, d shaping.Diagnostic) {
+// printDiag prints one diagnostic with its file and block; mapPath says
+// where a KumoMTA installation path was read from (--share-dir, --etc-dir).
+func printDiag(w io.Writer, label string, d shaping.Diagnostic, mapPath func(string) string) {
 	fmt.Fprintf(w, "%s: %s\n", label, d.Message)
 	switch {
 	case d.File != "" && d.Block != "":
@@ -156,9 +163,12 @@ func printDiag(w io.Writer, label string, d shaping.Diagnostic) {
 	case d.File != "":
 		fmt.Fprintf(w, "  in %s\n", d.File)
 	}
-	if _, ok := kumo.EmbeddedDataFiles[d.File]; ok && d.Block == "" {
+	for path := range kumo.EmbeddedDataFiles {
+		if d.File != mapPath(path) || d.Block != "" {
+			continue
+		}
 		if _, err := os.Stat(d.File); errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(w, "  note: policies that load this file get %s in its place; validate-shaping checks only real files\n", kumo.EmbeddedDataName(d.File))
+			fmt.Fprintf(w, "  note: policies that load this file get %s in its place; validate-shaping checks only real files\n", kumo.EmbeddedDataName(path))
 		}
 	}
 }

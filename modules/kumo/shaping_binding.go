@@ -39,6 +39,9 @@ func ShapingEnvFor(rt *luart.Runtime) shaping.Env {
 		return env
 	}
 	env := shaping.DefaultEnv(ShapingDNS(ResolverFor(rt)))
+	if m, ok := rt.Value(installPathMapKey{}).(func(string) string); ok {
+		env.MapPath = m
+	}
 	if fsys := rt.Options().Embedded; fsys != nil {
 		// Log once per runtime and path that the stand-in is in use: a
 		// policy may load its shaping data in every Lua state.
@@ -57,6 +60,16 @@ func ShapingEnvFor(rt *luart.Runtime) shaping.Env {
 }
 
 type standInNoticeKey struct{}
+
+type installPathMapKey struct{}
+
+// SetInstallPathMap makes kumo.shaping.load read a local path from
+// m(path) (kumopolicy.Config's ShareDir and EtcDir). Messages name the
+// file read; a missing KumoMTA default file still gets its embedded
+// stand-in.
+func SetInstallPathMap(rt *luart.Runtime, m func(string) string) {
+	rt.SetValue(installPathMapKey{}, m)
+}
 
 // EmbeddedDataFiles maps KumoMTA's installed data files to the embedded
 // files kumopolicy serves in their place to policies when they do not

@@ -4,13 +4,9 @@ local kumo = require 'kumo'
 local utils = require 'policy-extras.policy_utils'
 
 kumo.on('main', function()
+  -- The test host maps /opt/kumomta to empty directories, so the file is
+  -- missing here even on a machine with KumoMTA installed.
   local path = '/opt/kumomta/share/policy-extras/shaping.toml'
-  local installed = io.open(path)
-  if installed then
-    installed:close()
-    print 'default_shaping: a KumoMTA install is present; the embedded default is not used'
-    return
-  end
   local s = kumo.shaping.load { path }
   utils.assert_eq(s:get_errors(), {})
   -- A name that is not a DNS name skips provider matching: default only.

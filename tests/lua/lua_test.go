@@ -40,7 +40,9 @@ func runScript(t *testing.T, file string) {
 	// Every script resolves against a loopback test server, never the
 	// machine's resolver: names it does not know are NXDOMAIN.
 	srv := dnstest.New(t)
-	rt := kumopolicy.New(kumopolicy.Config{Policy: file, SystemRoots: []string{}, Resolver: []string{srv.Addr}})
+	// /opt/kumomta is an empty directory here, so a KumoMTA install on the
+	// machine changes nothing: KumoMTA's default files are the embedded ones.
+	rt := kumopolicy.New(kumopolicy.Config{Policy: file, ShareDir: t.TempDir(), EtcDir: t.TempDir(), Resolver: []string{srv.Addr}})
 	defer rt.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

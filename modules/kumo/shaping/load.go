@@ -99,6 +99,10 @@ type Env struct {
 	// must say what the data is, not repeat path: the stand-in is not the
 	// file at path.
 	Fallback func(path string) (data []byte, name string, ok bool)
+	// MapPath, when set, gives the file a local path is read from (a
+	// KumoMTA installation directory found elsewhere); origins and
+	// messages then name that file.
+	MapPath func(path string) string
 }
 
 // Matcher is a compiled automation regex.
@@ -198,14 +202,19 @@ func (l *loader) loadPath(path string) (*Table, string, error) {
 		}
 		data = b
 	} else {
-		b, err := os.ReadFile(path)
+		file := path
+		if l.env.MapPath != nil {
+			file = l.env.MapPath(path)
+			name = file
+		}
+		b, err := os.ReadFile(file)
 		if err != nil && errors.Is(err, os.ErrNotExist) && l.env.Fallback != nil {
 			if fb, fbName, ok := l.env.Fallback(path); ok {
 				b, err, name = fb, nil, fbName
 			}
 		}
 		if err != nil {
-			l.pushAt(l.opts.LocalLoad, fmt.Sprintf("local shaping source %s error: loading data from file %s: %s", path, path, ioErrorText(err)), path, "")
+			l.pushAt(l.opts.LocalLoad, fmt.Sprintf("local shaping source %s error: loading data from file %s: %s", path, file, ioErrorText(err)), file, "")
 			return nil, name, nil
 		}
 		data = b
