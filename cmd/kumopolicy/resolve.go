@@ -240,6 +240,9 @@ func writeSetters(w io.Writer, lead, cont string, setters []setter) {
 	}
 	var over []string
 	for i, s := range setters {
+		if n := s.setting.Omitted; n > 0 {
+			over = append(over, fmt.Sprintf("%d older values from earlier files of %s (not kept)", n, layerName(s.layer)))
+		}
 		for _, o := range s.setting.Overrode {
 			over = append(over, fmt.Sprintf("%s from %s in %s", renderValue(o.Value), layerName(s.layer), o.Origin))
 		}

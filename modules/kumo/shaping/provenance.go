@@ -43,9 +43,14 @@ type provenance struct {
 
 // keyTrail is the history of one value.
 type keyTrail struct {
-	from int        // the definition whose value stands
-	over []override // earlier definitions' values it replaced, oldest first
+	from    int        // the definition whose value stands
+	over    []override // earlier definitions' values it replaced, oldest first
+	omitted int        // older replaced values not kept (see maxKeptOverrides)
 }
+
+// maxKeptOverrides bounds the replaced values kept per value: a site that
+// hundreds of domain blocks roll up into would otherwise keep every one.
+const maxKeptOverrides = 8
 
 type override struct {
 	from  int
@@ -53,10 +58,10 @@ type override struct {
 }
 
 // find returns the definition that set path (through its nearest recorded
-// ancestor) and, when path has a trail of its own, what it overrode.
-func (p *provenance) find(path string) (int, []override) {
+// ancestor) and, when path has a trail of its own, that trail.
+func (p *provenance) find(path string) (int, *keyTrail) {
 	if t, ok := p.trail[path]; ok {
-		return t.from, t.over
+		return t.from, t
 	}
 	for {
 		i := strings.LastIndex(path, pathSep)
@@ -91,7 +96,7 @@ func (p *provenance) forget(prefix string) {
 func (p *provenance) shifted(offset int) provenance {
 	out := provenance{base: p.base + offset}
 	for k, t := range p.trail {
-		nt := &keyTrail{from: t.from + offset}
+		nt := &keyTrail{from: t.from + offset, omitted: t.omitted}
 		for _, o := range t.over {
 			nt.over = append(nt.over, override{o.from + offset, o.value})
 		}
@@ -123,6 +128,11 @@ func (tr *tracker) set(path string, old any, had bool) {
 		}
 		p.put(path, t)
 	} else if had {
+		if len(t.over) >= maxKeptOverrides {
+			n := copy(t.over, t.over[1:])
+			t.over = t.over[:n]
+			t.omitted++
+		}
 		t.over = append(t.over, override{t.from, old})
 	}
 	t.from = from
@@ -143,6 +153,9 @@ type Setting struct {
 	// (in earlier files) set for the same option and that this one
 	// replaced, oldest first.
 	Overrode []Overridden
+	// Omitted counts older replaced values that were not kept (only the
+	// most recent few are); they came before those in Overrode.
+	Omitted int
 	// Discarded names earlier definitions of the block that a replace_base
 	// definition discarded wholesale; what they set is not in Overrode.
 	Discarded []Origin
@@ -155,10 +168,13 @@ type Overridden struct {
 }
 
 func settingOf(origins []Origin, p *provenance, path string) Setting {
-	from, over := p.find(path)
+	from, t := p.find(path)
 	s := Setting{Origin: originAt(origins, from)}
-	for _, o := range over {
-		s.Overrode = append(s.Overrode, Overridden{cloneValue(o.value), originAt(origins, o.from)})
+	if t != nil {
+		for _, o := range t.over {
+			s.Overrode = append(s.Overrode, Overridden{cloneValue(o.value), originAt(origins, o.from)})
+		}
+		s.Omitted = t.omitted
 	}
 	if p.base > 0 && from >= p.base && p.base <= len(origins) {
 		s.Discarded = append([]Origin(nil), origins[:p.base]...)

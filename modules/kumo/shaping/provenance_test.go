@@ -343,3 +343,26 @@ func TestLintBlamesTheFileOfTheMatchEntry(t *testing.T) {
 		t.Fatalf("lint %q (dir %s)", got, dir)
 	}
 }
+
+func TestProvenanceKeepsTheLastFewOverrides(t *testing.T) {
+	var files []string
+	n := maxKeptOverrides + 4
+	for i := 0; i < n; i++ {
+		files = append(files, fmt.Sprintf("f%02d.toml", i), fmt.Sprintf("[default]\nconnection_limit = %d\n", i))
+	}
+	s, _, err := loadNamed(t, testEnv(), files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, layers := resolveTrace(t, s, Query{"x.example", "s1", "x.example"})
+	set := layers[0].Setting("connection_limit")
+	if filepath.Base(set.Origin.File) != fmt.Sprintf("f%02d.toml", n-1) || len(set.Overrode) != maxKeptOverrides || set.Omitted != n-1-maxKeptOverrides {
+		t.Fatalf("setting %s, %d overrides kept, %d omitted", who(set), len(set.Overrode), set.Omitted)
+	}
+	for i, o := range set.Overrode {
+		want := int64(n - 1 - maxKeptOverrides + i)
+		if o.Value != want || filepath.Base(o.Origin.File) != fmt.Sprintf("f%02d.toml", want) {
+			t.Errorf("override %d: %v from %s, want %d", i, o.Value, o.Origin, want)
+		}
+	}
+}
