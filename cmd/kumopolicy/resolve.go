@@ -38,7 +38,11 @@ resulting egress path configuration with every default filled in.
 
 With --explain, each option is followed by where its value came from: the
 layer (default, provider, site, domain, or their per-source tables), the
-file and block that set it, and the values it overrode from lower layers.
+one file and block that set it, and the values it overrode, both from
+lower layers and from the same block in earlier files. additional_*
+tables, which merge entry by entry, are explained per entry. When a
+block's definition has replace_base = true, what earlier files set for
+that block is discarded: it is named as discarded, not as overridden.
 
 Flags may come before or after DOMAIN.
 
@@ -151,10 +155,19 @@ Flags:`)
 	return exitOK
 }
 
-// setter is one layer's value for an option.
+// setter is one layer's value for an option (or for one entry of an
+// additional_* table), with the file and block that set it.
 type setter struct {
-	layer shaping.Layer
-	value any
+	layer   shaping.Layer
+	value   any
+	setting shaping.Setting
+}
+
+// additionalTables merge entry by entry; their explanation is per entry.
+var additionalTables = map[string]bool{
+	"additional_connection_limits":      true,
+	"additional_message_rate_throttles": true,
+	"additional_source_selection_rates": true,
 }
 
 func writeExplanation(w io.Writer, domain, source, site string, final *egress.Map, exp *kumo.Explanation) {
@@ -185,19 +198,22 @@ func writeExplanation(w io.Writer, domain, source, site string, final *egress.Ma
 	defaults := egress.DefaultEgressPathConfig().Serialize()
 	for _, key := range final.Keys() {
 		val, _ := final.Get(key)
-		setters := settersOf(key, exp.Layers)
 		fmt.Fprintf(w, "%s = %s\n", key, renderValue(val))
+		if m, ok := val.(*egress.Map); ok && additionalTables[key] && m.Len() > 0 {
+			for _, entry := range m.Keys() {
+				ev, _ := m.Get(entry)
+				if setters := entrySettersOf(key, entry, exp.Layers); len(setters) > 0 {
+					writeSetters(w, "    "+renderValue(entry)+" ", "        ", setters)
+				} else {
+					fmt.Fprintf(w, "    %s set by the policy's Lua code: %s\n", renderValue(entry), renderValue(ev))
+				}
+			}
+			continue
+		}
+		setters := settersOf(key, exp.Layers)
 		switch {
 		case len(setters) > 0:
-			last := setters[len(setters)-1]
-			fmt.Fprintf(w, "    set by %s: %s\n", describeLayer(last.layer), renderValue(last.value))
-			if len(setters) > 1 {
-				var over []string
-				for _, s := range setters[:len(setters)-1] {
-					over = append(over, fmt.Sprintf("%s from %s", renderValue(s.value), describeLayer(s.layer)))
-				}
-				fmt.Fprintf(w, "    overrode %s\n", strings.Join(over, "; "))
-			}
+			writeSetters(w, "    ", "    ", setters)
 		case exp.Resolved != nil && key == "refresh_strategy" && !hasKey(exp.Resolved, key):
 			fmt.Fprintln(w, "    set by the policy's Lua code (the shaping helper uses Epoch when no file sets it)")
 		default:
@@ -207,6 +223,36 @@ func writeExplanation(w io.Writer, domain, source, site string, final *egress.Ma
 				fmt.Fprintln(w, "    set by the policy's Lua code")
 			}
 		}
+	}
+}
+
+// writeSetters prints, after lead, the setter of the final value and then,
+// indented by cont, every value it overrode, oldest first: those of lower
+// layers and those of earlier definitions of the same block in other files.
+func writeSetters(w io.Writer, lead, cont string, setters []setter) {
+	last := setters[len(setters)-1]
+	fmt.Fprintf(w, "%sset by %s: %s\n", lead, describeSetter(last), renderValue(last.value))
+	if d := last.setting.Discarded; len(d) > 0 {
+		names := make([]string, len(d))
+		for i, o := range d {
+			names[i] = o.String()
+		}
+		fmt.Fprintf(w, "%s(its replace_base discarded what %s set)\n", cont, strings.Join(names, ", "))
+	}
+	var over []string
+	for i, s := range setters {
+		if n := s.setting.Omitted; n > 0 {
+			over = append(over, fmt.Sprintf("%d older values from earlier files of %s (not kept)", n, layerName(s.layer)))
+		}
+		for _, o := range s.setting.Overrode {
+			over = append(over, fmt.Sprintf("%s from %s in %s", renderValue(o.Value), layerName(s.layer), o.Origin))
+		}
+		if i < len(setters)-1 {
+			over = append(over, fmt.Sprintf("%s from %s", renderValue(s.value), describeSetter(s)))
+		}
+	}
+	if len(over) > 0 {
+		fmt.Fprintf(w, "%soverrode %s\n", cont, strings.Join(over, "; "))
 	}
 }
 
@@ -224,17 +270,53 @@ func settersOf(key string, layers []shaping.Layer) []setter {
 			out = nil
 		}
 		if v, ok := l.Params.Get(key); ok {
-			out = append(out, setter{l, v})
+			out = addSetter(out, setter{l, v, l.Setting(key)})
 		}
 	}
 	return out
 }
 
-func describeLayer(l shaping.Layer) string {
-	var where []string
-	for _, o := range l.Origin {
-		where = append(where, fmt.Sprintf("%s [%s]", o.File, o.Key))
+// addSetter appends s, except that a provider's implied values, applied
+// again after its per-source table, replace their identical first
+// application instead of claiming to override it.
+func addSetter(out []setter, s setter) []setter {
+	if n := len(out); n > 0 && s.layer.Kind == "provider-implied" {
+		prev := out[n-1]
+		if prev.layer.Kind == s.layer.Kind && prev.layer.Name == s.layer.Name && reflect.DeepEqual(plainOf(prev.value), plainOf(s.value)) {
+			out[n-1] = s
+			return out
+		}
 	}
+	return append(out, s)
+}
+
+// entrySettersOf is settersOf for one entry of an additional_* table. A
+// layer whose value for key is not a table replaces the whole table.
+func entrySettersOf(key, entry string, layers []shaping.Layer) []setter {
+	var out []setter
+	for _, l := range layers {
+		if l.Reset {
+			out = nil
+		}
+		v, ok := l.Params.Get(key)
+		if !ok {
+			continue
+		}
+		t, isTable := v.(*shaping.Table)
+		if !isTable {
+			out = nil
+			continue
+		}
+		if ev, ok := t.Get(entry); ok {
+			out = addSetter(out, setter{l, ev, l.EntrySetting(key, entry)})
+		}
+	}
+	return out
+}
+
+// layerName names a layer: "default", "provider gmail", "site source
+// X/ip-1", ...
+func layerName(l shaping.Layer) string {
 	name := l.Kind
 	switch l.Kind {
 	case "default":
@@ -246,10 +328,16 @@ func describeLayer(l shaping.Layer) string {
 	if l.Reset {
 		name += " (replace_base)"
 	}
-	if len(where) == 0 {
-		return name
+	return name
+}
+
+// describeSetter names the layer and the one file and block that set the
+// value.
+func describeSetter(s setter) string {
+	if s.setting.Origin.File == "" {
+		return layerName(s.layer)
 	}
-	return name + " in " + strings.Join(where, ", ")
+	return layerName(s.layer) + " in " + s.setting.Origin.String()
 }
 
 func plainOf(v any) any {

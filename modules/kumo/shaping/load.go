@@ -411,18 +411,24 @@ func isSingleLabel(key string) bool {
 
 // finish validates every stored block's parameters, and each of its
 // sources, as a complete egress path config (section 3.4). The first
-// failure fails the load.
+// failure fails the load; the error names the file and block that hold
+// the offending option (see blame).
 func (l *loader) finish() error {
 	if l.env.ValidateParams == nil {
 		return nil
 	}
+	fail := func(origins []Origin, prov *provenance, prefix string, params *Table, err error, format string, args ...any) error {
+		at := l.blame(origins, prov, prefix, params, err)
+		return &HardError{originFile(at), fmt.Errorf(format+": %w%s", append(args, err, definedIn(at))...)}
+	}
 	check := func(kind, key, label string, blk *Block) error {
 		if err := l.env.ValidateParams(blk.Params); err != nil {
-			return &HardError{originFile(blk.Origin), fmt.Errorf("%s: %s: interpreting %s params as EgressPathConfig: %w%s", kind, key, label, err, definedIn(blk.Origin))}
+			return fail(blk.Origin, &blk.prov, "", blk.Params, err, "%s: %s: interpreting %s params as EgressPathConfig", kind, key, label)
 		}
 		for _, name := range blk.Sources.keys {
-			if err := l.env.ValidateParams(blk.Sources.vals[name].(*Table)); err != nil {
-				return &HardError{originFile(blk.Origin), fmt.Errorf("%s: %s: interpreting %s source '%s' as EgressPathConfig: %w%s", kind, key, label, name, err, definedIn(blk.Origin))}
+			src := blk.Sources.vals[name].(*Table)
+			if err := l.env.ValidateParams(src); err != nil {
+				return fail(blk.Origin, &blk.prov, sourcePath(name), src, err, "%s: %s: interpreting %s source '%s' as EgressPathConfig", kind, key, label, name)
 			}
 		}
 		return nil
@@ -441,17 +447,64 @@ func (l *loader) finish() error {
 	}
 	for _, p := range l.s.providers {
 		if err := l.env.ValidateParams(p.Params); err != nil {
-			return &HardError{originFile(p.Origin), fmt.Errorf("provider: %s: interpreting provider '%s' params as EgressPathConfig: %w%s", p.Name, p.Name, err, definedIn(p.Origin))}
+			return fail(p.Origin, &p.prov, "", p.Params, err, "provider: %s: interpreting provider '%s' params as EgressPathConfig", p.Name, p.Name)
 		}
 		for _, name := range p.Sources.keys {
 			src := p.Sources.vals[name].(*Table).Clone()
 			src.Delete("provider_source_selection_rate")
 			if err := l.env.ValidateParams(src); err != nil {
-				return &HardError{originFile(p.Origin), fmt.Errorf("provider: %s: interpreting provider '%s' source '%s' as EgressPathConfig: %w%s", p.Name, p.Name, name, err, definedIn(p.Origin))}
+				return fail(p.Origin, &p.prov, sourcePath(name), src, err, "provider: %s: interpreting provider '%s' source '%s' as EgressPathConfig", p.Name, p.Name, name)
 			}
 		}
 	}
 	return nil
+}
+
+// blame finds the definitions to name for err, a failure to validate
+// params (a merged table at path prefix of a block with these origins and
+// provenance): it validates each option on its own (each entry, for an
+// additional_* table) and returns the definition that set the one that
+// fails with the same message (or, failing that, the first that fails on
+// its own). When no option fails on its own, every definition is named.
+func (l *loader) blame(origins []Origin, prov *provenance, prefix string, params *Table, err error) []Origin {
+	if len(origins) <= 1 {
+		return origins
+	}
+	want := err.Error()
+	found, exact := "", false
+	try := func(path string, one *Table) {
+		if exact {
+			return
+		}
+		if e := l.env.ValidateParams(one); e != nil {
+			if e.Error() == want {
+				found, exact = path, true
+			} else if found == "" {
+				found = path
+			}
+		}
+	}
+	for _, k := range params.keys {
+		v := params.vals[k]
+		if t, ok := v.(*Table); ok && additionalMaps[k] {
+			for _, e := range t.keys {
+				entry := NewTable()
+				entry.Set(e, t.vals[e])
+				one := NewTable()
+				one.Set(k, entry)
+				try(prefix+k+pathSep+e, one)
+			}
+			continue
+		}
+		one := NewTable()
+		one.Set(k, v)
+		try(prefix+k, one)
+	}
+	if found == "" {
+		return origins
+	}
+	from, _ := prov.find(found)
+	return []Origin{originAt(origins, from)}
 }
 
 // definedIn names the files and blocks that defined a stored block, for
@@ -462,7 +515,7 @@ func definedIn(o []Origin) string {
 	}
 	parts := make([]string, len(o))
 	for i, org := range o {
-		parts[i] = fmt.Sprintf("%s [%s]", org.File, org.Key)
+		parts[i] = org.String()
 	}
 	return " (defined in " + strings.Join(parts, ", ") + ")"
 }

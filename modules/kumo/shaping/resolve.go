@@ -96,8 +96,8 @@ func (p *Provider) domainMatches(ctx context.Context, domain string, mx MXLookup
 // applyImplied merges provider p's implied parameters for source into t
 // (section 7): provider_name, the named additional connection limit and
 // message rate, and provider_source_selection_rate moved from t into a
-// named additional source selection rate.
-func (p *Provider) applyImplied(source string, t *Table) {
+// named additional source selection rate. It returns what it merged.
+func (p *Provider) applyImplied(source string, t *Table) *Table {
 	implied := NewTable()
 	implied.Set("provider_name", p.Name)
 	prefix := "shaping-provider-" + p.Name + "-" + source
@@ -118,6 +118,19 @@ func (p *Provider) applyImplied(source string, t *Table) {
 		implied.Set("additional_source_selection_rates", m)
 	}
 	mergeTable(t, implied)
+	return implied
+}
+
+// impliedPaths maps the entries applyImplied adds for source to the
+// provenance paths of the settings that imply them; selectionFrom is the
+// path prefix of the table provider_source_selection_rate was taken from.
+func (p *Provider) impliedPaths(source, selectionFrom string) map[string]string {
+	prefix := "shaping-provider-" + p.Name + "-" + source
+	return map[string]string{
+		"additional_connection_limits" + pathSep + prefix + "-limit":               connectionLimitKey,
+		"additional_message_rate_throttles" + pathSep + prefix + "-rate":           maxMessageRateKey,
+		"additional_source_selection_rates" + pathSep + prefix + "-selection-rate": selectionFrom + "provider_source_selection_rate",
+	}
 }
 
 // Layer names one step of a resolution, for explaining where values came
@@ -127,5 +140,33 @@ type Layer struct {
 	Name   string // provider, site or domain name; source name for *-source
 	Params *Table // what this layer contributed (after replace_base effects)
 	Reset  bool   // the layer discarded everything before it (replace_base)
+	// Origin lists every definition of the block the layer comes from;
+	// Setting and EntrySetting say which one set a given value.
 	Origin []Origin
+
+	prov    *provenance
+	prefix  string            // path prefix of Params in prov ("" or a source's)
+	implied map[string]string // provider-implied entries: path in Params -> path in prov
+}
+
+// Setting returns the file and block that set key in this layer, with the
+// values earlier definitions of the block set for it (see Setting).
+func (l Layer) Setting(key string) Setting { return l.setting(key) }
+
+// EntrySetting is Setting for one entry of an additional_* table, which
+// merge entry by entry.
+func (l Layer) EntrySetting(key, entry string) Setting {
+	return l.setting(key + pathSep + entry)
+}
+
+func (l Layer) setting(path string) Setting {
+	if l.prov == nil {
+		return Setting{Origin: originAt(l.Origin, 0)}
+	}
+	if p, ok := l.implied[path]; ok {
+		path = p
+	} else {
+		path = l.prefix + path
+	}
+	return settingOf(l.Origin, l.prov, path)
 }

@@ -111,17 +111,20 @@ type Query struct {
 // (no defaults filled in); the result is a fresh table the caller owns.
 // When trace is not nil, each layer that contributed is appended to it.
 func (s *Shaping) Resolve(ctx context.Context, q Query, mx MXLookup, trace *[]Layer) *Table {
-	acc := newBlock("")
-	note := func(kind, name string, params *Table, reset bool, origin []Origin) {
+	acc := NewTable()
+	note := func(l Layer) {
 		if trace != nil {
-			*trace = append(*trace, Layer{Kind: kind, Name: name, Params: params.Clone(), Reset: reset, Origin: origin})
+			l.Params = l.Params.Clone()
+			*trace = append(*trace, l)
 		}
 	}
 
 	// 1. default: only its parameters reach the result.
 	if def, ok := s.byDomain.get("default"); ok {
-		mergeBlock(acc, def)
-		note("default", "default", def.Params, false, def.Origin)
+		acc = mergeParams(acc, def)
+		if trace != nil {
+			note(Layer{Kind: "default", Name: "default", Params: def.Params, Origin: def.Origin, prov: &def.prov})
+		}
 	}
 
 	// 2. providers, only for names that are valid DNS names.
@@ -132,11 +135,12 @@ func (s *Shaping) Resolve(ctx context.Context, q Query, mx MXLookup, trace *[]La
 			if !p.domainMatches(ctx, q.Domain, mx) {
 				continue
 			}
-			mergeTable(acc.Params, p.Params)
-			note("provider", p.Name, p.Params, false, p.Origin)
-			before := acc.Params.Clone()
-			p.applyImplied(q.Source, acc.Params)
-			note("provider-implied", p.Name, diffTable(before, acc.Params), false, p.Origin)
+			mergeTable(acc, p.Params)
+			implied := p.applyImplied(q.Source, acc)
+			if trace != nil {
+				note(Layer{Kind: "provider", Name: p.Name, Params: p.Params, Origin: p.Origin, prov: &p.prov})
+				note(Layer{Kind: "provider-implied", Name: p.Name, Params: implied, Origin: p.Origin, prov: &p.prov, implied: p.impliedPaths(q.Source, "")})
+			}
 			if p.Sources.Len() > 0 {
 				withSources = append(withSources, p)
 			}
@@ -145,15 +149,18 @@ func (s *Shaping) Resolve(ctx context.Context, q Query, mx MXLookup, trace *[]La
 
 	// 3. the matching providers' tables for this source.
 	for _, p := range withSources {
-		src, ok := p.Sources.Get(q.Source)
+		v, ok := p.Sources.Get(q.Source)
 		if !ok {
 			continue
 		}
-		mergeTable(acc.Params, src.(*Table))
-		note("provider-source", p.Name+"/"+q.Source, src.(*Table), false, p.Origin)
-		before := acc.Params.Clone()
-		p.applyImplied(q.Source, acc.Params)
-		note("provider-implied", p.Name, diffTable(before, acc.Params), false, p.Origin)
+		src := v.(*Table)
+		mergeTable(acc, src)
+		implied := p.applyImplied(q.Source, acc)
+		if trace != nil {
+			prefix := sourcePath(q.Source)
+			note(Layer{Kind: "provider-source", Name: p.Name + "/" + q.Source, Params: src, Origin: p.Origin, prov: &p.prov, prefix: prefix})
+			note(Layer{Kind: "provider-implied", Name: p.Name, Params: implied, Origin: p.Origin, prov: &p.prov, implied: p.impliedPaths(q.Source, prefix)})
+		}
 	}
 
 	// 4, 5: the site block, then the mx_rollup=false domain block. The
@@ -161,69 +168,48 @@ func (s *Shaping) Resolve(ctx context.Context, q Query, mx MXLookup, trace *[]La
 	// came before (KumoMTA's query-time behaviour).
 	site, haveSite := s.bySite.get(q.Site)
 	if haveSite {
-		mergeBlock(acc, site)
-		note("site", q.Site, site.Params, site.ReplaceBase, site.Origin)
+		acc = mergeParams(acc, site)
+		if trace != nil {
+			note(Layer{Kind: "site", Name: q.Site, Params: site.Params, Reset: site.ReplaceBase, Origin: site.Origin, prov: &site.prov})
+		}
 	}
 	dom, haveDomain := s.byDomain.get(q.Domain)
 	if haveDomain {
-		mergeBlock(acc, dom)
-		note("domain", q.Domain, dom.Params, dom.ReplaceBase, dom.Origin)
+		acc = mergeParams(acc, dom)
+		if trace != nil {
+			note(Layer{Kind: "domain", Name: q.Domain, Params: dom.Params, Reset: dom.ReplaceBase, Origin: dom.Origin, prov: &dom.prov})
+		}
 	}
 
 	// 6, 7: their tables for this source.
 	if haveSite {
 		if src, ok := site.Sources.Get(q.Source); ok {
-			mergeTable(acc.Params, src.(*Table))
-			note("site-source", q.Site+"/"+q.Source, src.(*Table), false, site.Origin)
+			mergeTable(acc, src.(*Table))
+			if trace != nil {
+				note(Layer{Kind: "site-source", Name: q.Site + "/" + q.Source, Params: src.(*Table), Origin: site.Origin, prov: &site.prov, prefix: sourcePath(q.Source)})
+			}
 		}
 	}
 	if haveDomain {
 		if src, ok := dom.Sources.Get(q.Source); ok {
-			mergeTable(acc.Params, src.(*Table))
-			note("domain-source", q.Domain+"/"+q.Source, src.(*Table), false, dom.Origin)
-		}
-	}
-	return acc.Params
-}
-
-// diffTable returns the keys of after whose values differ from before.
-func diffTable(before, after *Table) *Table {
-	out := NewTable()
-	for _, k := range after.keys {
-		bv, ok := before.vals[k]
-		if !ok || !sameValue(bv, after.vals[k]) {
-			out.Set(k, after.vals[k])
-		}
-	}
-	return out
-}
-
-func sameValue(a, b any) bool {
-	switch x := a.(type) {
-	case *Table:
-		y, ok := b.(*Table)
-		if !ok || len(x.keys) != len(y.keys) {
-			return false
-		}
-		for _, k := range x.keys {
-			if !sameValue(x.vals[k], y.vals[k]) {
-				return false
+			mergeTable(acc, src.(*Table))
+			if trace != nil {
+				note(Layer{Kind: "domain-source", Name: q.Domain + "/" + q.Source, Params: src.(*Table), Origin: dom.Origin, prov: &dom.prov, prefix: sourcePath(q.Source)})
 			}
 		}
-		return true
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !sameValue(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
 	}
-	return a == b
+	return acc
+}
+
+// mergeParams merges a stored block's parameters into acc at query time
+// and returns the result: with the block's replace_base flag, a copy of
+// its parameters replaces everything before it.
+func mergeParams(acc *Table, b *Block) *Table {
+	if b.ReplaceBase {
+		return b.Params.Clone()
+	}
+	mergeTable(acc, b.Params)
+	return acc
 }
 
 // IsDNSName reports whether name parses as a DNS name the way KumoMTA's
