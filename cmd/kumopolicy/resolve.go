@@ -65,7 +65,7 @@ Flags:`)
 		fmt.Fprintln(stderr, "kumopolicy resolve:", err)
 		return exitUsage
 	}
-	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, Logger: logger, Resolver: hf.resolvers}
+	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, Logger: logger, Resolver: hf.resolvers, Timeout: hf.timeout}
 	if cfg.Policy == "" {
 		if _, err := os.Stat(kumopolicy.DefaultPolicyPath); err == nil {
 			cfg.Policy = kumopolicy.DefaultPolicyPath

@@ -47,7 +47,7 @@ Flags:`)
 		return exitUsage
 	}
 
-	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, Logger: logger, Validating: true, Resolver: hf.resolvers}
+	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, Logger: logger, Validating: true, Resolver: hf.resolvers, Timeout: hf.timeout}
 	switch {
 	case *policy != "":
 		if _, err := os.Stat(*policy); err != nil {
