@@ -23,10 +23,12 @@ type State struct {
 	broken  bool
 	task    bool
 
-	phase    *phase        // innermost running phase with a budget
-	timedOut *TimeoutError // the first phase that ran out; the state is broken
-	trace    string        // traceback recorded by msgh for the last error
-	msgh     *lua.LFunction
+	phase    *phase         // innermost running phase with a budget
+	timedOut *TimeoutError  // the first phase that ran out; the state is broken
+	trace    string         // traceback recorded by msgh for the last error
+	msgh     *lua.LFunction // pcall's message handler
+	hostCall *lua.LFunction // the Go frame between the host and Lua code
+	noop     *lua.LFunction
 
 	handlers   map[string][]*handler
 	registrars map[string][][]string
@@ -159,19 +161,41 @@ func (rt *Runtime) runPolicy(s *State) error {
 
 // pcall calls the function below nargs arguments on the stack in
 // protected mode, recording a Lua 5.4 style traceback of any error.
+//
+// The traceback is taken by a message handler, which runs before the stack
+// unwinds. gopher-lua skips closing open upvalues when an error is raised
+// while a message handler is pending, and a pcall inside the Lua code would
+// then leave closures pointing at reused stack slots. So the function is
+// called through hostCall, which first clears that state (a nested
+// protected call resets it) and then calls the function unprotected:
+// errors close upvalues as usual and still reach the message handler.
 func (s *State) pcall(nargs, nret int) error {
 	s.trace = ""
+	L := s.L
 	if s.msgh == nil {
-		s.msgh = s.L.NewFunction(s.messageHandler)
+		s.msgh = L.NewFunction(s.messageHandler)
+		s.hostCall = L.NewFunction(hostCall)
+		s.noop = L.NewFunction(func(*lua.LState) int { return 0 })
 	}
-	return s.L.PCall(nargs, nret, s.msgh)
+	L.Insert(s.hostCall, -(nargs + 1))
+	return L.PCall(nargs+1, nret, s.msgh)
+}
+
+// hostCall calls its first argument with the others and returns all its
+// results; see pcall.
+func hostCall(L *lua.LState) int {
+	s := StateOf(L)
+	L.Push(s.noop)
+	if err := L.PCall(0, 0, nil); err != nil {
+		L.RaiseError("%v", err)
+	}
+	L.Call(L.GetTop()-1, lua.MultRet)
+	return L.GetTop()
 }
 
 // messageHandler runs where an error was raised, before the stack unwinds:
 // it records the traceback, then raises the error value again, unchanged,
-// so that PCall returns it as the error object. (Raising from here also
-// closes the open upvalues, which gopher-lua skips while a message handler
-// is pending.)
+// so that PCall returns it as the error object.
 func (s *State) messageHandler(L *lua.LState) int {
 	if s.trace == "" {
 		s.trace = FormatTraceback(L, 1)

@@ -102,3 +102,25 @@ end)
 		t.Fatal("handler frame named main chunk")
 	}
 }
+
+// Recording tracebacks must not change how errors caught by pcall close
+// upvalues: a closure made in the failed function keeps its own value.
+func TestTracebackKeepsPcallUpvaluesClosed(t *testing.T) {
+	rt, _ := newRT(t, `
+require('kumo').on('main', function()
+  local saved
+  pcall(function()
+    local x = 'captured'
+    saved = function() return x end
+    error('e')
+  end)
+  local a, b, c, d = 'clobber1', 'clobber2', 'clobber3', 'clobber4'
+  local function f(p, q, r, s) local z = 'deep' return saved() end
+  return saved(), f(1, 2, 3, 4)
+end)
+`, luart.Options{})
+	out, _ := fire(t, rt, "main")
+	if out[0] != "captured" || out[1] != "captured" {
+		t.Fatalf("upvalue of a function unwound by pcall was clobbered: %v", out)
+	}
+}
