@@ -79,6 +79,10 @@ type Config struct {
 	// malformed entry makes every lookup fail with the parse error (check
 	// entries first with dns.ParseNameServers).
 	Resolver []string
+	// Timeout, when positive, is the time budget of each event handler
+	// call, of the policy's top-level chunk and of each module it requires
+	// at load time (see luart.Options.Timeout).
+	Timeout time.Duration
 }
 
 // New builds a runtime with the kumo module and embedded helpers.
@@ -114,6 +118,7 @@ func New(cfg Config) *luart.Runtime {
 		Validating:        cfg.Validating,
 		Logger:            logger,
 		MaxStates:         cfg.MaxStates,
+		Timeout:           cfg.Timeout,
 		TaskShutdownGrace: 5 * time.Second,
 	})
 	kumo.Install(rt)

@@ -2,7 +2,6 @@ package luart
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -84,32 +83,21 @@ func (e *NoHandlerError) Error() string {
 	return fmt.Sprintf("no handler registered for event '%s'", e.Event)
 }
 
-// TimeoutError reports that a dispatch was cancelled by its context.
-type TimeoutError struct {
-	Event string
-	Err   error // context.DeadlineExceeded or context.Canceled
-	After time.Duration
-}
-
-func (e *TimeoutError) Error() string {
-	if errors.Is(e.Err, context.DeadlineExceeded) {
-		return fmt.Sprintf("event '%s' handler did not finish within its deadline (ran %s); it was cancelled", e.Event, e.After.Round(time.Millisecond))
-	}
-	return fmt.Sprintf("event '%s' handler was cancelled after %s: %v", e.Event, e.After.Round(time.Millisecond), e.Err)
-}
-
-func (e *TimeoutError) Unwrap() error { return e.Err }
-
 // Fire dispatches event in this state with args already built in s.L.
 // It returns the values produced by the handler that answered, and whether
 // any handler answered: for a Single event, whether a handler exists; for a
 // Multiple event, whether one returned at least one value (an explicit nil
-// counts). Handler errors come back as *LuaError; a dispatch stopped by ctx
-// comes back as *TimeoutError and the state is retired afterwards.
+// counts). Handler errors come back as *LuaError. A handler stopped by ctx,
+// or by running out of Options.Timeout (each handler call has its own
+// budget; see budget.go), comes back as *TimeoutError, and the state is
+// retired afterwards.
 func (s *State) Fire(ctx context.Context, event string, args ...lua.LValue) ([]lua.LValue, bool, error) {
 	hs := s.handlers[event]
 	if len(hs) == 0 {
 		return nil, false, nil
+	}
+	if ctx == nil {
+		ctx = context.Background()
 	}
 	L := s.L
 	prevEvent := s.current
@@ -120,14 +108,20 @@ func (s *State) Fire(ctx context.Context, event string, args ...lua.LValue) ([]l
 	defer s.endEvent(prevEvent, prevGlobal)
 
 	// A cancellable context makes gopher-lua check it before every VM
-	// instruction, so it is only installed when the caller gave one. Go
-	// functions that block (kumo.sleep) use State.Context, which falls back
-	// to the runtime's context, so shutdown still interrupts them.
-	useCtx := ctx != nil && ctx.Done() != nil
+	// instruction, so it is only installed when the caller gave one or a
+	// Timeout applies. Go functions that block (kumo.sleep) use
+	// State.Context, which falls back to the runtime's context, so
+	// shutdown still interrupts them.
+	limit := s.rt.opts.Timeout
+	if s.task {
+		limit = 0
+	}
+	useCtx := ctx.Done() != nil || limit > 0
 	if useCtx {
 		prevCtx := L.Context()
-		L.SetContext(ctx)
+		prevPhase := s.phase
 		defer func() {
+			s.phase = prevPhase
 			if prevCtx != nil {
 				L.SetContext(prevCtx)
 			} else {
@@ -136,24 +130,41 @@ func (s *State) Fire(ctx context.Context, event string, args ...lua.LValue) ([]l
 		}()
 	}
 
-	start := time.Now()
 	for _, h := range hs {
+		var p *phase
+		if limit > 0 {
+			p = &phase{name: fmt.Sprintf("event '%s' handler", event), event: event, handler: true, limit: limit, base: ctx}
+			s.phase = p
+			p.run(s)
+		} else if useCtx {
+			L.SetContext(ctx)
+		}
+		start := time.Now()
 		base := L.GetTop()
 		L.Push(h.fn)
 		for _, a := range args {
 			L.Push(a)
 		}
-		if err := L.PCall(len(args), lua.MultRet, nil); err != nil {
+		err := s.pcall(len(args), lua.MultRet)
+		if p != nil {
+			p.cancel()
+		}
+		if err != nil {
 			L.SetTop(base)
-			if useCtx && isContextError(ctx, err) {
+			switch {
+			case s.timedOut != nil:
+				return nil, false, s.timeoutResult()
+			case useCtx && isContextError(ctx, err):
 				s.broken = true
-				return nil, false, &TimeoutError{Event: event, Err: ctx.Err(), After: time.Since(start)}
-			}
-			if s.rt.ctx.Err() != nil && isContextError(s.rt.ctx, err) {
+				return nil, false, &TimeoutError{Event: event, Err: ctx.Err(), After: time.Since(start), Traceback: s.takeTraceback()}
+			case p != nil && p.ranOut():
+				s.broken = true
+				return nil, false, p.timeoutError(s.takeTraceback())
+			case s.rt.ctx.Err() != nil && isContextError(s.rt.ctx, err):
 				s.broken = true
 				return nil, false, ErrClosed
 			}
-			return nil, false, luaError(err)
+			return nil, false, s.luaError(err)
 		}
 		n := L.GetTop() - base
 		if n > 0 || !IsMultipleEvent(event) {

@@ -154,11 +154,83 @@ func (rt *Runtime) installRequire(s *State) {
 	L := s.L
 	pkg := L.GetGlobal("package").(*lua.LTable)
 	pkg.RawSetString("path", lua.LString(rt.SearchPath()))
+	L.SetGlobal("require", L.NewFunction(rt.require))
 	loaders := L.GetField(pkg, "loaders").(*lua.LTable)
 	loaders.RawSetInt(2, L.NewFunction(rt.fileLoader))
 	if rt.opts.Embedded != nil {
 		loaders.RawSetInt(3, L.NewFunction(rt.embeddedLoader))
 	}
+}
+
+// requireLoading marks a module whose chunk is running (or failed), as
+// Lua 5.1's require does, to detect loops.
+var requireLoading = &lua.LUserData{}
+
+// require is Lua 5.1's require (package.loaded, then package.loaders in
+// order, the same messages) with one addition: outside an event handler,
+// the module's chunk runs with its own time budget (Options.Timeout), and
+// the requiring chunk's clock stops meanwhile. The chunk is called
+// unprotected, so an error keeps the whole stack for the traceback.
+func (rt *Runtime) require(L *lua.LState) int {
+	name := L.CheckString(1)
+	reg := L.Get(lua.RegistryIndex)
+	loaded := L.GetField(reg, "_LOADED")
+	if lv := L.GetField(loaded, name); lua.LVAsBool(lv) {
+		if lv == requireLoading {
+			L.RaiseError("loop or previous error loading module: %s", name)
+		}
+		L.Push(lv)
+		return 1
+	}
+	loaders, ok := L.GetField(reg, "_LOADERS").(*lua.LTable)
+	if !ok {
+		L.RaiseError("package.loaders must be a table")
+	}
+	var messages []string
+	var chunk *lua.LFunction
+	for i := 1; chunk == nil; i++ {
+		loader := loaders.RawGetInt(i)
+		if loader == lua.LNil {
+			L.RaiseError("module %s not found:\n\t%s, ", name, strings.Join(messages, "\n\t"))
+		}
+		L.Push(loader)
+		L.Push(lua.LString(name))
+		L.Call(1, 1)
+		switch v := L.Get(-1).(type) {
+		case *lua.LFunction:
+			chunk = v
+		case lua.LString:
+			messages = append(messages, string(v))
+		}
+		L.Pop(1)
+	}
+	L.SetField(loaded, name, requireLoading)
+
+	what := fmt.Sprintf("require '%s'", name)
+	if chunk.Proto != nil {
+		what += " (" + chunk.Proto.SourceName + ")"
+	}
+	exit := StateOf(L).enterChunk(L, what)
+	done := false
+	defer func() { exit(done) }()
+	L.Push(chunk)
+	L.Push(lua.LString(name))
+	L.Call(1, 1)
+	done = true
+
+	ret := L.Get(-1)
+	L.Pop(1)
+	switch modv := L.GetField(loaded, name); {
+	case ret != lua.LNil && modv == requireLoading:
+		L.SetField(loaded, name, ret)
+		L.Push(ret)
+	case modv == requireLoading:
+		L.SetField(loaded, name, lua.LTrue)
+		L.Push(lua.LTrue)
+	default:
+		L.Push(modv)
+	}
+	return 1
 }
 
 // fileLoader searches package.path (read at each call, so policies may

@@ -71,6 +71,14 @@ type Options struct {
 	// Default: slog.Default().
 	Logger *slog.Logger
 
+	// Timeout, when positive, is the time budget of each event handler
+	// call, of the policy file's top-level chunk in each new state, and of
+	// each module chunk run by `require` outside a handler. A handler's
+	// budget also bounds the modules it requires; spawned tasks' handlers
+	// have none. A phase that runs out fails with a *TimeoutError naming
+	// it, and its state is retired. See budget.go for the details.
+	Timeout time.Duration
+
 	// TaskShutdownGrace is how long Close waits for spawned tasks to end
 	// after cancelling them. Default 5 s.
 	TaskShutdownGrace time.Duration

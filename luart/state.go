@@ -23,6 +23,13 @@ type State struct {
 	broken  bool
 	task    bool
 
+	phase    *phase         // innermost running phase with a budget
+	timedOut *TimeoutError  // the first phase that ran out; the state is broken
+	trace    string         // traceback recorded by msgh for the last error
+	msgh     *lua.LFunction // pcall's message handler
+	hostCall *lua.LFunction // the Go frame between the host and Lua code
+	noop     *lua.LFunction
+
 	handlers   map[string][]*handler
 	registrars map[string][][]string
 	current    string
@@ -138,12 +145,81 @@ func (rt *Runtime) runPolicy(s *State) error {
 	L := s.L
 	L.SetContext(rt.ctx)
 	defer L.RemoveContext()
+	exit := s.enterChunk(L, "top-level chunk")
 	fn := L.NewFunctionFromProto(proto)
 	L.Push(fn)
-	if err := L.PCall(0, 0, nil); err != nil {
-		return &PolicyError{File: rt.opts.PolicyFile, Err: luaError(err)}
+	err = s.pcall(0, 0)
+	exit(err == nil)
+	if s.timedOut != nil {
+		return &PolicyError{File: rt.opts.PolicyFile, Err: s.timeoutResult()}
+	}
+	if err != nil {
+		return &PolicyError{File: rt.opts.PolicyFile, Err: s.luaError(err)}
 	}
 	return nil
+}
+
+// pcall calls the function below nargs arguments on the stack in
+// protected mode, recording a Lua 5.4 style traceback of any error.
+//
+// The traceback is taken by a message handler, which runs before the stack
+// unwinds. gopher-lua skips closing open upvalues when an error is raised
+// while a message handler is pending, and a pcall inside the Lua code would
+// then leave closures pointing at reused stack slots. So the function is
+// called through hostCall, which first clears that state (a nested
+// protected call resets it) and then calls the function unprotected:
+// errors close upvalues as usual and still reach the message handler.
+func (s *State) pcall(nargs, nret int) error {
+	s.trace = ""
+	L := s.L
+	if s.msgh == nil {
+		s.msgh = L.NewFunction(s.messageHandler)
+		s.hostCall = L.NewFunction(hostCall)
+		s.noop = L.NewFunction(func(*lua.LState) int { return 0 })
+	}
+	L.Insert(s.hostCall, -(nargs + 1))
+	return L.PCall(nargs+1, nret, s.msgh)
+}
+
+// hostCall calls its first argument with the others and returns all its
+// results; see pcall.
+func hostCall(L *lua.LState) int {
+	s := StateOf(L)
+	L.Push(s.noop)
+	if err := L.PCall(0, 0, nil); err != nil {
+		L.RaiseError("%v", err)
+	}
+	L.Call(L.GetTop()-1, lua.MultRet)
+	return L.GetTop()
+}
+
+// messageHandler runs where an error was raised, before the stack unwinds:
+// it records the traceback, then raises the error value again, unchanged,
+// so that PCall returns it as the error object.
+func (s *State) messageHandler(L *lua.LState) int {
+	if s.trace == "" {
+		s.trace = FormatTraceback(L, 1)
+	}
+	L.Error(L.Get(1), 0)
+	return 0
+}
+
+func (s *State) takeTraceback() string {
+	t := s.trace
+	s.trace = ""
+	return t
+}
+
+// luaError converts a PCall error into a *LuaError with the recorded
+// traceback.
+func (s *State) luaError(err error) error {
+	e := luaError(err)
+	if le, ok := e.(*LuaError); ok {
+		if t := s.takeTraceback(); t != "" {
+			le.Traceback = t
+		}
+	}
+	return e
 }
 
 // PolicyError reports that the policy file could not be loaded or run.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ func (h *hostFlags) register(fs *flag.FlagSet) {
 	})
 	fs.StringVar(&h.shareDir, "share-dir", installDirs.share, "`DIR` that stands in for /opt/kumomta/share: require roots and the shaping files a policy\nnames there are found under DIR (for example a KumoMTA checkout's assets/)")
 	fs.StringVar(&h.etcDir, "etc-dir", installDirs.etc, "`DIR` that stands in for /opt/kumomta/etc (the default policy is DIR/policy/init.lua)")
-	fs.DurationVar(&h.timeout, "timeout", 0, "cancel an event handler that runs longer than this (e.g. 30s); 0 means no limit")
+	fs.Var(durationFlag{&h.timeout}, "timeout", "cancel Lua code running longer than `DURATION` (e.g. 30s, 1m) with an error naming it. Each\nevent handler call, the policy's top-level chunk and each module it requires at load time\nhas its own budget; time spent before an event (DNS lookups) does not count. 0: no limit")
 	fs.Var(&h.resolvers, "resolver", "DNS server `IP:PORT` (IPv6: [ADDR]:PORT) for MX and address lookups instead of /etc/resolv.conf; repeatable, tried in order")
 }
 
@@ -68,11 +69,41 @@ func newLogger(stderr io.Writer, filterText string, fromFlag bool) (*slog.Logger
 	return slog.New(diaglog.NewHandler(newLogHandler(stderr, diaglog.LevelTrace), filter)), nil
 }
 
+// context is the context of a command's dispatches. It has no deadline:
+// --timeout is applied by the runtime to each handler and chunk on its own
+// (see luart.Options.Timeout), so time the command spends before an event,
+// such as resolve's MX lookup, does not count against it.
 func (h *hostFlags) context() (context.Context, context.CancelFunc) {
-	if h.timeout > 0 {
-		return context.WithTimeout(context.Background(), h.timeout)
-	}
 	return context.WithCancel(context.Background())
+}
+
+// durationFlag is a non-negative duration flag whose parse errors say what
+// is wrong ("5" lacks a unit) instead of Go's bare "parse error".
+type durationFlag struct{ d *time.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil || *f.d == 0 {
+		return "0"
+	}
+	return f.d.String()
+}
+
+func (f durationFlag) Set(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		if n, nerr := strconv.ParseFloat(v, 64); nerr == nil {
+			if n < 0 {
+				return errors.New("a timeout cannot be negative (0 means no limit)")
+			}
+			return fmt.Errorf("a duration needs a unit, e.g. %ss", v)
+		}
+		return errors.New("not a duration; use a number with a unit: ms, s, m or h, e.g. 30s or 1m30s")
+	}
+	if d < 0 {
+		return errors.New("a timeout cannot be negative (0 means no limit)")
+	}
+	*f.d = d
+	return nil
 }
 
 type stringList []string
@@ -93,13 +124,17 @@ func (r *resolverList) Set(v string) error {
 	return nil
 }
 
-// reportError prints a policy failure: the message, then for Lua errors the
-// Lua stack.
+// reportError prints a policy failure: the message, then for Lua errors and
+// cancelled handlers or chunks the Lua stack.
 func reportError(stderr io.Writer, err error) {
 	fmt.Fprintf(stderr, "kumopolicy: %v\n", err)
 	var le *luart.LuaError
-	if errors.As(err, &le) && le.Traceback != "" {
+	var te *luart.TimeoutError
+	switch {
+	case errors.As(err, &le) && le.Traceback != "":
 		fmt.Fprintln(stderr, le.Traceback)
+	case errors.As(err, &te) && te.Traceback != "":
+		fmt.Fprintln(stderr, te.Traceback)
 	}
 }
 

@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kumopolicy/kumopolicy"
 	"github.com/kumopolicy/kumopolicy/internal/dnstest"
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
+	mdns "github.com/miekg/dns"
 )
 
 func writePolicy(t *testing.T, src string) string {
@@ -78,6 +80,52 @@ func TestScriptLuaErrorExits1WithPosition(t *testing.T) {
 	if code != exitFailure || !strings.Contains(errs, p+":3: bad thing") || !strings.Contains(errs, "stack traceback") {
 		t.Fatalf("exit %d: %q", code, errs)
 	}
+	// The handler's frame is labelled as Lua 5.4 labels a function called
+	// by the host; it is not the main chunk.
+	if !strings.Contains(errs, "\t"+p+":3: in function <"+p+":2>\n") || strings.Contains(errs, "main chunk") {
+		t.Fatalf("handler frame mislabelled:\n%s", errs)
+	}
+}
+
+// kumod --script runs the file's top level and succeeds when nothing
+// registered main, so KumoMTA's per-module test files (top-level asserts)
+// run as they are; the top level runs once per invocation.
+func TestScriptWithoutMainRunsTopLevelOnce(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	src := `local f = assert(io.open('` + out + `', 'a'))
+f:write('top\n')
+f:close()
+assert(1 + 1 == 2, 'arithmetic')
+`
+	noMain := writePolicy(t, src)
+	if code, _, errs := runCLI("script", noMain, "ignored-arg"); code != exitOK {
+		t.Fatalf("script without main: exit %d: %s", code, errs)
+	}
+	if got, _ := os.ReadFile(out); string(got) != "top\n" {
+		t.Fatalf("top level ran %q, want exactly once", got)
+	}
+
+	os.Remove(out)
+	withMain := writePolicy(t, src+`require('kumo').on('main', function()
+  local f = assert(io.open('`+out+`', 'a'))
+  f:write('main\n')
+  f:close()
+end)
+`)
+	if code, _, errs := runCLI("script", withMain); code != exitOK {
+		t.Fatalf("script with main: exit %d: %s", code, errs)
+	}
+	if got, _ := os.ReadFile(out); string(got) != "top\nmain\n" {
+		t.Fatalf("ran %q, want the top level once, then main", got)
+	}
+}
+
+func TestScriptFailingTopLevelAssertExits1(t *testing.T) {
+	p := writePolicy(t, "local x = 1\nassert(x == 2, 'x should be 2')\nrequire('kumo').on('main', function() end)\n")
+	code, _, errs := runCLI("script", p)
+	if code != exitFailure || !strings.Contains(errs, "x should be 2") || !strings.Contains(errs, "\t"+p+":2: in main chunk\n") {
+		t.Fatalf("exit %d:\n%s", code, errs)
+	}
 }
 
 func TestScriptErrors(t *testing.T) {
@@ -88,7 +136,6 @@ func TestScriptErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"script"}, exitUsage, "missing FILE"},
-		{[]string{"script", noMain}, exitFailure, "registered no `main` handler"},
 		{[]string{"script", filepath.Join(t.TempDir(), "nope.lua")}, exitFailure, "no such file"},
 		{[]string{"script", "--log-level", "loud", noMain}, exitUsage, "invalid --log-level"},
 		{[]string{"script", "--bogus", noMain}, exitUsage, "flag provided but not defined"},
@@ -104,8 +151,73 @@ func TestScriptErrors(t *testing.T) {
 func TestScriptTimeout(t *testing.T) {
 	p := writePolicy(t, "require('kumo').on('main', function() while true do end end)")
 	code, _, errs := runCLI("script", "--timeout", "50ms", p)
-	if code != exitFailure || !strings.Contains(errs, "event 'main' handler did not finish within its deadline") {
+	if code != exitFailure || !strings.Contains(errs, "event 'main' handler did not finish within 50ms; it was cancelled") {
 		t.Fatalf("exit %d: %q", code, errs)
+	}
+}
+
+// runCLIWatched is runCLI that fails the test instead of hanging when the
+// command does not return (a loop --timeout failed to stop).
+func runCLIWatched(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	type result struct {
+		code     int
+		out, err string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, out, errs := runCLI(args...)
+		done <- result{code, out, errs}
+	}()
+	select {
+	case r := <-done:
+		return r.code, r.out, r.err
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%v did not return: --timeout did not stop the loop", args)
+		return 0, "", ""
+	}
+}
+
+// --timeout also bounds the file's top level and the modules it requires,
+// and the error says which ran out.
+func TestScriptTimeoutStopsTopLevelAndRequiredModule(t *testing.T) {
+	p := writePolicy(t, "local n = 0\nwhile true do n = n + 1 end\n")
+	code, _, errs := runCLIWatched(t, "script", "--timeout", "50ms", p)
+	if code != exitFailure || !strings.Contains(errs, "loading "+p+": top-level chunk did not finish within 50ms") {
+		t.Fatalf("top-level loop: exit %d: %q", code, errs)
+	}
+
+	root := t.TempDir()
+	spin := writeFile(t, root, "spin.lua", "local n = 0\nwhile true do n = n + 1 end\n")
+	p = writePolicy(t, "require 'spin'\n")
+	code, _, errs = runCLIWatched(t, "validate", "--search-root", root, "--timeout", "50ms", "--policy", p)
+	if code != exitFailure || !strings.Contains(errs, "loading "+p+": require 'spin' ("+spin+") did not finish within 50ms") {
+		t.Fatalf("loop in module: exit %d: %q", code, errs)
+	}
+}
+
+func TestTimeoutFlagValues(t *testing.T) {
+	p := writePolicy(t, "require('kumo').on('main', function() end)\n")
+	for _, cmd := range [][]string{{"script"}, {"validate", "--policy"}, {"resolve", "--site", "x", "--policy"}} {
+		for _, c := range []struct{ flag, want string }{
+			{"--timeout=-1s", `invalid value "-1s" for flag -timeout: a timeout cannot be negative`},
+			{"--timeout=-2", `invalid value "-2" for flag -timeout: a timeout cannot be negative`},
+			{"--timeout=5", `invalid value "5" for flag -timeout: a duration needs a unit, e.g. 5s`},
+			{"--timeout=soon", `invalid value "soon" for flag -timeout: not a duration`},
+		} {
+			args := append([]string{cmd[0], c.flag}, cmd[1:]...)
+			args = append(args, p)
+			if cmd[0] == "resolve" {
+				args = append(args, "x.org")
+			}
+			code, _, errs := runCLI(args...)
+			if code != exitUsage || !strings.Contains(errs, c.want) {
+				t.Errorf("%v: exit %d, %q; want exit 2 and %q", args, code, errs, c.want)
+			}
+		}
+	}
+	if code, _, errs := runCLI("script", "--timeout", "0", p); code != exitOK {
+		t.Errorf("--timeout 0 (no limit) refused: %d %s", code, errs)
 	}
 }
 
@@ -384,5 +496,27 @@ kumo.on('get_egress_path_config', shaper.get_egress_path_config)
 	code, _, errs = runCLI("resolve", "--resolver", ns, "--policy", policy, "--site", "x", "--explain", "x.org")
 	if code != exitFailure || !strings.Contains(errs, "unknown field `conection_limit`") || !strings.Contains(errs, "(defined in "+data+" [default])") {
 		t.Errorf("typo: exit %d\n%s", code, errs)
+	}
+}
+
+// resolve looks the domain's MX up before firing get_egress_path_config;
+// that time is not the handler's, so a slow DNS answer does not use up
+// --timeout.
+func TestResolveTimeoutExcludesDNSLookup(t *testing.T) {
+	srv := dnstest.New(t)
+	srv.AddMX("slow.example", 10, "mx.slow.example", 300)
+	srv.AddA("mx.slow.example", "192.0.2.1", 300)
+	srv.Delay("slow.example", 600*time.Millisecond)
+	p := writePolicy(t, `local kumo = require 'kumo'
+kumo.on('get_egress_path_config', function(domain, source, site)
+  return kumo.make_egress_path { connection_limit = 7 }
+end)
+`)
+	code, out, errs := runCLI("resolve", "--resolver", srv.Addr, "--timeout", "300ms", "--policy", p, "slow.example")
+	if code != exitOK || !strings.Contains(out, "limit = 7\n") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	if srv.QueriesOf("slow.example", mdns.TypeMX) == 0 {
+		t.Fatal("resolve did not look the MX up")
 	}
 }

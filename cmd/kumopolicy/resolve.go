@@ -72,7 +72,7 @@ Flags:`)
 		fmt.Fprintln(stderr, "kumopolicy resolve:", err)
 		return exitUsage
 	}
-	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, ShareDir: hf.shareDir, EtcDir: hf.etcDir, Logger: logger, Resolver: hf.resolvers}
+	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, ShareDir: hf.shareDir, EtcDir: hf.etcDir, Logger: logger, Resolver: hf.resolvers, Timeout: hf.timeout}
 	if _, err := selectPolicy(&cfg, *policy); err != nil {
 		fmt.Fprintf(stderr, "kumopolicy resolve: %v\n", err)
 		return exitFailure

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 
+	lua "github.com/yuin/gopher-lua"
+
 	"github.com/kumopolicy/kumopolicy"
+	"github.com/kumopolicy/kumopolicy/luart"
 )
 
 func runScript(args []string, stdout, stderr io.Writer) int {
@@ -16,10 +19,13 @@ func runScript(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: kumopolicy script [flags] FILE [ARG...]
 
-Runs FILE as a policy (like kumod --script): the file executes, then the
-handler it registered with kumo.on('main', function(...) end) is called
-with each ARG as a separate string argument. A Lua error prints its message
-with file:line and the Lua stack, and exits 1.
+Runs FILE as a policy (like kumod --script): the file's top level runs
+once, then the handler it registered with kumo.on('main', function(...) end),
+if any, is called with each ARG as a separate string argument. A file
+without a main handler just runs its top level, so test files made of
+top-level assert() calls work as they are. A Lua error (a failing assert
+included) prints its message and the Lua stack with file:line, and exits 1;
+otherwise the exit status is 0.
 
 Flags:`)
 		fs.PrintDefaults()
@@ -38,22 +44,24 @@ Flags:`)
 		return exitUsage
 	}
 	file := fs.Arg(0)
-	rt := kumopolicy.New(kumopolicy.Config{Policy: file, SearchRoots: hf.searchRoots, ShareDir: hf.shareDir, EtcDir: hf.etcDir, Logger: logger, Resolver: hf.resolvers})
+	rt := kumopolicy.New(kumopolicy.Config{Policy: file, SearchRoots: hf.searchRoots, ShareDir: hf.shareDir, EtcDir: hf.etcDir, Logger: logger, Resolver: hf.resolvers, Timeout: hf.timeout})
 	defer rt.Close()
 
 	ctx, cancel := hf.context()
 	defer cancel()
-	mainArgs := make([]any, 0, fs.NArg()-1)
+	mainArgs := make([]lua.LValue, 0, fs.NArg()-1)
 	for _, a := range fs.Args()[1:] {
-		mainArgs = append(mainArgs, a)
+		mainArgs = append(mainArgs, lua.LString(a))
 	}
-	_, handled, err := rt.Fire(ctx, "main", mainArgs...)
+	// One state: building it runs the file's top level (once), and main,
+	// when registered, fires in that same state. No main handler means
+	// main's default result, as in kumod: success.
+	err = rt.Call(ctx, func(s *luart.State) error {
+		_, _, err := s.Fire(ctx, "main", mainArgs...)
+		return err
+	})
 	if err != nil {
 		reportError(stderr, err)
-		return exitFailure
-	}
-	if !handled {
-		fmt.Fprintf(stderr, "kumopolicy: %s registered no `main` handler; a script must call kumo.on('main', function(...) ... end)\n", file)
 		return exitFailure
 	}
 	return exitOK

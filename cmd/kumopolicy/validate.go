@@ -44,7 +44,7 @@ Flags:`)
 		return exitUsage
 	}
 
-	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, ShareDir: hf.shareDir, EtcDir: hf.etcDir, Logger: logger, Validating: true, Resolver: hf.resolvers}
+	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, ShareDir: hf.shareDir, EtcDir: hf.etcDir, Logger: logger, Validating: true, Resolver: hf.resolvers, Timeout: hf.timeout}
 	if note, err := selectPolicy(&cfg, *policy); err != nil {
 		fmt.Fprintf(stderr, "kumopolicy validate: %v\n", err)
 		return exitFailure
