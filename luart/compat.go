@@ -1,6 +1,7 @@
 package luart
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"runtime"
@@ -23,8 +24,9 @@ import (
 //     %.14g, so 1/3 is 0.33333333333333) and honour __name. Concatenation
 //     (`'x' .. 1/3`) still uses gopher-lua's rendering, which shows all
 //     17 significant digits.
-//   - assert raises its message value unchanged (gopher-lua formats it as a
-//     printf format and prefixes a position; Lua 5.4 does neither).
+//   - assert raises its message as Lua 5.4's error(msg, 1) does: a string
+//     gets the calling Lua code's position, other values stay as they are
+//     (gopher-lua formats the message as a printf format).
 //   - collectgarbage("collect"/"step") does not stop the whole process:
 //     gopher-lua would call runtime.GC, which pauses every goroutine for
 //     every state; Go's collector runs on its own. "count" still reports.
@@ -153,10 +155,17 @@ func compatAssert(L *lua.LState) int {
 	if lua.LVAsBool(L.Get(1)) {
 		return L.GetTop()
 	}
+	msg := lua.LValue(lua.LString("assertion failed!"))
 	if L.GetTop() >= 2 {
-		L.Error(L.Get(2), 0)
+		msg = L.Get(2)
 	}
-	L.Error(lua.LString("assertion failed!"), 0)
+	// Lua 5.4 raises the message as error(msg, 1) would: a string gets the
+	// position of the Lua code that called assert (none when assert was
+	// called from Go, as in pcall(assert, ...)); other values go unchanged.
+	if str, ok := msg.(lua.LString); ok {
+		msg = lua.LString(Where(L, 1) + string(str))
+	}
+	L.Error(msg, 0)
 	return 0
 }
 
@@ -176,4 +185,18 @@ func compatPrint(L *lua.LState) int {
 	b = append(b, '\n')
 	os.Stdout.Write(b)
 	return 0
+}
+
+// Where returns "chunk:line: " for the Lua function at the given level of
+// L's stack (0 is the running Go function, 1 its caller), or "" when that
+// level is a Go function or does not exist: Lua 5.4's luaL_where.
+func Where(L *lua.LState, level int) string {
+	dbg, ok := L.GetStack(level)
+	if !ok {
+		return ""
+	}
+	if _, err := L.GetInfo("Sl", dbg, lua.LNil); err != nil || dbg.What == "G" || dbg.CurrentLine <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d: ", dbg.Source, dbg.CurrentLine)
 }

@@ -191,7 +191,7 @@ func (rt *Runtime) require(L *lua.LState) int {
 	for i := 1; chunk == nil; i++ {
 		loader := loaders.RawGetInt(i)
 		if loader == lua.LNil {
-			L.RaiseError("module %s not found:\n\t%s, ", name, strings.Join(messages, "\n\t"))
+			L.Error(lua.LString(Where(L, 1)+moduleNotFound(name, messages)), 0)
 		}
 		L.Push(loader)
 		L.Push(lua.LString(name))
@@ -296,4 +296,29 @@ func (rt *Runtime) embeddedLoader(L *lua.LState) int {
 	}
 	L.Push(lua.LString(tried.String()))
 	return 1
+}
+
+// moduleNotFound words a failed require as Lua 5.4 does: the module name
+// quoted, then what each searcher tried, one per line. A module that only
+// another KumoMTA process provides says so.
+func moduleNotFound(name string, tried []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "module '%s' not found:", name)
+	for _, t := range tried {
+		if t = strings.TrimLeft(t, "\n\t"); t != "" {
+			b.WriteString("\n\t")
+			b.WriteString(t)
+		}
+	}
+	if hint, ok := otherProcessModules[name]; ok {
+		b.WriteString("\n\t")
+		b.WriteString(hint)
+	}
+	return b.String()
+}
+
+// otherProcessModules are modules KumoMTA registers only in its other
+// daemons, with what a policy author should know.
+var otherProcessModules = map[string]string{
+	"tsa": "(the 'tsa' module belongs to KumoMTA's TSA daemon, for tsa_init.lua; kumopolicy does not provide the TSA daemon yet)",
 }

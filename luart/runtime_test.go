@@ -466,7 +466,7 @@ kumo.on('main', function() return a, b, p, d, c, err, package.loaded.kumo == kum
 		}
 	}
 	msg, _ := out[5].(string)
-	if !strings.Contains(msg, "module policy-extras.missing not found") ||
+	if !strings.Contains(msg, "module 'policy-extras.missing' not found") ||
 		!strings.Contains(msg, "no file '"+root1+"/policy-extras/missing.lua'") ||
 		!strings.Contains(msg, "no embedded module") {
 		t.Errorf("missing-module error is unhelpful: %s", msg)
