@@ -72,6 +72,20 @@ func CheckName(s string) error {
 	return err
 }
 
+// CanonicalName returns the form in which names are compared: parsed as
+// the resolver parses names (IDNA for non-ASCII names, lowercased), without
+// the trailing dot. The root (an empty name) is an error.
+func CanonicalName(s string) (string, error) {
+	labels, err := parseName(s)
+	if err != nil {
+		return "", err
+	}
+	if len(labels) == 0 {
+		return "", errors.New("empty name")
+	}
+	return strings.Join(labels, "."), nil
+}
+
 // CheckDomain reports why s is neither a DNS name nor a domain literal
 // (`[192.0.2.1]`, `[IPv6:2001:db8::1]`), optionally with a `:port`, as the
 // MX lookup parses its input (nil when it is one).

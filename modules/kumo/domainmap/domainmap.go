@@ -2,9 +2,11 @@
 // keyed by domain name that also holds wildcard keys.
 //
 // Keys are domain names ("example.com"), wildcard patterns ("*.example.com")
-// or the catch-all "*". Both keys and looked-up names are case-insensitive
-// (ASCII) and a single trailing dot is ignored, so "Example.COM." and
-// "example.com" are the same key.
+// or the catch-all "*". Keys and looked-up names are compared in the DNS
+// resolver's canonical form (dns.CanonicalName: case-insensitive, IDNA for
+// non-ASCII names, a single trailing dot ignored), so "Example.COM." and
+// "example.com" are the same key, as are "bücher.example" and
+// "xn--bcher-kva.example".
 //
 // Lookup precedence, most specific first:
 //
@@ -27,12 +29,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
-)
 
-// Limits of a domain key, as in DNS: 63 bytes a label, 253 a name.
-const (
-	maxLabel = 63
-	maxName  = 253
+	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 )
 
 // Map maps domain names and wildcard patterns to values of type V.
@@ -75,71 +73,47 @@ func (p parsed) pattern() string {
 	}
 }
 
-// normalize lowers ASCII letters and drops one trailing dot.
-func normalize(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; 'A' <= c && c <= 'Z' {
-			s = asciiLower(s)
-			break
+// canonical returns the form in which a name is stored and compared
+// (kumopolicy's one DNS name rule, dns.CanonicalName: lowercased, IDNA,
+// no trailing dot), or why it is not a domain name. A label containing "*"
+// is refused unless star is set (looked-up names may be "*" or
+// "*.example.com"; keys have their "*." split off first). Spaces and
+// control characters, which DNS names may carry but domains in policies
+// never do, are refused.
+func canonical(name string, star bool) (string, string) {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c == 0x7f {
+			return "", "it contains a space or control character"
 		}
 	}
-	return strings.TrimSuffix(s, ".")
-}
-
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + ('a' - 'A')
-		}
+	n, err := dns.CanonicalName(name)
+	if err != nil {
+		return "", "it is not a domain name: " + err.Error()
 	}
-	return string(b)
-}
-
-// checkName reports why the normalized name n is not a domain name ("" when
-// it is). A label containing "*" is refused unless star is set (looked-up
-// names may be "*" or "*.example.com"; keys have their "*." split off).
-func checkName(n string, star bool) string {
-	if n == "" {
-		return "it is empty"
+	if !star && strings.Contains(n, "*") {
+		return "", `"*" is only allowed as the whole leftmost label, as in "*.example.com"`
 	}
-	if len(n) > maxName {
-		return fmt.Sprintf("it is longer than %d bytes", maxName)
-	}
-	for _, label := range strings.Split(n, ".") {
-		switch {
-		case label == "":
-			return "it has an empty label"
-		case len(label) > maxLabel:
-			return fmt.Sprintf("label %q is longer than %d bytes", label, maxLabel)
-		case !star && strings.Contains(label, "*"):
-			return `"*" is only allowed as the whole leftmost label, as in "*.example.com"`
-		}
-		for i := 0; i < len(label); i++ {
-			if c := label[i]; c <= ' ' || c == 0x7f {
-				return fmt.Sprintf("label %q contains a space or control character", label)
-			}
-		}
-	}
-	return ""
+	return n, ""
 }
 
 // parseKey normalizes a key: a domain name, "*.suffix" or "*".
 func parseKey(key string) (parsed, error) {
-	n := normalize(key)
-	p := parsed{name: n}
-	switch {
-	case n == "*":
+	k := strings.TrimSuffix(key, ".")
+	if k == "*" {
 		return parsed{wildcard: true}, nil
-	case strings.HasPrefix(n, "*."):
-		p = parsed{name: n[2:], wildcard: true}
 	}
-	if reason := checkName(p.name, false); reason != "" {
-		if p.wildcard && p.name == "" {
-			reason = `a wildcard needs a domain after "*."`
+	var p parsed
+	if rest, ok := strings.CutPrefix(k, "*."); ok {
+		if rest == "" {
+			return parsed{}, &KeyError{Key: key, Reason: `a wildcard needs a domain after "*."`}
 		}
+		p.wildcard, k = true, rest
+	}
+	n, reason := canonical(k, false)
+	if reason != "" {
 		return parsed{}, &KeyError{Key: key, Reason: reason}
 	}
+	p.name = n
 	return p, nil
 }
 
@@ -187,8 +161,8 @@ func (m *Map[V]) Get(name string) (V, bool) {
 
 // Match is Get that also returns the key that matched, in normalized form.
 func (m *Map[V]) Match(name string) (value V, key string, ok bool) {
-	n := normalize(name)
-	if checkName(n, true) != "" {
+	n, reason := canonical(name, true)
+	if reason != "" {
 		return value, "", false
 	}
 	m.mu.RLock()

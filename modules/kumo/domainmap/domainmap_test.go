@@ -112,8 +112,8 @@ func TestInvalidKeys(t *testing.T) {
 		"*..":                                    "a wildcard needs a domain",
 		"exa mple.com":                           "space or control character",
 		"tab\t.com":                              "space or control character",
-		strings.Repeat("a", 64) + ".com":         "longer than 63 bytes",
-		strings.Repeat("abcdefghi.", 26) + "com": "longer than 253 bytes",
+		strings.Repeat("a", 64) + ".com":         "label exceeds the maximum length of 63 bytes",
+		strings.Repeat("abcdefghi.", 26) + "com": "name exceeds the maximum length of 255 bytes",
 	} {
 		err := m.Set(key, "x")
 		var ke *KeyError
@@ -196,5 +196,20 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if m.Len() != 10 {
 		t.Errorf("Len = %d, want 10", m.Len())
+	}
+}
+
+func TestKeysAreCanonicalDNSNames(t *testing.T) {
+	m := New[int]()
+	if err := m.Set("Bücher.Example.", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Set("*.XN--BCHER-KVA.example", 2); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int{"xn--bcher-kva.example": 1, "bücher.example": 1, "a.bücher.example": 2} {
+		if v, ok := m.Get(name); !ok || v != want {
+			t.Errorf("Get(%q) = %d, %v; want %d", name, v, ok, want)
+		}
 	}
 }
