@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
@@ -73,13 +74,16 @@ kumo.on('main', function()
   local refs = s:get_referenced_sources()
   return p.connection_limit, p.max_message_rate, p.max_deliveries_per_connection, p.provider_name,
     p.additional_connection_limits['shaping-provider-google-ip-1-limit'],
-    #s:get_warnings(), s:get_warnings()[1], #s:get_errors(), #s:hash(), refs['ip-1'][1], tostring(s):sub(1, 8)
+    #s:get_warnings(), s:get_warnings()[1], #s:get_errors(), refs['ip-1'][1], tostring(s):sub(1, 8),
+    -- the hash is the content's: a second load agrees, other content does not
+    s:hash() == kumo.shaping.load({ 'SHAPING_FILE' }, { dns_fail = 'Warn' }):hash(),
+    s:hash() == kumo.shaping.load({ 'SHAPING_FILE', 'SHAPING_FILE' }, { dns_fail = 'Warn' }):hash()
 end)
 `)
 	out := rt.mustFire(t, "main")
 	want := []any{int64(2), "100/hr", int64(50), "google", "20", int64(1),
 		"error resolving MX for nxdomain.example: MX lookup for nxdomain.example failed after 1ms: NXDOMAIN. Ignoring the shaping config for that domain.",
-		int64(0), int64(64), "site:gmail-smtp-in.l.google.com", "Shaping("}
+		int64(0), "site:gmail-smtp-in.l.google.com", "Shaping(", true, false}
 	for i, w := range want {
 		if out[i] != w {
 			t.Errorf("result %d = %#v, want %#v", i, out[i], w)
@@ -137,7 +141,7 @@ end)
 }
 
 func TestShapingMemoizedIsShared(t *testing.T) {
-	rt, _ := shapingRuntime(t, `
+	rt, file := shapingRuntime(t, `
 local kumo = require 'kumo'
 local loads = 0
 local cached = kumo.memoize(function(files)
@@ -147,11 +151,51 @@ end, { name = 'test.shaping', ttl = '1h', capacity = 4 })
 kumo.on('main', function()
   local a = cached({ 'SHAPING_FILE' })
   local b = cached({ 'SHAPING_FILE' })
-  return loads, a:hash() == b:hash(), rawequal(a, b), type(b)
+  return loads, a:hash(), rawequal(a, b), type(b), kumo.shaping.load({ 'SHAPING_FILE' }):hash()
 end)
 `)
-	out := rt.mustFire(t, "main")
-	if out[0] != int64(1) || out[1] != true || out[2] != false || out[3] != "userdata" {
-		t.Fatalf("got %v", out)
+	// Two states: the second one's call is a cache hit, so it answers from
+	// the first load even though the file changed in between.
+	s1, err := rt.rt.NewStandaloneState()
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer s1.Close()
+	first := fireIn(t, s1)
+	if first[0] != int64(1) || first[2] != false || first[3] != "userdata" || first[1] != first[4] {
+		t.Fatalf("first state: %v", first)
+	}
+	if err := os.WriteFile(file, []byte(bindingShaping+"\n[\"changed.example\"]\nmx_rollup = false\nconnection_limit = 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := rt.rt.NewStandaloneState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	second := fireIn(t, s2)
+	if second[0] != int64(0) || second[1] != first[1] {
+		t.Errorf("second state reloaded: loads %v, hash %v (first %v)", second[0], second[1], first[1])
+	}
+	if second[4] == first[1] {
+		t.Errorf("a fresh load of the changed file has the old hash; the test proves nothing")
+	}
+}
+
+// fireIn fires main in s and converts its results to Go data.
+func fireIn(t *testing.T, s *luart.State) []any {
+	t.Helper()
+	out, _, err := s.Fire(context.Background(), "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := make([]any, len(out))
+	for i, v := range out {
+		g, err := luart.ToGo(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res[i] = g
+	}
+	return res
 }

@@ -71,7 +71,9 @@ kumo.on('main', function(queries_json)
       made = kumo.json_encode(made),
     })
   end
-  return kumo.json_encode(out)
+  -- Which shaping.lua answered: the comparison is only worth something
+  -- if the two runs used different helpers.
+  return kumo.json_encode(out), debug.getinfo(shaping.setup_with_automation, 'S').source
 end)
 `
 
@@ -143,7 +145,7 @@ func TestShapingHelperEquivalence(t *testing.T) {
 	}
 	qjson, _ := json.Marshal(queries)
 
-	run := func(prefix string) []answer {
+	run := func(prefix string) ([]answer, string) {
 		src := strings.NewReplacer("PREFIX", prefix, "FILES", luaFiles).Replace(equivalencePolicy)
 		rt := kumopolicy.New(kumopolicy.Config{Policy: "equivalence.lua", PolicySource: []byte(src), SystemRoots: []string{}, Resolver: []string{srv.Addr}})
 		defer rt.Close()
@@ -157,10 +159,13 @@ func TestShapingHelperEquivalence(t *testing.T) {
 		if err := json.Unmarshal([]byte(out[0].(string)), &answers); err != nil {
 			t.Fatal(err)
 		}
-		return answers
+		return answers, out[1].(string)
 	}
-	upstream := run("package.path = '" + dir + "/assets/?.lua;' .. package.path")
-	ours := run("-- kumopolicy's embedded policy-extras")
+	upstream, upstreamHelper := run("package.path = '" + dir + "/assets/?.lua;' .. package.path")
+	ours, ourHelper := run("-- kumopolicy's embedded policy-extras")
+	if !strings.Contains(upstreamHelper, dir+"/assets/policy-extras/shaping.lua") || !strings.Contains(ourHelper, "[embedded]/policy-extras/shaping.lua") {
+		t.Fatalf("the runs did not use KumoMTA's and our shaping.lua: %q and %q", upstreamHelper, ourHelper)
+	}
 	if len(upstream) != len(queries) || len(ours) != len(queries) {
 		t.Fatalf("answers: %d upstream, %d ours, %d queries", len(upstream), len(ours), len(queries))
 	}

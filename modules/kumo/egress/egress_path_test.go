@@ -268,7 +268,7 @@ func TestEgressPathErrors(t *testing.T) {
 		{map[string]any{"rustls_cipher_suites": "TLS13_AES_128_GCM_SHA256"}, `rustls_cipher_suites: invalid type: string "TLS13_AES_128_GCM_SHA256", expected a sequence`},
 		{map[string]any{"openssl_options": int64(1)}, "openssl_options: invalid type: integer `1`, expected a string"},
 		// key sources
-		{map[string]any{"tls_certificate": int64(1)}, "tls_certificate: data did not match any variant of untagged enum KeySource (" + keySourceForms + ")"},
+		{map[string]any{"tls_certificate": int64(1)}, "tls_certificate: data did not match any variant of untagged enum KeySource (" + wantKeySourceForms + ")"},
 	}
 	for _, c := range cases {
 		_, err := DecodeEgressPathConfig(c.in)

@@ -374,8 +374,8 @@ func TestDecodeKeySource(t *testing.T) {
 		in   any
 		want string
 	}{
-		{int64(5), "data did not match any variant of untagged enum KeySource (" + keySourceForms + ")"},
-		{map[string]any{"path": "/x"}, "data did not match any variant of untagged enum KeySource (" + keySourceForms + ")"},
+		{int64(5), "data did not match any variant of untagged enum KeySource (" + wantKeySourceForms + ")"},
+		{map[string]any{"path": "/x"}, "data did not match any variant of untagged enum KeySource (" + wantKeySourceForms + ")"},
 		{map[string]any{"vault_mount": "secret"}, "data did not match any variant of untagged enum KeySource (missing field `vault_path`)"},
 		{map[string]any{"event_name": "x"}, "data did not match any variant of untagged enum KeySource (missing field `event_args`)"},
 		{map[string]any{"key_data": true}, "data did not match any variant of untagged enum KeySource (key_data: invalid type: boolean `true`, expected byte array)"},
@@ -428,3 +428,7 @@ func TestDecodePrimitives(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// wantKeySourceForms is the accepted-forms text of KeySource errors,
+// spelled out here so that a change to the message is noticed.
+const wantKeySourceForms = `expected a file path string, {key_data=...}, {vault_mount=..., vault_path=...} or {event_name=..., event_args={...}}`

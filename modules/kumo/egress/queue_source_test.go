@@ -74,8 +74,8 @@ func TestQueueConfigProtocols(t *testing.T) {
 		in   any
 		want string
 	}{
-		{"smtp", mismatch + protocolForms + ")"},
-		{map[string]any{}, mismatch + protocolForms + ")"},
+		{"smtp", mismatch + wantProtocolForms + ")"},
+		{map[string]any{}, mismatch + wantProtocolForms + ")"},
 		{map[string]any{"custom_lua": map[string]any{}}, mismatch + "custom_lua: missing field `constructor`)"},
 		{map[string]any{"custom_lua": map[string]any{"constructor": "c", "batch": int64(1)}}, mismatch + "custom_lua: unknown field `batch`, expected one of `constructor`, `batch_size`, `min_batch_size`, `max_batch_latency`)"},
 		{map[string]any{"custom_lua": map[string]any{"constructor": "c", "batch_size": 1.5}}, mismatch + "custom_lua.batch_size: invalid type: floating point `1.5`, expected usize)"},
@@ -269,3 +269,7 @@ func TestEgressPool(t *testing.T) {
 		}
 	}
 }
+
+// wantProtocolForms is the accepted-forms text of DeliveryProto errors,
+// spelled out here so that a change to the message is noticed.
+const wantProtocolForms = "expected {smtp={...}}, {maildir_path=...}, {custom_lua={constructor=...}} or {xfer={target=...}}"
