@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -356,33 +357,85 @@ end)
 	}
 }
 
+// probe is a `probe` module for a test policy: probe.report(...) sends its
+// arguments, converted to Go, to the test.
+type probe chan []any
+
+func addProbe(rt *luart.Runtime) probe {
+	p := make(probe, 16)
+	rt.AddModule("probe", func(s *luart.State) lua.LValue {
+		return s.L.SetFuncs(s.L.NewTable(), map[string]lua.LGFunction{
+			"report": func(L *lua.LState) int {
+				var args []any
+				for i := 1; i <= L.GetTop(); i++ {
+					g, err := luart.ToGo(L.Get(i))
+					if err != nil {
+						L.RaiseError("probe: %v", err)
+					}
+					args = append(args, g)
+				}
+				select {
+				case p <- args:
+				default:
+					L.RaiseError("probe: too many reports")
+				}
+				return 0
+			},
+		})
+	})
+	return p
+}
+
+// next waits for a report, failing the test if none comes.
+func (p probe) next(t *testing.T) []any {
+	t.Helper()
+	select {
+	case r := <-p:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("no probe report")
+		return nil
+	}
+}
+
+// none fails the test if a report is pending.
+func (p probe) none(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case r := <-p:
+		t.Fatalf("%s: probe reported %v", what, r)
+	default:
+	}
+}
+
 func TestSpawnTaskRunsWithArgsAndStopsOnClose(t *testing.T) {
 	rt, _ := newRT(t, `
 local kumo = require 'kumo'
+local probe = require 'probe'
 kumo.on('init', function() kumo.spawn_task('worker', 'a', 2) end)
 kumo.on('worker', function(args)
-  worker_args = args
+  probe.report(args)
   kumo.sleep(3600)
+  probe.report('the sleep was not interrupted')
 end)
 `, luart.Options{TaskShutdownGrace: 2 * time.Second})
+	reports := addProbe(rt)
 	fire(t, rt, "init")
-	deadline := time.Now().Add(2 * time.Second)
-	for rt.RunningTasks() == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	if got, want := reports.next(t), []any{[]any{"a", int64(2)}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("task got args %#v, want %#v", got, want)
 	}
-	if rt.RunningTasks() != 1 {
-		t.Fatal("task did not start")
+	if n := rt.RunningTasks(); n != 1 {
+		t.Fatalf("%d tasks running, want 1", n)
 	}
-	start := time.Now()
+	// Close fails if the task outlives the grace period, that is if the
+	// sleep was not cancelled.
 	if err := rt.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
 	if rt.RunningTasks() != 0 {
 		t.Fatal("task still running after Close")
 	}
-	if time.Since(start) > time.Second {
-		t.Fatal("Close waited for the sleep instead of cancelling it")
-	}
+	reports.none(t, "after Close")
 }
 
 func TestSpawnTaskReceivesOneTableArgument(t *testing.T) {
@@ -415,16 +468,32 @@ end)
 func TestSpawnTaskIsNoopWhenValidating(t *testing.T) {
 	rt, _ := newRT(t, `
 local kumo = require 'kumo'
+local probe = require 'probe'
 kumo.on('init', function() kumo.spawn_task('worker') return _VALIDATING_CONFIG end)
-kumo.on('worker', function() kumo.sleep(3600) end)
+kumo.on('worker', function() probe.report('worker ran') end)
 `, luart.Options{Validating: true})
+	reports := addProbe(rt)
+	// A task's first act is building its own state: count those, as the
+	// worker itself may be cancelled by Close before it gets to run.
+	var taskStates atomic.Int64
+	rt.AddStateHook(func(s *luart.State) error {
+		if s.IsTask() {
+			taskStates.Add(1)
+		}
+		return nil
+	})
 	out, _ := fire(t, rt, "init")
 	if out[0] != true {
 		t.Fatalf("_VALIDATING_CONFIG = %v", out[0])
 	}
-	if rt.RunningTasks() != 0 {
-		t.Fatal("spawn_task started a task in validate mode")
+	// Close waits for every spawned task to end.
+	if err := rt.Close(); err != nil {
+		t.Fatalf("close: %v", err)
 	}
+	if n := taskStates.Load(); n != 0 {
+		t.Fatalf("spawn_task started a task in validate mode (%d task states built)", n)
+	}
+	reports.none(t, "spawn_task in validate mode")
 }
 
 func TestRequireSearchOrderAndEmbeddedFallback(t *testing.T) {

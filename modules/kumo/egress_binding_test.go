@@ -158,44 +158,58 @@ end)
 `)
 }
 
-// A memoized config object is shared by every state that hits the cache;
+// A memoized config object is shared by every state that hits the cache:
+// the populator runs once, every state wraps the same Go object, and
 // reading it from several goroutines at once must be safe (run with -race).
 func TestEgressConfigSharedAcrossStates(t *testing.T) {
-	rt := newRuntime(t, `
-local kumo = require 'kumo'
+	h := newMemoHarness(t, `
 local get = kumo.memoize(function()
+  h.count()
   return kumo.make_egress_path { max_message_rate = '10/s', additional_connection_limits = { a = 1 } }
 end, { name = 'test.egress.shared', ttl = '1m', capacity = 1 })
 kumo.on('main', function()
   local p = get()
+  h.keep(p)
   local n = 0
   for _ in pairs(p) do n = n + 1 end
   assert(p.max_message_rate == '10/s' and p.additional_connection_limits.a.limit == 1)
   return n, kumo.json_encode(p)
 end)
 `)
+	states := make([]*luart.State, 8)
+	for i := range states {
+		states[i] = h.state()
+	}
+	// The first state populates the cache; the others hit it at once.
+	first := memoFireIn(t, states[0])
 	var wg sync.WaitGroup
-	results := make(chan []any, 8)
-	for range 8 {
+	for _, s := range states[1:] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, _, err := rt.Fire(context.Background(), "main")
+			out, _, err := s.Fire(context.Background(), "main")
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			results <- out
+			n, _ := luart.ToGo(out[0])
+			js, _ := luart.ToGo(out[1])
+			if n != first[0] || js != first[1] {
+				t.Errorf("states disagree: %v %v vs %v", n, js, first)
+			}
 		}()
 	}
 	wg.Wait()
-	close(results)
-	var first []any
-	for out := range results {
-		if first == nil {
-			first = out
-		} else if out[0] != first[0] || out[1] != first[1] {
-			t.Errorf("states disagree: %v vs %v", out, first)
+	if n := h.count.Load(); n != 1 {
+		t.Errorf("the populator ran %d times for %d states, want 1", n, len(states))
+	}
+	kept := h.keptValues()
+	if len(kept) != len(states) {
+		t.Fatalf("kept %d config objects, want %d", len(kept), len(states))
+	}
+	for i, v := range kept {
+		if v != kept[0] {
+			t.Errorf("state %d wraps a different Go object (%p) than state 0 (%p)", i, v, kept[0])
 		}
 	}
 }

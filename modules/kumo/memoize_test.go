@@ -30,6 +30,8 @@ type memoHarness struct {
 	once    atomic.Bool   // block_once already blocked
 	gate    chan struct{} // closed by open()
 	opened  sync.Once
+	keptMu  sync.Mutex
+	kept    []any // the Go values of the userdata passed to h.keep
 }
 
 const memoPrelude = "local kumo = require 'kumo'\nlocal h = require 'memotest'\n"
@@ -52,6 +54,13 @@ func newMemoHarness(t testing.TB, src string) *memoHarness {
 		h.rt.Close()
 	})
 	return h
+}
+
+// keptValues returns the Go values h.keep saw, in order.
+func (h *memoHarness) keptValues() []any {
+	h.keptMu.Lock()
+	defer h.keptMu.Unlock()
+	return append([]any(nil), h.kept...)
 }
 
 func (h *memoHarness) open() { h.opened.Do(func() { close(h.gate) }) }
@@ -95,6 +104,12 @@ func (h *memoHarness) module(s *luart.State) lua.LValue {
 			L.SetMetatable(ud, mt)
 			L.Push(ud)
 			return 1
+		},
+		"keep": func(L *lua.LState) int {
+			h.keptMu.Lock()
+			h.kept = append(h.kept, L.CheckUserData(1).Value)
+			h.keptMu.Unlock()
+			return 0
 		},
 		"same_object": func(L *lua.LState) int {
 			L.Push(lua.LBool(L.CheckUserData(1).Value == L.CheckUserData(2).Value))
@@ -704,11 +719,9 @@ func TestMemoizeUserdataOptIn(t *testing.T) {
 	h := newMemoHarness(t, `
 local mk = kumo.memoize(function(n) h.count(); return h.make_obj(n) end, { name = 'user.obj', ttl = '1h', capacity = 4 })
 local nest = kumo.memoize(function() return { obj = h.make_obj(1), list = { h.make_obj(2) } } end, { name = 'user.nest', ttl = '1h', capacity = 4 })
-local keep
 kumo.on('main', function()
   local a, b = mk(7), mk(7)
-  local same_as_kept = keep ~= nil and h.same_object(a, keep)
-  keep = keep or a
+  h.keep(a)
   local t = nest()
   return type(a), a:get(), b:get(), rawequal(a, b), h.same_object(a, b), t.obj:get() + t.list[1]:get(), h.get_count()
 end)
@@ -717,6 +730,16 @@ end)
 	wantValues(t, memoFireIn(t, sa, nil), "userdata", int64(7), int64(7), false, true, int64(3), int64(1))
 	// Another state gets its own userdata around the same Go object.
 	wantValues(t, memoFireIn(t, sb, nil), "userdata", int64(7), int64(7), false, true, int64(3), int64(1))
+	kept := h.keptValues()
+	if len(kept) != 2 {
+		t.Fatalf("kept %d values, want 2", len(kept))
+	}
+	if _, ok := kept[0].(*memoTestObj); !ok {
+		t.Fatalf("kept a %T, want *memoTestObj", kept[0])
+	}
+	if kept[0] != kept[1] {
+		t.Errorf("the two states' userdata wrap different Go objects: %p and %p", kept[0], kept[1])
+	}
 }
 
 // BenchmarkMemoizeHit20Keys and BenchmarkLuaBuild20Keys compare a memoize

@@ -2,13 +2,15 @@ package shaping_test
 
 import (
 	"context"
-	"github.com/kumopolicy/kumopolicy/internal/sharedref"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/kumopolicy/kumopolicy/internal/dnstest"
+	"github.com/kumopolicy/kumopolicy/internal/sharedref"
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
@@ -20,22 +22,120 @@ func upstreamFile(t testing.TB, name string) string {
 	return sharedref.UpstreamData(t, name)
 }
 
+// rollupBlock is an mx_rollup domain block of a shaping file.
+type rollupBlock struct {
+	domain string
+	params map[string]any // its egress path parameters, as written
+}
+
+// rollupBlocks parses a TOML shaping file and returns its mx_rollup=true
+// domain blocks (mx_rollup defaults to true), in file order.
+func rollupBlocks(t *testing.T, path string) []rollupBlock {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := shaping.ParseTOML(data)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var out []rollupBlock
+	for _, key := range doc.Keys() {
+		if key == "default" || key == "provider" {
+			continue
+		}
+		v, _ := doc.Get(key)
+		blk, ok := v.(*shaping.Table)
+		if !ok {
+			t.Fatalf("%s: block %q is a %T, not a table", path, key, v)
+		}
+		if r, ok := blk.Get("mx_rollup"); ok && r == false {
+			continue
+		}
+		params := blk.Plain()
+		for _, special := range []string{"mx_rollup", "replace_base", "automation", "sources"} {
+			delete(params, special)
+		}
+		out = append(out, rollupBlock{key, params})
+	}
+	return out
+}
+
 // TestUpstreamShapingFilesLoad loads KumoMTA's bundled shaping.toml and the
 // community file with every block validated as a full egress path config.
-// MX lookups go to a loopback server that knows none of the domains, so
-// they fail (dns_fail is Ignore by default) and nothing reaches the
-// machine's resolver.
+// The loopback DNS server gives each mx_rollup domain block an MX of its
+// own, so those blocks are stored under their site and validated too
+// instead of being dropped (a failed lookup is made an error here); nothing
+// reaches the machine's resolver.
 func TestUpstreamShapingFilesLoad(t *testing.T) {
 	files := []string{upstreamFile(t, "policy-extras-shaping.toml"), upstreamFile(t, "community-shaping.toml")}
 	srv := dnstest.New(t)
-	env := shaping.DefaultEnv(kumo.ShapingDNS(srv.Resolver()))
+	blocks := map[string][]rollupBlock{}
+	for _, f := range files {
+		blocks[f] = rollupBlocks(t, f)
+		if len(blocks[f]) == 0 {
+			t.Fatalf("%s has no mx_rollup domain block: nothing to check", f)
+		}
+		for _, b := range blocks[f] {
+			srv.AddMX(b.domain, 10, "mx."+b.domain, 300)
+		}
+	}
+	dnsEnv := kumo.ShapingDNS(srv.Resolver())
+	env := shaping.DefaultEnv(dnsEnv)
+	opts := shaping.DefaultOptions()
+	opts.DNSFail, opts.NullMX = shaping.Error, shaping.Error
 	for _, set := range [][]string{files[:1], files[1:], files} {
-		s, err := shaping.Load(context.Background(), set, shaping.DefaultOptions(), env)
+		s, err := shaping.Load(context.Background(), set, opts, env)
 		if err != nil {
 			t.Fatalf("%v: %v", set, err)
 		}
 		if errs := s.Errors(); len(errs) != 0 {
 			t.Fatalf("%v: errors %v", set, errs)
+		}
+		for _, f := range set {
+			for _, b := range blocks[f] {
+				site, ok := s.SiteOf(b.domain)
+				if !ok {
+					t.Errorf("%v: the block of %s was dropped", set, b.domain)
+					continue
+				}
+				if len(set) > 1 {
+					continue // a domain in several files has merged values
+				}
+				got := s.Resolve(context.Background(), shaping.Query{Domain: b.domain, Site: site}, dnsEnv, nil).Plain()
+				for k, want := range b.params {
+					if !reflect.DeepEqual(got[k], want) {
+						t.Errorf("%s: %s = %#v, want its block's %#v", b.domain, k, got[k], want)
+					}
+				}
+			}
+		}
+	}
+
+	// And so an invalid option in any of those blocks fails the load.
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range blocks[f] {
+			q := regexp.QuoteMeta(b.domain)
+			header := regexp.MustCompile(`(?m)^\[\s*(?:"` + q + `"|'` + q + `'|` + q + `)\s*\]\s*$`)
+			loc := header.FindIndex(data)
+			if loc == nil {
+				t.Errorf("%s: no [%q] header to add an option under", f, b.domain)
+				continue
+			}
+			bad := append(append(append([]byte(nil), data[:loc[1]]...), "\nno_such_option = 1"...), data[loc[1]:]...)
+			p := filepath.Join(t.TempDir(), filepath.Base(f))
+			if err := os.WriteFile(p, bad, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := shaping.Load(context.Background(), []string{p}, opts, env)
+			if err == nil || !strings.Contains(err.Error(), "domain '"+b.domain+"'") || !strings.Contains(err.Error(), "no_such_option") {
+				t.Errorf("%s with an unknown option in [%q]: got %v", filepath.Base(f), b.domain, err)
+			}
 		}
 	}
 }
