@@ -8,21 +8,30 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// multipleEvents are the events that accept several handlers, dispatched in
-// registration order until one returns at least one value (KumoMTA's
-// declare_event! Multiple set). Every other event name is Single.
-var multipleEvents = map[string]bool{
-	"pre_init":                    true,
-	"validate_config":             true,
-	"get_queue_config":            true,
-	"should_enqueue_log_record":   true,
-	"throttle_insert_ready_queue": true,
-	"requeue_message":             true,
-	"get_acl_definition":          true,
+// DeclareMultipleEvents names events that accept several handlers,
+// dispatched in registration order until one returns at least one value.
+// Every other event takes one handler (a second kumo.on for it is refused).
+// The host declares its API's events before the first dispatch; the
+// runtime itself knows none.
+func (rt *Runtime) DeclareMultipleEvents(events ...string) {
+	rt.modMu.Lock()
+	defer rt.modMu.Unlock()
+	next := make(map[string]bool, len(rt.multiple)+len(events))
+	for e := range rt.multiple {
+		next[e] = true
+	}
+	for _, e := range events {
+		next[e] = true
+	}
+	rt.multiple = next
 }
 
 // IsMultipleEvent reports whether event accepts several handlers.
-func IsMultipleEvent(event string) bool { return multipleEvents[event] }
+func (rt *Runtime) IsMultipleEvent(event string) bool {
+	rt.modMu.RLock()
+	defer rt.modMu.RUnlock()
+	return rt.multiple[event]
+}
 
 // Register implements kumo.on for the state that owns L: it records fn as a
 // handler for event, following KumoMTA's rules. Registering from inside an
@@ -37,7 +46,7 @@ func Register(L *lua.LState, event string, fn *lua.LFunction) error {
 			"setup directly when the policy is loaded in order for it to "+
 			"consistently trigger and handle events.", event, s.current)
 	}
-	if !IsMultipleEvent(event) {
+	if !s.multiple[event] {
 		if existing := s.handlers[event]; len(existing) > 0 {
 			return fmt.Errorf("%s event already has a handler defined at %s", event, existing[0].source)
 		}
@@ -167,7 +176,7 @@ func (s *State) Fire(ctx context.Context, event string, args ...lua.LValue) ([]l
 			return nil, false, s.luaError(err)
 		}
 		n := L.GetTop() - base
-		if n > 0 || !IsMultipleEvent(event) {
+		if n > 0 || !s.multiple[event] {
 			out := make([]lua.LValue, n)
 			for i := 0; i < n; i++ {
 				out[i] = L.Get(base + 1 + i)

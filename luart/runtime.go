@@ -105,7 +105,10 @@ type Runtime struct {
 	modMu   sync.RWMutex
 	modules []namedModule
 	hooks   []StateHook
-	values  map[any]any
+	// multiple holds the events declared with DeclareMultipleEvents; it
+	// is replaced, never changed in place, so states keep a snapshot.
+	multiple map[string]bool
+	values   map[any]any
 
 	epoch     atomic.Uint64
 	epochMu   sync.Mutex

@@ -74,6 +74,7 @@ func newRT(t testing.TB, src string, opts luart.Options) (*luart.Runtime, *atomi
 		opts.SystemRoots = []string{}
 	}
 	rt := luart.New(opts)
+	rt.DeclareMultipleEvents("get_queue_config", "should_enqueue_log_record")
 	var builds atomic.Int64
 	rt.AddModule("kumo", testModule(&builds))
 	t.Cleanup(func() { rt.Close() })
@@ -116,6 +117,32 @@ kumo.on('make.example.tsa.kumomta', function() end)
 `, luart.Options{})
 	if _, _, err := rt.Fire(context.Background(), "x"); err == nil || !strings.Contains(err.Error(), "already has a handler") {
 		t.Fatalf("user-invented event names must be Single, got %v", err)
+	}
+}
+
+// The runtime knows no event names: an event is Multiple only when the host
+// declares it so.
+func TestMultipleEventsAreDeclaredByTheHost(t *testing.T) {
+	src := []byte(`
+local kumo = require 'kumo'
+kumo.on('pre_init', function() end)
+kumo.on('pre_init', function() end)
+`)
+	rt := luart.New(luart.Options{PolicyFile: "p.lua", PolicySource: src, SystemRoots: []string{}})
+	rt.AddModule("kumo", testModule(nil))
+	defer rt.Close()
+	if _, _, err := rt.Fire(context.Background(), "x"); err == nil || !strings.Contains(err.Error(), "pre_init event already has a handler") {
+		t.Fatalf("undeclared pre_init must be Single, got %v", err)
+	}
+	rt2 := luart.New(luart.Options{PolicyFile: "p.lua", PolicySource: src, SystemRoots: []string{}})
+	rt2.AddModule("kumo", testModule(nil))
+	rt2.DeclareMultipleEvents("pre_init")
+	defer rt2.Close()
+	if _, _, err := rt2.Fire(context.Background(), "x"); err != nil {
+		t.Fatalf("declared pre_init: %v", err)
+	}
+	if !rt2.IsMultipleEvent("pre_init") || rt2.IsMultipleEvent("init") {
+		t.Error("IsMultipleEvent")
 	}
 }
 

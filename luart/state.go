@@ -30,6 +30,7 @@ type State struct {
 	hostCall *lua.LFunction // the Go frame between the host and Lua code
 	noop     *lua.LFunction
 
+	multiple   map[string]bool // the runtime's Multiple events when the state was built
 	handlers   map[string][]*handler
 	registrars map[string][][]string
 	current    string
@@ -107,6 +108,7 @@ func (rt *Runtime) newState(task bool) (*State, error) {
 	}
 
 	rt.modMu.RLock()
+	s.multiple = rt.multiple
 	modules := append([]namedModule(nil), rt.modules...)
 	hooks := append([]StateHook(nil), rt.hooks...)
 	rt.modMu.RUnlock()

@@ -32,9 +32,24 @@ var openers = []opener{
 	installNotYetSupported, // last: fills only what nothing else provided
 }
 
+// MultipleEvents are KumoMTA's events that accept several handlers,
+// called in registration order until one returns a value; every other
+// event (names policies invent included) takes one handler.
+var MultipleEvents = []string{
+	"pre_init",
+	"validate_config",
+	"get_queue_config",
+	"should_enqueue_log_record",
+	"throttle_insert_ready_queue",
+	"requeue_message",
+	"get_acl_definition",
+}
+
 // Install registers the `kumo` module with the runtime: every state gets
-// package.loaded.kumo (there is no global `kumo`, as in KumoMTA).
+// package.loaded.kumo (there is no global `kumo`, as in KumoMTA), and
+// declares KumoMTA's Multiple events.
 func Install(rt *luart.Runtime) {
+	rt.DeclareMultipleEvents(MultipleEvents...)
 	rt.AddModule("kumo", func(s *luart.State) lua.LValue {
 		mod := s.L.NewTable()
 		for _, open := range openers {
