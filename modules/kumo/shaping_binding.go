@@ -145,6 +145,7 @@ func shapingMetatable(L *lua.LState) *lua.LTable {
 	mt := L.NewTable()
 	methods := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"get_egress_path_config": shapingGetEgressPathConfig,
+		"get_egress_path":        shapingGetEgressPath,
 		"match_rules":            shapingMatchRules,
 		"get_errors":             shapingStrings(func(s *shaping.Shaping) []string { return s.Errors() }),
 		"get_warnings":           shapingStrings(func(s *shaping.Shaping) []string { return s.Warnings() }),
@@ -240,6 +241,34 @@ func shapingOptions(L *lua.LState) (shaping.Options, error) {
 // shapingGetEgressPathConfig returns a fresh table of the merged
 // parameters, exactly as written in the files.
 func shapingGetEgressPathConfig(L *lua.LState) int {
+	L.Push(ToLuaTable(L, shapingResolve(L)))
+	return 1
+}
+
+// shapingGetEgressPath is kumopolicy's Shaping:get_egress_path(domain,
+// source, site): what the shaping helper's handler returns, built without
+// a Lua table in between — the merged parameters with refresh_strategy
+// defaulting to "Epoch", as an EgressPathConfig (the result of
+// kumo.make_egress_path, with the same error text if the data does not
+// decode).
+func shapingGetEgressPath(L *lua.LState) int {
+	params := shapingResolve(L)
+	if _, ok := params.Get("refresh_strategy"); !ok {
+		params.Set("refresh_strategy", "Epoch")
+	}
+	data := params.Plain()
+	cfg, err := egress.DecodeEgressPathConfig(data)
+	if err != nil {
+		raise(L, deserializeError(err, data))
+	}
+	L.Push(NewEgressPathUserData(L, cfg))
+	return 1
+}
+
+// shapingResolve runs Shaping:get_egress_path_config's query (arguments 2
+// to 4) and returns the merged parameters, recording them for an
+// explanation when one is being made (see Explain).
+func shapingResolve(L *lua.LState) *shaping.Table {
 	o := checkShaping(L)
 	q := shaping.Query{Domain: L.CheckString(2), Source: L.CheckString(3), Site: L.CheckString(4)}
 	st := luart.StateOf(L)
@@ -254,8 +283,7 @@ func shapingGetEgressPathConfig(L *lua.LState) int {
 		rec.Shaping = o.Shaping
 		rec.Resolved = params.Clone()
 	}
-	L.Push(ToLuaTable(L, params))
-	return 1
+	return params
 }
 
 // Explanation records what Shaping:get_egress_path_config computed during
