@@ -1,255 +1,221 @@
--- policy-extras.policy_utils: small helpers shared by kumopolicy's policy
--- helpers and usable from operators' policies. Same public functions as
--- KumoMTA's module of the same name.
-local kumo = require 'kumo'
+-- policy-extras.policy_utils: kumopolicy's small toolbox for policies and
+-- for the other helpers: deep comparison and assertions, table merging,
+-- string tests, data-file loading and a readable dump of any value.
+--
+-- It offers the functions KumoMTA's module of the same name offers, under
+-- the same names, so policies written for KumoMTA run unchanged.
+local kumo = require('kumo')
 
-local M = {}
+local utils = {}
 
-local function indexable(v)
-  local t = type(v)
-  return t == 'table' or t == 'userdata'
+-- Whether v may hold keyed values that a deep comparison walks.
+local function has_entries(v)
+  local kind = type(v)
+  return kind == 'table' or kind == 'userdata'
 end
 
--- Deep equality of two values. Tables (and userdata that can be iterated)
--- are equal when they hold equal values under the same keys. Unless
--- ignore_mt is true, a value whose metatable defines __eq is compared with ==.
-function M.equals(a, b, ignore_mt)
-  if a == b then
+-- Deep comparison. Two values are equal when they are ==, or when both are
+-- tables (or iterable userdata) with the same set of keys holding pairwise
+-- equal values. A left-hand value whose metatable has __eq is trusted to
+-- compare itself, unless ignore_mt is set.
+function utils.equals(left, right, ignore_mt)
+  if left == right then
     return true
-  end
-  if not (indexable(a) and indexable(b)) then
+  elseif not (has_entries(left) and has_entries(right)) then
     return false
   end
-  if not ignore_mt then
-    local mt = getmetatable(a)
-    if mt and mt.__eq then
-      return a == b
-    end
+  local meta = (not ignore_mt) and getmetatable(left)
+  if meta and meta.__eq then
+    return left == right
   end
-  local checked = {}
-  for k, va in pairs(a) do
-    local vb = b[k]
-    if vb == nil or not M.equals(va, vb, ignore_mt) then
+  local shared = {}
+  for key, lhs in pairs(left) do
+    local rhs = right[key]
+    if rhs == nil or not utils.equals(lhs, rhs, ignore_mt) then
       return false
     end
-    checked[k] = true
+    shared[key] = true
   end
-  for k in pairs(b) do
-    if not checked[k] then
+  for key in pairs(right) do
+    if shared[key] == nil then
       return false
     end
   end
   return true
 end
 
-local function prefix(message)
-  if message then
-    return message .. '. '
+-- Raises `[note. ]text` at the position of whoever called the assertion
+-- that called this.
+local function assertion_failed(note, text)
+  if note ~= nil then
+    text = tostring(note) .. '. ' .. text
   end
-  return ''
+  error(text, 3)
 end
 
-function M.assert_eq(a, b, message)
-  if not M.equals(a, b) then
-    error(
-      string.format(
-        '%sexpected\n%s\n == \n%s',
-        prefix(message),
-        kumo.json_encode(a),
-        kumo.json_encode(b)
-      ),
-      2
-    )
-  end
+local function as_json(v)
+  return kumo.json_encode(v)
 end
 
-function M.assert_ne(a, b, message)
-  if M.equals(a, b) then
-    error(
-      string.format(
-        '%sexpected\n%s\n != \n%s',
-        prefix(message),
-        kumo.json_encode(a),
-        kumo.json_encode(b)
-      ),
-      2
-    )
-  end
-end
-
--- Asserts that the string s matches the regular expression pattern
--- (KumoMTA regex dialect, see kumo.regex.compile).
-function M.assert_matches(s, pattern, message)
-  if not kumo.regex.compile(pattern):is_match(s) then
-    error(
-      string.format(
-        '%sexpected\n "%s"\n to match\n "%s"',
-        prefix(message),
-        s,
-        pattern
-      ),
-      2
-    )
-  end
-end
-
--- Copies every key of src into dest (shallow). A nil src does nothing.
-function M.merge_into(src, dest)
-  if not src then
+function utils.assert_eq(actual, wanted, note)
+  if utils.equals(actual, wanted) then
     return
   end
-  for k, v in pairs(src) do
-    dest[k] = v
+  assertion_failed(note, 'expected\n' .. as_json(actual) .. '\n == \n' .. as_json(wanted))
+end
+
+function utils.assert_ne(actual, unwanted, note)
+  if not utils.equals(actual, unwanted) then
+    return
+  end
+  assertion_failed(note, 'expected\n' .. as_json(actual) .. '\n != \n' .. as_json(unwanted))
+end
+
+-- Asserts that text matches the regular expression pattern, in the regex
+-- dialect of kumo.regex.compile.
+function utils.assert_matches(text, pattern, note)
+  if kumo.regex.compile(pattern):is_match(text) then
+    return
+  end
+  assertion_failed(
+    note,
+    ('expected\n "%s"\n to match\n "%s"'):format(tostring(text), tostring(pattern))
+  )
+end
+
+-- Shallow merge: every entry of from is stored into into. from may be nil.
+function utils.merge_into(from, into)
+  for key, v in pairs(from or {}) do
+    into[key] = v
   end
 end
 
--- Copies src into dest, descending into tables that exist in both.
-function M.recursive_merge_into(src, dest)
-  if not src then
-    return
-  end
-  for k, v in pairs(src) do
-    if type(v) == 'table' and dest[k] then
-      M.recursive_merge_into(v, dest[k])
+-- Deep merge: like merge_into, but a table value meets an existing entry
+-- of into by being merged into it rather than replacing it.
+function utils.recursive_merge_into(from, into)
+  for key, v in pairs(from or {}) do
+    if type(v) == 'table' and into[key] then
+      utils.recursive_merge_into(v, into[key])
     else
-      dest[k] = v
+      into[key] = v
     end
   end
 end
 
--- True when some value of tbl equals v (nil is never contained).
-function M.table_contains(tbl, v)
-  if v == nil then
-    return false
-  end
-  for _, candidate in pairs(tbl) do
-    if candidate == v then
-      return true
+-- Whether some value stored in tbl is v; nil is never found.
+function utils.table_contains(tbl, v)
+  if v ~= nil then
+    for _, stored in pairs(tbl) do
+      if stored == v then
+        return true
+      end
     end
   end
   return false
 end
 
--- The keys of tbl as an array, in iteration order.
-function M.table_keys(tbl)
-  local keys = {}
-  for k in pairs(tbl) do
-    keys[#keys + 1] = k
+-- An array of the keys of tbl (in pairs order).
+function utils.table_keys(tbl)
+  local out, n = {}, 0
+  for key in pairs(tbl) do
+    n = n + 1
+    out[n] = key
   end
-  return keys
+  return out
 end
 
-function M.table_is_empty(tbl)
+function utils.table_is_empty(tbl)
   return next(tbl) == nil
 end
 
--- Loads a data file: TOML when the name ends in .toml, JSON otherwise.
--- A table passes through unchanged, so callers accept inline data too.
-function M.load_json_or_toml_file(filename)
-  if type(filename) == 'table' then
-    return filename
+-- Reads a data file: names ending in `toml` (after at least one other
+-- character) are parsed as TOML, anything else as JSON (comments allowed).
+-- A table given instead of a file name is returned as is, so that callers
+-- accept inline data.
+function utils.load_json_or_toml_file(source)
+  if type(source) == 'table' then
+    return source
   end
-  if filename:match '.toml$' then
-    return kumo.toml_load(filename)
+  local loader = source:find('.toml$') and kumo.toml_load or kumo.json_load
+  return loader(source)
+end
+
+function utils.starts_with(s, prefix)
+  return s:sub(1, #prefix) == prefix
+end
+
+function utils.ends_with(s, suffix)
+  return #suffix == 0 or s:sub(-#suffix) == suffix
+end
+
+-- "192.0.2.1:25" gives "192.0.2.1", "25"; "[2001:db8::1]:587" gives
+-- "2001:db8::1", "587" (brackets dropped). Without a port: nil, nil.
+function utils.split_ip_port(text)
+  local host, port = text:match('^(.*):(%d+)$')
+  if host ~= nil then
+    host = host:match('^%[(.*)%]$') or host
   end
-  return kumo.json_load(filename)
+  return host, port
 end
 
-function M.starts_with(s, text)
-  return s:sub(1, #text) == text
-end
+-- dumps renders tables as Lua-like constructors with sorted keys, nested
+-- tables indented two more spaces per level; a table that is already being
+-- rendered higher up shows as [recursive node], and one with __tostring
+-- renders as that.
+local render
 
-function M.ends_with(s, text)
-  return text == '' or s:sub(-#text) == text
-end
-
--- Splits "ip:port" (or "[v6]:port") into ip and port strings; brackets
--- around an IPv6 address are removed.
-function M.split_ip_port(ip_port)
-  local ip, port = ip_port:match '^(.*):(%d+)$'
-  if ip then
-    local inner = ip:match '^%[(.*)%]$'
-    if inner then
-      ip = inner
+local function render_table(tbl, depth, open)
+  local meta = getmetatable(tbl)
+  if type(meta) == 'table' and meta.__tostring then
+    local custom = tostring(tbl)
+    if custom then
+      return custom
     end
   end
-  return ip, port
-end
-
-local function dump(value, indent, visiting)
-  local kind = type(value)
-  if kind == 'number' or kind == 'boolean' then
-    return tostring(value)
-  end
-  if kind ~= 'table' then
-    return string.format('%q', tostring(value))
-  end
-  if visiting[value] then
-    return '[recursive node]'
-  end
-  local mt = getmetatable(value)
-  if mt and mt.__tostring then
-    local rendered = tostring(value)
-    if rendered then
-      return rendered
-    end
-  end
-
-  visiting[value] = true
-  local keys = {}
-  for k in pairs(value) do
-    keys[#keys + 1] = k
-  end
-  table.sort(keys)
-
-  local pad = string.rep(' ', indent)
-  local lines = {}
-  for _, k in ipairs(keys) do
-    lines[#lines + 1] = string.format(
-      '%s[%q] = %s',
-      pad,
-      k,
-      dump(value[k], indent + 2, visiting)
-    )
-  end
-  visiting[value] = nil
-
-  if #lines == 0 then
+  local keys = utils.table_keys(tbl)
+  if #keys == 0 then
     return '{}'
   end
-  return '{\n'
-    .. table.concat(lines, ',\n')
-    .. '\n'
-    .. string.rep(' ', indent - 2)
-    .. '}'
+  table.sort(keys)
+  open[tbl] = true
+  local inner = string.rep(' ', depth)
+  local parts = {}
+  for i, key in ipairs(keys) do
+    parts[i] = ('%s[%q] = %s'):format(inner, key, render(tbl[key], depth + 2, open))
+  end
+  open[tbl] = nil
+  return '{\n' .. table.concat(parts, ',\n') .. '\n' .. string.rep(' ', depth - 2) .. '}'
 end
 
--- A readable, Lua-like rendering of value for debugging (keys sorted).
-function M.dumps(value)
-  if value == nil then
+render = function(v, depth, open)
+  local kind = type(v)
+  if kind == 'table' then
+    if open[v] then
+      return '[recursive node]'
+    end
+    return render_table(v, depth, open)
+  elseif kind == 'number' or kind == 'boolean' then
+    return tostring(v)
+  end
+  return ('%q'):format(tostring(v))
+end
+
+-- A readable rendering of v for debugging output; nil for nil.
+function utils.dumps(v)
+  if v == nil then
     return nil
   end
-  return dump(value, 2, {})
+  return render(v, 2, {})
 end
 
-function M:test()
-  M.assert_eq(M.dumps(true), 'true')
-  M.assert_eq(M.dumps(42), '42')
-  M.assert_eq(M.dumps(1.5), '1.5')
-  M.assert_eq(M.dumps {}, '{}')
-  M.assert_eq(M.dumps { 1, 2 }, '{\n  [1] = 1,\n  [2] = 2\n}')
-  M.assert_eq(M.dumps { a = { b = 'c' } }, '{\n  ["a"] = {\n    ["b"] = "c"\n  }\n}')
-  M.assert_eq(M.split_ip_port '[::1]:25', '::1')
-  M.assert_eq(select(2, M.split_ip_port '127.0.0.1:2025'), '2025')
-  assert(M.starts_with('policy-extras', 'policy'))
-  assert(M.ends_with('shaping.toml', '.toml'))
-  assert(M.table_contains({ 'a', 'b' }, 'b'))
-  assert(not M.table_contains({ 'a' }, nil))
-  assert(M.table_is_empty {})
-  local merged = { a = { x = 1 } }
-  M.recursive_merge_into({ a = { y = 2 }, b = 3 }, merged)
-  M.assert_eq(merged, { a = { x = 1, y = 2 }, b = 3 })
-  M.assert_ne({ 1 }, { 2 })
+-- Self-check of this module (KumoMTA's helpers carry one under this name;
+-- tests/lua/policy_utils.lua holds the full tests).
+function utils:test()
+  utils.assert_eq(utils.dumps { on = false, n = 7 }, '{\n  ["n"] = 7,\n  ["on"] = false\n}')
+  utils.assert_eq({ list = { 'x' } }, { list = { 'x' } })
+  utils.assert_ne({ list = { 'x' } }, { list = { 'y' } })
+  utils.assert_matches('relay-07', '^relay-\\d+$')
+  utils.assert_eq({ utils.split_ip_port '[2001:db8::7]:465' }, { '2001:db8::7', '465' })
 end
 
-return M
+return utils

@@ -1,501 +1,396 @@
--- policy-extras.typing: run-time type descriptions for policy data.
---
--- Same public API as KumoMTA's module of the same name:
+-- policy-extras.typing: checked data types for policy configuration.
 --
 --   local T = require 'policy-extras.typing'
---   local Point = T.record('Point', { x = T.number, y = T.default(T.number, 0) })
---   local p = Point { x = 1 }          -- p.y == 0; p.z = 1 raises
---   local Names = T.list(T.string)
---   local ByName = T.map(T.string, Point)
---   local Mode = T.enum('Mode', 'Fast', 'Slow')
---   local MaybeMode = T.option(Mode)
---   local NumOrStr = T.variant(T.number, T.string)
+--   local Relay = T.record('Relay', {
+--     host = T.string,
+--     port = T.default(T.number, 25),
+--     mode = T.option(T.enum('Mode', 'Plain', 'Tls')),
+--   })
+--   local relay = Relay { host = 'mx.example.net' }   -- relay.port == 25
+--   local Relays = T.map(T.string, Relay)             -- plain tables coerced
+--   local Hosts = T.list(T.string)
+--   local Limit = T.variant(T.number, T.string)
 --
--- Every type has a `name` and a `validate_value(v)` method returning
--- `true, value` (possibly converted, e.g. a plain table into a record) or
--- `false, err` where err is a TypeError. Calling a type constructs or checks
--- a value and raises on failure. Error texts carry `file:line` positions of
--- the code that used the type (not of this module), one line per level of
--- nesting.
-local kumo = require 'kumo'
+-- A type is a table with a `name` and a method `validate_value(v)` that
+-- answers `true, v2` (v2 being v, or v converted: a plain table becomes a
+-- record, list or map) or `false, err`. A record consults its field types'
+-- `default_value` and `is_optional` when a field is absent, so any table
+-- following these rules may serve as a field type. Calling a type checks
+-- (records, lists and maps: builds) a value and raises when it is wrong.
+--
+-- The public names, the type names and the error texts are those of
+-- KumoMTA's module of the same name, which policies and helpers rely on.
+-- An error reads one line per level of nesting, each `file:line text`,
+-- where file:line is the code outside this module that was running.
+local kumo = require('kumo')
 
-local M = {}
+local typing = {}
 
--- Renders a value inside an error message: strings quoted, tables as
--- pretty JSON when possible.
-local function show(v)
+-- Every error text this module produces.
+local texts = {
+  not_scalar = "Expected '%s', got '%s' %s",
+  coercion_failed = "Expected value of type '%s' and encountered an error during coercion",
+  other_typed = "Expected value of type '%s' but got type '%s' with value %s",
+  other_untyped = "Expected value of type '%s' but got type '%s' %s",
+  read_unknown = "%s: attempt to read unknown field '%s'",
+  unknown_field = "%s: unknown field '%s'",
+  field_invalid = "%s: invalid value for field '%s'",
+  field_missing = "%s: missing value for field '%s' of type '%s'",
+  index_invalid = "%s: invalid index '%s' list",
+  item_invalid = '%s: invalid value for idx %d',
+  key_invalid = '%s: invalid key %s',
+  entry_invalid = '%s: invalid value for key %s',
+  not_in_enum = "Unexpected '%s' value %s, expected one of %s",
+  no_variant = "Unexpected '%s' value %s. Failed to match any allowed variant: %s",
+  few_variants = 'typing.variant: must have a list of 2 or more variants, %d were provided',
+}
+
+-- How a value appears inside an error: strings in single quotes, tables
+-- as pretty JSON when they encode, anything else as tostring gives it.
+local function shown(v)
   local kind = type(v)
   if kind == 'string' then
     return "'" .. v .. "'"
-  end
-  if kind == 'table' then
-    local ok, text = pcall(kumo.serde.json_encode_pretty, v)
-    if ok then
-      return text
+  elseif kind == 'table' then
+    local encoded, json = pcall(kumo.serde.json_encode_pretty, v)
+    if encoded then
+      return json
     end
   end
-  return v
+  return tostring(v)
 end
 
--- The stack frame that a type error should point at: the innermost Lua
--- frame outside this file (frames of this file's own self-test count as
--- outside, so the test's errors point at its lines).
-local SELF_TEST_FIRST_LINE
-local function blame_frame()
+-- The code an error is about: the innermost Lua frame (from
+-- kumo.traceback) that does not belong to this file.
+local function culprit()
   local frames = kumo.traceback(1)
-  local here = frames[1].source
-  for level, frame in ipairs(frames) do
-    if frame.what ~= 'C' then
-      if frame.source ~= here then
-        return level, frame
-      end
-      if SELF_TEST_FIRST_LINE and (frame.curr_line or 0) >= SELF_TEST_FIRST_LINE then
-        return level, frame
-      end
+  local this_file = frames[1].source
+  for _, frame in ipairs(frames) do
+    if frame.what ~= 'C' and frame.source ~= this_file then
+      return frame
     end
   end
-  return 2, frames[2]
+  return frames[2] or frames[1]
 end
 
--- TypeError: a message, the frame it is attributed to, and optionally the
--- error that caused it.
-local TypeError = {}
-TypeError.__index = TypeError
+local function position(frame)
+  return ('%s:%d'):format(frame.short_src, frame.curr_line or 0)
+end
 
-function TypeError.new(message, cause)
-  if message == nil then
-    error('TypeError.new needs a message', 2)
+-- A type error: its text, the frame it is charged to, and the error that
+-- led to it, if any.
+local Problem = {}
+Problem.__index = Problem
+
+local function problem(text, cause)
+  if text == nil then
+    error('typing: a type error needs a message', 2)
   end
-  if cause ~= nil and getmetatable(cause) ~= TypeError then
-    cause = TypeError.new(tostring(cause))
+  if cause ~= nil and getmetatable(cause) ~= Problem then
+    cause = problem(tostring(cause))
   end
-  local _, frame = blame_frame()
-  return setmetatable({ message = message, context = cause, frame = frame }, TypeError)
+  return setmetatable({ message = text, cause = cause, at = culprit() }, Problem)
 end
 
-function TypeError:line()
-  return string.format(
-    '%s:%d %s',
-    self.frame.short_src,
-    self.frame.curr_line or 0,
-    self.message
-  )
+function Problem:__tostring()
+  local out = {}
+  local p = self
+  repeat
+    out[#out + 1] = position(p.at) .. ' ' .. p.message
+    p = p.cause
+  until p == nil
+  return table.concat(out, '\n')
 end
 
-function TypeError:__tostring()
-  local lines = {}
-  local e = self
-  while e do
-    lines[#lines + 1] = e:line()
-    e = e.context
-  end
-  return table.concat(lines, '\n')
+-- Raises the error as a string, placed (as error() places messages) at the
+-- code outside this module that is running now.
+function Problem:raise()
+  error(position(culprit()) .. ': ' .. tostring(self), 0)
 end
 
-function TypeError:raise()
-  error(tostring(self), (blame_frame()))
+local function raise(text, cause)
+  problem(text, cause):raise()
 end
 
-local function fail(message, cause)
-  return false, TypeError.new(message, cause)
+local function refuse(text, cause)
+  return false, problem(text, cause)
 end
 
--- Makes `ty(value)` validate (and convert) value, raising on failure.
-local function callable(ty, construct)
-  setmetatable(ty, {
-    __call = function(self, value)
-      if construct then
-        return construct(self, value)
-      end
-      local ok, result = self:validate_value(value)
-      if not ok then
-        result:raise()
-      end
-      return result
-    end,
-  })
-  return ty
-end
+-- Calling a simple type checks its argument and returns it (converted).
+local Checker = {
+  __call = function(ty, v)
+    local ok, result = ty:validate_value(v)
+    if not ok then
+      result:raise()
+    end
+    return result
+  end,
+}
 
--- Checks a value against a composite type `ty` (record, list, map): values
--- already of that type pass, plain tables are converted, anything else fails.
-local function check_composite(ty, v)
-  local mt = getmetatable(v)
-  if mt == ty then
+-- Calling a record, list or map type builds a value of it from a table.
+local Builder = {
+  __call = function(ty, params)
+    return ty:construct(params)
+  end,
+}
+
+-- validate_value of record, list and map types: a value of the type
+-- passes as is; a table without a metatable is built into one; the rest
+-- is refused.
+local function accept_built(ty, v)
+  local meta = getmetatable(v)
+  if meta == ty then
     return true, v
   end
-  if not mt and type(v) == 'table' then
-    local ok, converted = pcall(ty.construct, ty, v)
-    if ok then
-      return true, converted
+  if not meta and type(v) == 'table' then
+    local built, result = pcall(ty.construct, ty, v)
+    if not built then
+      return refuse(texts.coercion_failed:format(ty.name), result)
     end
-    return fail(
-      string.format(
-        "Expected value of type '%s' and encountered an error during coercion",
-        ty.name
-      ),
-      converted
-    )
+    return true, result
   end
-  if mt ~= nil and type(mt) == 'table' and mt.name then
-    return fail(
-      string.format(
-        "Expected value of type '%s' but got type '%s' with value %s",
-        ty.name,
-        mt.name,
-        show(v)
-      )
-    )
+  if type(meta) == 'table' and meta.name then
+    return refuse(texts.other_typed:format(ty.name, meta.name, shown(v)))
   end
-  return fail(
-    string.format(
-      "Expected value of type '%s' but got type '%s' %s",
-      ty.name,
-      type(v),
-      show(v)
-    )
-  )
+  return refuse(texts.other_untyped:format(ty.name, type(v), shown(v)))
 end
 
--- composite finishes a record, list or map type: construct() copies the
--- entries of params (walked with iterate) through the type's __newindex,
--- so each is checked, then runs finish(obj) if given; validate_value()
--- accepts values of the type and converts plain tables.
-local function composite(ty, iterate, finish)
-  function ty:construct(params)
+-- Finishes a record, list or map type: values are tables with ty as
+-- metatable, filled entry by entry (walk gives the entries of the source
+-- table) through ty.__newindex, which checks each; complete(obj), if
+-- given, runs last.
+local function buildable(ty, walk, complete)
+  ty.construct = function(self, params)
     local obj = setmetatable({}, ty)
-    for key, value in iterate(params) do
-      obj[key] = value
+    for k, v in walk(params) do
+      obj[k] = v
     end
-    if finish then
-      finish(obj)
+    if complete ~= nil then
+      complete(obj)
     end
     return obj
   end
-
-  function ty:validate_value(v)
-    return check_composite(ty, v)
-  end
-
-  return callable(ty, ty.construct)
+  ty.validate_value = accept_built
+  return setmetatable(ty, Builder)
 end
 
--- record(name, fields): a table type with named, typed fields. A field
--- named `_dynamic` holds a function(key, value) -> ok, err that accepts
--- fields not listed (returning false, nil for "unknown field").
-function M.record(name, fields)
+-- record(name, fields): fields maps each field name to its type. The
+-- optional entry `_dynamic = function(key, value)` vets fields not listed:
+-- it answers true to accept the value, `false, err` to reject it as invalid,
+-- or `false, nil` when key is no field at all.
+function typing.record(name, fields)
   local ty = { name = name, fields = fields }
 
-  ty.__index = function(obj, key)
-    if ty.fields[key] == nil and ty.fields._dynamic == nil then
-      TypeError.new(string.format("%s: attempt to read unknown field '%s'", ty.name, key))
-        :raise()
+  ty.__index = function(_, key)
+    local known = ty.fields
+    if known[key] == nil and known._dynamic == nil then
+      raise(texts.read_unknown:format(ty.name, key))
     end
     return nil
   end
 
-  ty.__newindex = function(obj, key, value)
-    local def = ty.fields[key]
-    if def == nil then
-      local dynamic = ty.fields._dynamic
-      if dynamic then
-        local ok, err = dynamic(key, value)
-        if ok then
-          rawset(obj, key, value)
-          return
-        end
-        if err then
-          TypeError.new(string.format("%s: invalid value for field '%s'", ty.name, key), err)
-            :raise()
-        end
+  ty.__newindex = function(obj, key, v)
+    local field_type = ty.fields[key]
+    if field_type == nil then
+      local vet = ty.fields._dynamic
+      local fine, why = false, nil
+      if vet ~= nil then
+        fine, why = vet(key, v)
       end
-      TypeError.new(string.format("%s: unknown field '%s'", ty.name, key)):raise()
+      if fine then
+        return rawset(obj, key, v)
+      elseif why ~= nil then
+        raise(texts.field_invalid:format(ty.name, key), why)
+      end
+      raise(texts.unknown_field:format(ty.name, key))
     end
-    local ok, result = def:validate_value(value)
-    if not ok then
-      TypeError.new(string.format("%s: invalid value for field '%s'", ty.name, key), result)
-        :raise()
+    local fine, result = field_type:validate_value(v)
+    if not fine then
+      raise(texts.field_invalid:format(ty.name, key), result)
     end
     rawset(obj, key, result)
   end
 
-  -- Absent fields take their default, or fail unless optional.
-  local function fill_defaults(obj)
-    for key, def in pairs(ty.fields) do
-      if type(def) == 'table' and rawget(obj, key) == nil then
-        if def.default_value ~= nil then
-          obj[key] = def.default_value
-        elseif not def.is_optional then
-          TypeError.new(
-            string.format(
-              "%s: missing value for field '%s' of type '%s'",
-              ty.name,
-              key,
-              def.name
-            )
-          ):raise()
+  -- Absent fields: their type's default, nothing if optional, else an error.
+  local function fill_absent(obj)
+    for key, field_type in pairs(ty.fields) do
+      if type(field_type) == 'table' and rawget(obj, key) == nil then
+        local fallback = field_type.default_value
+        if fallback ~= nil then
+          obj[key] = fallback
+        elseif not field_type.is_optional then
+          raise(texts.field_missing:format(ty.name, key, field_type.name))
         end
       end
     end
   end
 
-  return composite(ty, pairs, fill_defaults)
+  return buildable(ty, pairs, fill_absent)
 end
 
--- list(T): a sequence whose elements are all of type T.
-function M.list(element)
-  local ty = { name = string.format('list<%s>', element.name), value_type = element }
-
-  ty.__newindex = function(obj, idx, value)
+-- list(T): an array of T values.
+function typing.list(item_type)
+  local ty = { name = ('list<%s>'):format(item_type.name), value_type = item_type }
+  ty.__newindex = function(obj, idx, v)
     if type(idx) ~= 'number' then
-      TypeError.new(string.format("%s: invalid index '%s' list", ty.name, show(idx))):raise()
+      raise(texts.index_invalid:format(ty.name, shown(idx)))
     end
-    local ok, result = element:validate_value(value)
-    if not ok then
-      TypeError.new(string.format('%s: invalid value for idx %d', ty.name, idx), result):raise()
+    local fine, result = item_type:validate_value(v)
+    if not fine then
+      raise(texts.item_invalid:format(ty.name, idx), result)
     end
     rawset(obj, idx, result)
   end
-
-  return composite(ty, ipairs)
+  return buildable(ty, ipairs)
 end
 
--- map(K, V): a table whose keys are of type K and values of type V.
-function M.map(key_type, value_type)
+-- map(K, V): a table of K keys and V values.
+function typing.map(key_type, value_type)
   local ty = {
-    name = string.format('map<%s,%s>', key_type.name, value_type.name),
+    name = ('map<%s,%s>'):format(key_type.name, value_type.name),
     key_type = key_type,
     value_type = value_type,
   }
-
-  ty.__newindex = function(obj, key, value)
-    local kok, kres = key_type:validate_value(key)
-    if not kok then
-      TypeError.new(string.format('%s: invalid key %s', ty.name, show(key)), kres):raise()
+  ty.__newindex = function(obj, key, v)
+    local key_fine, k2 = key_type:validate_value(key)
+    if not key_fine then
+      raise(texts.key_invalid:format(ty.name, shown(key)), k2)
     end
-    local vok, vres = value_type:validate_value(value)
-    if not vok then
-      TypeError.new(
-        string.format('%s: invalid value for key %s', ty.name, show(key)),
-        vres
-      ):raise()
+    local fine, v2 = value_type:validate_value(v)
+    if not fine then
+      raise(texts.entry_invalid:format(ty.name, shown(key)), v2)
     end
-    rawset(obj, kres, vres)
+    rawset(obj, k2, v2)
   end
-
-  return composite(ty, pairs)
+  return buildable(ty, pairs)
 end
 
--- Scalars: number, string, boolean, Function (checked with type()).
-local function scalar(lua_type)
-  local ty = { name = lua_type }
-  function ty:validate_value(v)
-    if type(v) ~= lua_type then
-      return fail(string.format("Expected '%s', got '%s' %s", lua_type, type(v), show(v)))
-    end
-    return true, v
-  end
-  return callable(ty)
+-- Types whose values are checked with type(): number, string, boolean and
+-- Function.
+local function of_lua_type(lua_type)
+  return setmetatable({
+    name = lua_type,
+    validate_value = function(_, v)
+      local actual = type(v)
+      if actual == lua_type then
+        return true, v
+      end
+      return refuse(texts.not_scalar:format(lua_type, actual, shown(v)))
+    end,
+  }, Checker)
 end
 
-M.number = scalar 'number'
-M.string = scalar 'string'
-M.boolean = scalar 'boolean'
-M.Function = scalar 'function'
+typing.number = of_lua_type('number')
+typing.string = of_lua_type('string')
+typing.boolean = of_lua_type('boolean')
+typing.Function = of_lua_type('function')
 
--- any: accepts every value.
-M.any = callable {
+-- any: every value, nil included.
+typing.any = setmetatable({
   name = 'Any',
   validate_value = function(_, v)
     return true, v
   end,
-}
+}, Checker)
 
--- enum(name, 'A', 'B', ...): one of the listed strings.
-function M.enum(name, ...)
-  local variants = { ... }
-  local allowed = {}
-  for _, v in ipairs(variants) do
-    allowed[v] = true
+-- enum(name, 'A', 'B', ...): one of the given strings.
+function typing.enum(name, ...)
+  local ty = { name = name, variants = { ... }, is_valid = {} }
+  for _, allowed in ipairs(ty.variants) do
+    ty.is_valid[allowed] = true
   end
-  local ty = { name = name, variants = variants, is_valid = allowed }
-  function ty:validate_value(v)
-    if allowed[v] then
+  ty.validate_value = function(_, v)
+    if ty.is_valid[v] then
       return true, v
     end
-    local shown = {}
-    for i, candidate in ipairs(variants) do
-      shown[i] = show(candidate)
+    local choices = {}
+    for i, allowed in ipairs(ty.variants) do
+      choices[i] = shown(allowed)
     end
-    return fail(
-      string.format(
-        "Unexpected '%s' value %s, expected one of %s",
-        name,
-        show(v),
-        table.concat(shown, ', ')
-      )
-    )
+    return refuse(texts.not_in_enum:format(ty.name, shown(v), table.concat(choices, ', ')))
   end
-  return callable(ty)
+  return setmetatable(ty, Checker)
 end
 
--- default(T, value): type T, with value used when a record field is absent.
-function M.default(target, value)
-  local ty = { name = target.name, default_value = value, target = target }
-  function ty:validate_value(v)
-    if v == nil then
-      return true, value
-    end
-    return target:validate_value(v)
-  end
-  return callable(ty)
-end
-
--- option(T): type T or nil; an absent record field is fine.
-function M.option(target)
-  local ty = {
-    name = string.format('option<%s>', target.name),
-    is_optional = true,
+-- default(T, value): T, where a record field that is absent (or a nil
+-- checked directly) takes value.
+function typing.default(target, value)
+  return setmetatable({
+    name = target.name,
     target = target,
-  }
-  function ty:validate_value(v)
-    if v == nil then
-      return true, nil
-    end
-    return target:validate_value(v)
-  end
-  return callable(ty)
+    default_value = value,
+    validate_value = function(_, v)
+      if v == nil then
+        return true, value
+      end
+      return target:validate_value(v)
+    end,
+  }, Checker)
 end
 
--- variant(T1, T2, ...): the first of the types that accepts the value.
-function M.variant(...)
-  local variants = { ... }
-  if #variants < 2 then
-    error(
-      string.format(
-        'typing.variant: must have a list of 2 or more variants, %d were provided',
-        #variants
-      ),
-      2
-    )
+-- option(T): T or nil; a record field of this type may be absent.
+function typing.option(target)
+  return setmetatable({
+    name = ('option<%s>'):format(target.name),
+    target = target,
+    is_optional = true,
+    validate_value = function(_, v)
+      if v == nil then
+        return true, nil
+      end
+      return target:validate_value(v)
+    end,
+  }, Checker)
+end
+
+-- variant(T1, T2, ...): the value as the first of the types that takes it.
+function typing.variant(...)
+  local choices = { ... }
+  if #choices < 2 then
+    error(texts.few_variants:format(#choices), 2)
   end
   local names = {}
-  for i, v in ipairs(variants) do
-    names[i] = v.name
+  for i, choice in ipairs(choices) do
+    names[i] = choice.name
   end
-  local ty = { name = string.format('variant<%s>', table.concat(names, ',')), variants = variants }
-  function ty:validate_value(v)
-    local problems = {}
-    for _, variant in ipairs(variants) do
-      local ok, result = variant:validate_value(v)
-      if ok then
+  local ty = { name = ('variant<%s>'):format(table.concat(names, ',')), variants = choices }
+  ty.validate_value = function(_, v)
+    local reasons = {}
+    for _, choice in ipairs(choices) do
+      local fine, result = choice:validate_value(v)
+      if fine then
         return true, result
       end
-      problems[#problems + 1] = tostring(result)
+      reasons[#reasons + 1] = tostring(result)
     end
-    return fail(
-      string.format(
-        "Unexpected '%s' value %s. Failed to match any allowed variant: %s",
-        ty.name,
-        show(v),
-        table.concat(problems, '. ')
-      )
-    )
+    return refuse(texts.no_variant:format(ty.name, shown(v), table.concat(reasons, '. ')))
   end
-  return callable(ty)
+  return setmetatable(ty, Checker)
 end
 
--- Given an error from one of KumoMTA's config constructors
--- (`deserialize error: <problem>, while processing <input>`), returns
--- <problem>; other errors are returned as strings unchanged.
-function M.extract_deserialize_error(err)
+-- KumoMTA's config constructors (kumo.make_egress_source and the like)
+-- fail with `deserialize error: <problem>, while processing <input>`; this
+-- gives <problem>, or the whole error text when it is not of that form.
+local deserialize_problem = kumo.regex.compile('deserialize error: (.*), while processing')
+
+function typing.extract_deserialize_error(err)
   local text = tostring(err)
-  local captures = kumo.regex.compile('deserialize error: (.*), while processing'):captures(text)
-  if captures then
-    return captures[1]
-  end
-  return text
+  local found = deserialize_problem:captures(text)
+  return found and found[1] or text
 end
 
-SELF_TEST_FIRST_LINE = debug.getinfo(1, 'l').currentline
-function M:test()
-  local utils = require 'policy-extras.policy_utils'
-
-  local Layer = M.enum('Layer', 'Above', 'Below')
-  local Point = M.record('Point', { x = M.number, y = M.number })
-  local Example = M.record('Example', { point = Point, layer = M.option(Layer) })
-
-  local pt = Point { x = 123, y = 2.5 }
-  local a = Example { point = pt, layer = 'Above' }
-  utils.assert_eq(a, { point = { x = 123, y = 2.5 }, layer = 'Above' })
-  utils.assert_eq(Example { point = { x = 1, y = 4 } }, { point = { x = 1, y = 4 } })
-
-  local ok, err = pcall(Point, { x = 123 })
-  assert(not ok)
-  utils.assert_matches(err, "Point: missing value for field 'y' of type 'number'")
-
-  ok, err = pcall(Point, { x = 123, y = true })
-  assert(not ok)
-  utils.assert_matches(
-    err,
-    "Point: invalid value for field 'y'\n.*Expected 'number', got 'boolean' true"
-  )
-
-  ok, err = pcall(Example, { point = { x = 1, y = 4 }, layer = 'Wrong' })
-  assert(not ok)
-  utils.assert_matches(
-    err,
-    "Example: invalid value for field 'layer'\n.*Unexpected 'Layer' value 'Wrong', expected one of 'Above', 'Below'"
-  )
-
-  local Outer = M.record('Outer', { ex = Example })
-  ok, err = pcall(Outer, { ex = Point { x = 1, y = 4 } })
-  assert(not ok)
-  utils.assert_matches(
-    err,
-    "Outer: invalid value for field 'ex'\n.*Expected value of type 'Example' but got type 'Point' with value"
-  )
-
-  local ByName = M.map(M.string, Example)
-  ok, err = pcall(ByName, { [123] = a })
-  assert(not ok)
-  utils.assert_matches(
-    err,
-    "map<string,Example>: invalid key 123\n.*Expected 'string', got 'number' 123"
-  )
-  ok, err = pcall(ByName, { hello = 'wrong' })
-  assert(not ok)
-  utils.assert_matches(
-    err,
-    "map<string,Example>: invalid value for key 'hello'\n.*Expected value of type 'Example' but got type 'string' 'wrong'"
-  )
-
-  local WithDefault = M.record('WithDefault', { enabled = M.default(M.boolean, true) })
-  utils.assert_eq(WithDefault({}).enabled, true)
-  utils.assert_eq(WithDefault({ enabled = false }).enabled, false)
-
-  local Strings = M.list(M.string)
-  utils.assert_eq(Strings { 'a', 'b' }, { 'a', 'b' })
-  ok, err = pcall(Strings, { 1 })
-  assert(not ok)
-  utils.assert_matches(err, "list<string>: invalid value for idx 1\n.*Expected 'string', got 'number' 1")
-
-  local NumOrStr = M.variant(M.number, M.string)
-  utils.assert_eq(NumOrStr(1), 1)
-  ok, err = pcall(NumOrStr, true)
-  assert(not ok)
-  utils.assert_matches(err, "Failed to match any allowed variant")
-
-  ok, err = pcall(function()
-    return pt.z
-  end)
-  assert(not ok)
-  utils.assert_matches(err, "Point: attempt to read unknown field 'z'")
-
-  utils.assert_eq(
-    M.extract_deserialize_error 'deserialize error: unknown field `x`, while processing {}',
-    'unknown field `x`'
-  )
+-- Self-check of this module (KumoMTA's helpers carry one under this name;
+-- tests/lua/typing.lua holds the full tests).
+function typing:test()
+  local Size = typing.enum('Size', 'S', 'M', 'L')
+  local Box = typing.record('Box', { size = Size, label = typing.option(typing.string) })
+  local shelf = typing.list(Box) { { size = 'M' }, Box { size = 'L', label = 'tools' } }
+  assert(shelf[1].size == 'M' and shelf[2].label == 'tools', 'list of records')
+  local ok, err = pcall(Box, { size = 'XL' })
+  assert(not ok and tostring(err):find("Box: invalid value for field 'size'", 1, true), err)
+  assert(tostring(err):find("Unexpected 'Size' value 'XL', expected one of 'S', 'M', 'L'", 1, true), err)
+  ok, err = pcall(Box, {})
+  assert(not ok and tostring(err):find("Box: missing value for field 'size' of type 'Size'", 1, true), err)
 end
 
-return M
+return typing
