@@ -101,10 +101,12 @@ local function read_settings(opts)
     skipped[kind] = true
   end
 
-  local hooks = {}
+  -- One log hook per daemon we publish to, named after its URL.
+  local hooks, hook_names = {}, {}
   for _, url in ipairs(opts.publish or {}) do
     local name = url .. '.tsa.kumomta'
     hooks[name] = { url = url, constructor = 'make.' .. name }
+    hook_names[#hook_names + 1] = name
   end
 
   return {
@@ -121,6 +123,7 @@ local function read_settings(opts)
       populate_timeout = opts.shaping_data_populate_timeout,
     },
     hooks = hooks,
+    hook_names = hook_names,
     skipped = skipped,
     pre_filter = opts.pre_filter ~= false,
     back_pressure = opts.back_pressure,
@@ -196,7 +199,8 @@ end
 -- queue's delivery constructor, and the record filter.
 local function wire_publishing(settings, current_data)
   local hooks = settings.hooks
-  for name, hook in pairs(hooks) do
+  for _, name in ipairs(settings.hook_names) do
+    local hook = hooks[name]
     kumo.on(hook.constructor, function()
       not_supported_yet(
         string.format('publishing log records to the TSA daemon at %s (hook %s)', hook.url, name),
@@ -274,7 +278,7 @@ local function start_publishing(settings)
   for kind in pairs(settings.skipped) do
     disabled[kind] = { enable = false }
   end
-  for name in pairs(settings.hooks) do
+  for _, name in ipairs(settings.hook_names) do
     kumo.configure_log_hook { name = name, per_record = disabled, back_pressure = settings.back_pressure }
   end
   if settings.watch then
@@ -317,7 +321,7 @@ function shaping:setup_with_automation(opts)
     return append_all({}, settings.files)
   end
 
-  if next(settings.hooks) ~= nil then
+  if #settings.hook_names > 0 then
     wire_publishing(settings, current_data)
   end
   if #settings.daemons > 0 then
