@@ -1,454 +1,352 @@
--- policy-extras.shaping: traffic shaping from layered TOML/JSON files, and
--- the wiring to a Traffic Shaping Automation (TSA) daemon.
+-- policy-extras.shaping, kumopolicy's implementation.
 --
--- Same public functions and options as KumoMTA's helper of the same name:
+-- Answers get_egress_path_config from layered shaping files (TOML or JSON,
+-- local or http(s)), merged by the native kumo.shaping loader, and wires a
+-- policy to Traffic Shaping Automation (TSA) daemons. Module name, public
+-- functions, option names and defaults are those KumoMTA documents for its
+-- helper of the same name, so policies written for it run unchanged:
 --
 --   local shaping = require 'policy-extras.shaping'
---
---   -- Shaping from files only:
 --   kumo.on('get_egress_path_config', shaping:setup { '/opt/kumomta/etc/policy/shaping.toml' })
 --
---   -- With automation:
 --   local shaper = shaping:setup_with_automation {
---     publish = { 'http://127.0.0.1:8008' },     -- TSA daemons to send logs to
---     subscribe = { 'http://127.0.0.1:8008' },   -- TSA daemons to take actions from
 --     extra_files = { '/opt/kumomta/etc/policy/shaping.toml' },
+--     publish = { 'http://127.0.0.1:8008' },
+--     subscribe = { 'http://127.0.0.1:8008' },
 --   }
 --   kumo.on('init', function() shaper.setup_publish() end)
 --   kumo.on('get_egress_path_config', shaper.get_egress_path_config)
 --
--- The files are /opt/kumomta/share/policy-extras/shaping.toml (unless
--- no_default_files = true), then extra_files, then each subscribed daemon's
--- /get_config_v1/shaping.toml, loaded and merged by kumo.shaping.load.
+-- The data is KumoMTA's bundled file (unless no_default_files), then
+-- extra_files, then what each subscribed daemon serves at
+-- /get_config_v1/shaping.toml, read through a cache that follows the
+-- config epoch.
 --
--- Options of setup_with_automation: publish, subscribe, extra_files,
--- no_default_files, cache_ttl ('1 minute'), load_validation_options,
--- validation_options, pre_filter (true), skip_log_record_types,
--- additional_skip_log_record_types, back_pressure, tsa_queue_config,
--- publish_timeout, publish_pool_idle_timeout, publish_connection_verbose,
--- retry_shaping_data_fetch_on_populate_timeout,
--- shaping_data_populate_timeout, allow_stale_shaping_data.
+-- Talking to a daemon needs kumo.http, which kumopolicy does not provide
+-- yet: posting log records (the publish queues' delivery) and following a
+-- daemon's event stream raise an error saying so when they would run. The
+-- rest works: log hooks and their queues are configured, records are
+-- filtered, and the config epoch is bumped when the merged data changes.
 local kumo = require 'kumo'
-local utils = require 'policy-extras.policy_utils'
 local sources = require 'policy-extras.sources'
 
-local M = {}
+local shaping = {}
 
-local DEFAULT_SHAPING_FILE = '/opt/kumomta/share/policy-extras/shaping.toml'
+local BUNDLED_DATA = '/opt/kumomta/share/policy-extras/shaping.toml'
 
--- Record types that describe mail entering or moving inside the MTA rather
--- than a conversation with a destination; they are not sent to TSA.
-local DEFAULT_SKIP_TYPES = {
-  'AdminRebind',
-  'DeferredInjectionRebind',
-  'Delayed',
-  'Reception',
-  'Rejection',
-  'XferIn',
-  'XferOut',
-}
+-- Tasks started by setup_publish, named as KumoMTA names them.
+local FOLLOW_DAEMON = 'kumo.tsa.suspension.subscriber'
+local WATCH_DATA = 'kumo.tsa.config.monitor'
+local WATCH_INTERVAL = 30 -- seconds
 
--- Options used by `validate` when validation_options is not given.
-local DEFAULT_VALIDATION_OPTIONS = {
-  aliased_site = 'Warn',
-  dns_fail = 'Warn',
-  local_load = 'Error',
-  null_mx = 'Warn',
-  provider_overlap = 'Warn',
-  remote_load = 'Ignore',
-  skip_remote = true,
-}
-
--- The name kumo.shaping.load gives a file in its messages: the file
--- itself, or, when it does not exist and kumopolicy has embedded default
--- data standing in for it, the stand-in's name.
-local function loaded_name(file)
-  local stand_in = (kumo.shaping._embedded_defaults or {})[file]
-  if stand_in then
-    local f = io.open(file)
-    if not f then
-      return stand_in
-    end
-    f:close()
+local function append_all(list, items)
+  for _, item in ipairs(items or {}) do
+    list[#list + 1] = item
   end
-  return file
+  return list
 end
 
--- Loads the shaping files, logging what the load reported.
-local function load_and_log(files, options)
-  local data = kumo.shaping.load(files, options)
-  for _, message in ipairs(data:get_errors()) do
-    kumo.log_error(message)
-  end
-  for _, message in ipairs(data:get_warnings()) do
-    kumo.log_warn(message)
-  end
-  return data
-end
-
-local function as_set(list)
+local function set_of(list)
   local set = {}
-  for _, item in ipairs(list or {}) do
+  for _, item in ipairs(list) do
     set[item] = true
   end
   return set
 end
 
--- Builds the connection object the publish queue's dispatcher uses to post
--- each log record to a TSA daemon.
-local function make_publisher(endpoint, options)
-  local client = kumo.http.build_client {
-    timeout = options.publish_timeout or '1 minute',
-    pool_idle_timeout = options.publish_pool_idle_timeout or '90 seconds',
-    connection_verbose = options.publish_connection_verbose,
-  }
-  local publisher = {}
-  function publisher:send(message)
-    local response = client
-      :post(endpoint .. '/publish_log_v1')
-      :header('Content-Type', 'application/json')
-      :body(message:get_data())
-      :send()
-    local disposition = string.format(
-      '%d %s: %s',
-      response:status_code(),
-      response:status_reason(),
-      response:text()
-    )
-    if response:status_is_success() then
-      return disposition
-    end
-    -- A transient rejection: the dispatcher retries later.
-    kumo.reject(400, disposition)
+-- Raised where the automation half would need what kumopolicy lacks.
+local function not_supported_yet(what, needs)
+  error(
+    string.format(
+      'policy-extras.shaping: %s is not supported by kumopolicy yet (it needs %s)',
+      what,
+      needs
+    ),
+    0
+  )
+end
+
+-- The checks `kumopolicy validate` runs when validation_options is not
+-- given: the four consistency checks warn, a missing local file is an
+-- error, remote data is not fetched.
+local function strict_validation()
+  local levels = { local_load = 'Error', remote_load = 'Ignore', skip_remote = true }
+  for _, check in ipairs { 'aliased_site', 'dns_fail', 'null_mx', 'provider_overlap' } do
+    levels[check] = 'Warn'
   end
-  return publisher
+  return levels
 end
 
-local function reason_of(item)
-  return string.format('%s (rule_hash=%s)', item.reason, item.rule_hash)
-end
-
--- Scheduled-queue actions are keyed by campaign, tenant and domain.
-local function sched_q_params(item)
-  return {
-    campaign = item.campaign,
-    domain = item.domain,
-    tenant = item.tenant,
-    reason = reason_of(item),
-    expires = item.expires,
-  }
-end
-
-local APPLY = {
-  ReadyQSuspension = function(item)
-    kumo.api.admin.suspend_ready_q.suspend {
-      name = item.site_name,
-      reason = reason_of(item),
-      expires = item.expires,
-    }
-  end,
-  SchedQSuspension = function(item)
-    kumo.api.admin.suspend.suspend(sched_q_params(item))
-  end,
-  SchedQBounce = function(item)
-    kumo.api.admin.bounce.bounce(sched_q_params(item))
-  end,
+-- Log record types that are about mail arriving at or moving within this
+-- MTA, not about a destination's answers; daemons do not get them.
+local UNPUBLISHED_TYPES = {
+  'AdminRebind', 'DeferredInjectionRebind', 'Delayed', 'Reception', 'Rejection', 'XferIn', 'XferOut',
 }
 
--- Applies one event received from a TSA daemon.
-local function apply_event(event)
-  for kind, item in pairs(event) do
-    local apply = APPLY[kind]
-    if apply then
-      apply(item)
-      return
-    end
-  end
-  kumo.log_error(
-    string.format(
-      'Received unsupported record type %s from TSA. Do you need to upgrade kumod on this instance?',
-      kumo.serde.json_encode(event)
-    )
-  )
-end
-
--- Follows a TSA daemon's event stream until it fails. Daemons without the
--- event endpoint get the older suspension-only endpoint.
-local function follow_daemon(url)
-  local ws = url:gsub('^http', 'ws')
-  local events_url = ws .. '/subscribe_event_v1'
-  local ok, stream = pcall(kumo.http.connect_websocket, events_url)
-  if ok then
-    while true do
-      for _, text in ipairs(stream:recv_batch '3s') do
-        apply_event(kumo.json_parse(text))
-      end
-    end
-  end
-  if not tostring(stream):find('HTTP error: 404 Not Found', 1, true) then
-    error(string.format('Request to %s failed: %s', events_url, tostring(stream)))
-  end
-  local legacy_url = ws .. '/subscribe_suspension_v1'
-  kumo.log_warn(
-    string.format(
-      "NOTE: Your TSA daemon doesn't support %s, falling back to %s. Please upgrade and restart your TSA daemon to enable full functionality!",
-      events_url,
-      legacy_url
-    )
-  )
-  local legacy = kumo.http.connect_websocket(legacy_url)
-  while true do
-    local event = kumo.json_parse(legacy:recv())
-    if event.ReadyQ then
-      APPLY.ReadyQSuspension(event.ReadyQ)
-    elseif event.SchedQ then
-      APPLY.SchedQSuspension(event.SchedQ)
-    end
-  end
-end
-
--- Background task: keep following a daemon, retrying after failures.
-kumo.on('kumo.tsa.suspension.subscriber', function(args)
-  local url = args[1]
-  while true do
-    local ok, err = pcall(follow_daemon, url)
-    kumo.log_error('TSA Error, will retry in 30 seconds', ok, err)
-    kumo.sleep(30)
-  end
-end)
-
--- Background task: bump the config epoch whenever the merged shaping data
--- (including the daemons' overrides) changes, so egress paths refresh.
-kumo.on('kumo.tsa.config.monitor', function(args)
-  kumo.log_info 'TSA config monitor running'
-  local last = ''
-  while true do
-    local ok, err = pcall(function()
-      local current = M.CONFIGURED.load_shaping_data():hash()
-      if current ~= last then
-        kumo.log_info 'TSA config changed'
-        last = current
-        kumo.bump_config_epoch()
-      end
-    end)
-    if not ok then
-      kumo.log_error('TSA Error, will retry in 30 seconds', ok, err)
-    end
-    collectgarbage()
-    kumo.sleep(30)
-  end
-end)
-
--- setup(extra_files) is setup_with_automation without TSA; it returns the
--- get_egress_path_config handler.
-function M:setup(extra_files)
-  return self:setup_with_automation({
-    extra_files = extra_files,
-    publish = {},
-    subscribe = {},
-  }).get_egress_path_config
-end
-
-function M:setup_with_automation(options)
-  if M.CONFIGURED then
-    error 'shaping module has already been configured'
-  end
-  options = options or {}
-  if options.pre_filter == nil then
-    options.pre_filter = true
-  end
-
-  local skip = options.skip_log_record_types
-  if skip == nil then
-    skip = DEFAULT_SKIP_TYPES
-  end
-  skip = as_set(skip)
-  for _, record_type in ipairs(options.additional_skip_log_record_types or {}) do
-    skip[record_type] = true
-  end
-  options.skip_log_record_types = skip
-
+-- Normalises the options of setup_with_automation into the settings the
+-- rest of this module works from. The caller's table is left as it was.
+local function read_settings(opts)
+  opts = opts or {}
   local files = {}
-  if not options.no_default_files then
-    table.insert(files, DEFAULT_SHAPING_FILE)
+  if not opts.no_default_files then
+    files[1] = BUNDLED_DATA
   end
-  for _, file in ipairs(options.extra_files or {}) do
-    table.insert(files, file)
-  end
-  for _, url in ipairs(options.subscribe or {}) do
-    table.insert(files, url .. '/get_config_v1/shaping.toml')
+  append_all(files, opts.extra_files)
+  for _, url in ipairs(opts.subscribe or {}) do
+    files[#files + 1] = url .. '/get_config_v1/shaping.toml'
   end
 
-  local cached_load = kumo.memoize(load_and_log, {
-    name = 'shaping_data',
-    ttl = options.cache_ttl or '1 minute',
-    capacity = 16,
-    invalidate_with_epoch = true,
-    retry_on_populate_timeout = options.retry_shaping_data_fetch_on_populate_timeout,
-    populate_timeout = options.shaping_data_populate_timeout,
-    allow_stale_reads = options.allow_stale_shaping_data or false,
-  })
-  local function load_shaping_data()
-    return cached_load(files, options.load_validation_options)
+  local skipped = set_of(opts.skip_log_record_types or UNPUBLISHED_TYPES)
+  for _, kind in ipairs(opts.additional_skip_log_record_types or {}) do
+    skipped[kind] = true
   end
 
-  -- One log hook per daemon we publish to, named after its endpoint.
-  local hooks = {}
-  for _, endpoint in ipairs(options.publish or {}) do
-    local hook_name = endpoint .. '.tsa.kumomta'
-    local hook = {
-      endpoint = endpoint,
-      hook_name = hook_name,
-      constructor = 'make.' .. hook_name,
-    }
-    hooks[hook_name] = hook
-    kumo.on(hook.constructor, function(_domain, _tenant, _campaign)
-      return make_publisher(endpoint, options)
+  -- One log hook per daemon we publish to, named after its URL.
+  local hooks, hook_names = {}, {}
+  for _, url in ipairs(opts.publish or {}) do
+    local name = url .. '.tsa.kumomta'
+    hooks[name] = { url = url, constructor = 'make.' .. name }
+    hook_names[#hook_names + 1] = name
+  end
+
+  return {
+    files = files,
+    load_options = opts.load_validation_options,
+    check_options = opts.validation_options or strict_validation(),
+    cache = {
+      name = 'shaping_data',
+      ttl = opts.cache_ttl or '1 minute',
+      capacity = 16,
+      invalidate_with_epoch = true,
+      allow_stale_reads = opts.allow_stale_shaping_data or false,
+      retry_on_populate_timeout = opts.retry_shaping_data_fetch_on_populate_timeout,
+      populate_timeout = opts.shaping_data_populate_timeout,
+    },
+    hooks = hooks,
+    hook_names = hook_names,
+    skipped = skipped,
+    pre_filter = opts.pre_filter ~= false,
+    back_pressure = opts.back_pressure,
+    queue_overrides = opts.tsa_queue_config or {},
+    daemons = opts.subscribe or {},
+    -- The data watcher runs whenever subscribe was given, even empty.
+    watch = opts.subscribe ~= nil,
+  }
+end
+
+-- A fresh load, with what the loader reported sent to the log. Only ever
+-- called through the cache.
+local function load_logged(files, load_options)
+  local data = kumo.shaping.load(files, load_options)
+  for _, text in ipairs(data:get_errors()) do
+    kumo.log_error(text)
+  end
+  for _, text in ipairs(data:get_warnings()) do
+    kumo.log_warn(text)
+  end
+  return data
+end
+
+-- The `validate_config` check: a strict load of the same files, and the
+-- sources they name against the sources helper's data when it is set up.
+local function report_problems(settings)
+  local data = kumo.shaping.load(settings.files, settings.check_options)
+  local lines, failed = {}, false
+  for _, text in ipairs(data:get_errors()) do
+    lines[#lines + 1] = 'ERROR: ' .. text
+    failed = true
+  end
+  for _, text in ipairs(data:get_warnings()) do
+    lines[#lines + 1] = 'WARNING: ' .. text
+  end
+
+  local helper = sources.CONFIGURED
+  if helper then
+    local defined = helper.get_data().sources
+    local used_by = data:get_referenced_sources()
+    local names = {}
+    for name in pairs(used_by) do
+      names[#names + 1] = name
+    end
+    table.sort(names)
+    for _, name in ipairs(names) do
+      local refs = used_by[name]
+      -- KumoMTA's bundled data uses this source for example.com as an
+      -- illustration; it is not expected in anyone's sources data.
+      local illustration = name == 'my source name' and refs[1] == 'domain:example.com'
+      if not (illustration or defined[name]) then
+        local text = "Source '%s' is not present in your sources helper data. Referenced by %s"
+        lines[#lines + 1] = text:format(name, table.concat(refs, ', '))
+        failed = true
+      end
+    end
+  end
+
+  if #lines == 0 then
+    return
+  end
+  print 'Issues found in the combined set of shaping files:'
+  for _, name in ipairs(kumo.shaping._display_names(settings.files)) do
+    print(' - ' .. name)
+  end
+  print(table.concat(lines, '\n'))
+  if failed then
+    kumo.validation_failed()
+  end
+end
+
+-- Registers what publishing to the daemons needs: each hook's queue, the
+-- queue's delivery constructor, and the record filter.
+local function wire_publishing(settings, current_data)
+  local hooks = settings.hooks
+  for _, name in ipairs(settings.hook_names) do
+    local hook = hooks[name]
+    kumo.on(hook.constructor, function()
+      not_supported_yet(
+        string.format('publishing log records to the TSA daemon at %s (hook %s)', hook.url, name),
+        'kumo.http.build_client'
+      )
     end)
   end
 
-  local function setup_publish()
-    local per_record = {}
-    for record_type in pairs(skip) do
-      per_record[record_type] = { enable = false }
-    end
-    for _, hook in pairs(hooks) do
-      kumo.configure_log_hook {
-        name = hook.hook_name,
-        per_record = per_record,
-        back_pressure = options.back_pressure,
-      }
-    end
-    if options.subscribe then
-      for _, url in ipairs(options.subscribe) do
-        kumo.spawn_task {
-          event_name = 'kumo.tsa.suspension.subscriber',
-          args = { url },
-        }
-      end
-      kumo.spawn_task { event_name = 'kumo.tsa.config.monitor', args = {} }
-    end
-  end
-
-  -- The get_egress_path_config handler. With skip_make the merged
-  -- parameters come back as a plain table instead of an egress path.
-  local function get_egress_path_config(domain, egress_source, site_name, skip_make)
-    local params = load_shaping_data():get_egress_path_config(domain, egress_source, site_name)
-    if params.refresh_strategy == nil then
-      params.refresh_strategy = 'Epoch'
-    end
-    if skip_make then
-      return params
-    end
-    return kumo.make_egress_path(params)
-  end
-
-  -- The queue that carries log records to a daemon dispatches through the
-  -- publisher constructor above.
-  kumo.on('get_queue_config', function(domain, _tenant, _campaign, _routing_domain)
-    local hook = hooks[domain]
-    if not hook then
-      return
+  kumo.on('get_queue_config', function(queue)
+    local hook = hooks[queue]
+    if hook == nil then
+      return nil -- not one of ours: another handler decides
     end
     local params = { retry_interval = '1m', max_retry_interval = '20m' }
-    utils.merge_into(options.tsa_queue_config, params)
+    for key, value in pairs(settings.queue_overrides) do
+      params[key] = value
+    end
     params.protocol = { custom_lua = { constructor = hook.constructor } }
     return kumo.make_queue_config(params)
   end)
 
-  kumo.on('should_enqueue_log_record', function(msg, hook_name)
-    if not hooks[hook_name] then
-      return -- someone else's hook
+  local function interesting(record)
+    if not settings.pre_filter then
+      return true
+    end
+    local ok, rules = pcall(function()
+      return current_data():match_rules(record)
+    end)
+    return ok and #rules > 0
+  end
+
+  -- Routes a record to a daemon's queue, unless it came from a daemon, is
+  -- about the publishing itself, is of a skipped type, or (with pre_filter)
+  -- matches none of the automation rules.
+  local function route_record(msg, hook_name)
+    if hooks[hook_name] == nil then
+      return nil -- another hook's record
     end
     local record = msg:get_meta 'log_record'
-    if record.reception_protocol == 'LogRecord' then
+    local own = record.reception_protocol == 'LogRecord' or hooks[record.queue] ~= nil
+    if own or settings.skipped[record.type] or not interesting(record) then
       return false
-    end
-    if hooks[record.queue] then
-      return false -- the outcome of publishing; never publish that
-    end
-    if skip[record.type] then
-      return false
-    end
-    if options.pre_filter then
-      local ok, matches = pcall(function()
-        return #load_shaping_data():match_rules(record) > 0
-      end)
-      if not ok or not matches then
-        return false
-      end
     end
     msg:set_meta('queue', hook_name)
     return true
-  end)
-
-  M.CONFIGURED = {
-    _file_names = files,
-    _options = options,
-    load_shaping_data = load_shaping_data,
-    get_egress_path_config = get_egress_path_config,
-    setup_publish = setup_publish,
-  }
-  return M.CONFIGURED
+  end
+  kumo.on('should_enqueue_log_record', route_record)
 end
 
--- `validate` checks the configured files strictly and cross-checks the
--- sources they reference against the sources helper's data.
-kumo.on('validate_config', function()
-  local configured = M.CONFIGURED
-  if not configured then
-    return
+-- Background task: bump the config epoch whenever the merged data changes
+-- (a daemon's overrides, or an edited file once the cache expires), so
+-- egress paths with refresh_strategy 'Epoch' are rebuilt.
+local function watch_data(current_data)
+  kumo.log_info 'TSA config monitor running'
+  local last
+  while true do
+    local ok, result = pcall(function()
+      return current_data():hash()
+    end)
+    if not ok then
+      kumo.log_error('TSA Error, will retry in 30 seconds', result)
+    elseif result ~= last then
+      kumo.log_info 'TSA config changed'
+      last = result
+      kumo.bump_config_epoch()
+    end
+    kumo.sleep(WATCH_INTERVAL)
   end
-  local data = kumo.shaping.load(
-    configured._file_names,
-    configured._options.validation_options or DEFAULT_VALIDATION_OPTIONS
-  )
+end
 
-  local header_done = false
-  local function header()
-    if header_done then
-      return
+-- setup_publish: one log hook per daemon, with the skipped record types
+-- disabled, then the background tasks.
+local function start_publishing(settings)
+  local disabled = {}
+  for kind in pairs(settings.skipped) do
+    disabled[kind] = { enable = false }
+  end
+  for _, name in ipairs(settings.hook_names) do
+    kumo.configure_log_hook { name = name, per_record = disabled, back_pressure = settings.back_pressure }
+  end
+  if settings.watch then
+    for _, url in ipairs(settings.daemons) do
+      kumo.spawn_task { event_name = FOLLOW_DAEMON, args = { url } }
     end
-    header_done = true
-    print 'Issues found in the combined set of shaping files:'
-    for _, file in ipairs(configured._file_names) do
-      print(' - ' .. loaded_name(file))
-    end
+    kumo.spawn_task { event_name = WATCH_DATA, args = {} }
+  end
+end
+
+function shaping:setup_with_automation(opts)
+  if shaping.CONFIGURED then
+    error 'shaping module has already been configured'
+  end
+  local settings = read_settings(opts)
+
+  local cached_load = kumo.memoize(load_logged, settings.cache)
+  local function current_data()
+    return cached_load(settings.files, settings.load_options)
   end
 
-  local errors = data:get_errors()
-  if #errors > 0 then
-    header()
-    kumo.validation_failed()
-    for _, message in ipairs(errors) do
-      print('ERROR: ' .. message)
-    end
-  end
-  local warnings = data:get_warnings()
-  if #warnings > 0 then
-    header()
-    for _, message in ipairs(warnings) do
-      print('WARNING: ' .. message)
-    end
+  local shaper = {}
+  shaper.load_shaping_data = current_data
+
+  -- With skip_make, the merged parameters come back as a plain table for
+  -- the caller to adjust and pass to kumo.make_egress_path itself.
+  function shaper.get_egress_path_config(domain, egress_source, site_name, skip_make)
+    local merged = current_data():get_egress_path_config(domain, egress_source, site_name)
+    -- The watcher bumps the epoch when the data changes: follow it.
+    if merged.refresh_strategy == nil then merged.refresh_strategy = 'Epoch' end
+    return skip_make and merged or kumo.make_egress_path(merged)
   end
 
-  if sources.CONFIGURED then
-    local known = sources.CONFIGURED.get_data().sources
-    for source, referrers in pairs(data:get_referenced_sources()) do
-      local is_sample = source == 'my source name' and referrers[1] == 'domain:example.com'
-      if not is_sample and not known[source] then
-        header()
-        kumo.validation_failed()
-        print(
-          string.format(
-            "Source '%s' is not present in your sources helper data. Referenced by %s",
-            source,
-            table.concat(referrers, ', ')
-          )
-        )
-      end
-    end
+  function shaper.setup_publish()
+    start_publishing(settings)
   end
-end)
 
-return M
+  -- The paths loaded, in order (kumopolicy's addition).
+  function shaper.shaping_files()
+    return append_all({}, settings.files)
+  end
+
+  if #settings.hook_names > 0 then
+    wire_publishing(settings, current_data)
+  end
+  if #settings.daemons > 0 then
+    kumo.on(FOLLOW_DAEMON, function(args)
+      not_supported_yet(
+        string.format('following the event stream of the TSA daemon at %s', args[1]),
+        'kumo.http.connect_websocket'
+      )
+    end)
+  end
+  if settings.watch then
+    kumo.on(WATCH_DATA, function()
+      watch_data(current_data)
+    end)
+  end
+  kumo.on('validate_config', function() report_problems(settings) end)
+
+  shaping.CONFIGURED = shaper
+  return shaper
+end
+
+-- Files only, no daemons: returns the get_egress_path_config handler.
+function shaping:setup(extra_files)
+  return shaping:setup_with_automation({ extra_files = extra_files, publish = {}, subscribe = {} })
+    .get_egress_path_config
+end
+
+return shaping

@@ -23,17 +23,8 @@ end
 local shaper = shaping:setup_with_automation { extra_files = extra_files }
 
 kumo.on('init', function()
-  local names = {}
-  for _, file in ipairs(shaper._file_names) do
-    local stand_in = (kumo.shaping._embedded_defaults or {})[file]
-    local f = io.open(file)
-    if f then
-      f:close()
-    elseif stand_in then
-      file = stand_in
-    end
-    table.insert(names, file)
-  end
+  -- Named as kumo.shaping.load names them in its messages.
+  local names = kumo.shaping._display_names(shaper.shaping_files())
   kumo.log_info('kumopolicy default policy: shaping from ' .. table.concat(names, ', '))
 end)
 

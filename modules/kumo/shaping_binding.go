@@ -1,8 +1,11 @@
 package kumo
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +22,7 @@ func openShaping(s *luart.State, mod *lua.LTable) {
 	L := s.L
 	t := subTable(L, mod, "shaping")
 	t.RawSetString("load", L.NewFunction(shapingLoad))
+	t.RawSetString("_display_names", L.NewFunction(shapingDisplayNames))
 	// kumopolicy's own helpers name the embedded stand-ins in their
 	// messages as the loader does; this maps each path that has one to
 	// the stand-in's name (used only when the path does not exist).
@@ -69,6 +73,46 @@ type installPathMapKey struct{}
 // stand-in.
 func SetInstallPathMap(rt *luart.Runtime, m func(string) string) {
 	rt.SetValue(installPathMapKey{}, m)
+}
+
+// shapingDisplayNames implements kumo.shaping._display_names(paths), a
+// kumopolicy extension for its own helpers: the names kumo.shaping.load
+// would give paths in its messages and origins. A URL keeps its name; a
+// local path is named after the file actually read (moved by --share-dir
+// and --etc-dir), or after the embedded stand-in when that file does not
+// exist and the runtime has one for it.
+func shapingDisplayNames(L *lua.LState) int {
+	paths := L.CheckTable(1)
+	env := ShapingEnvFor(luart.StateOf(L).Runtime())
+	n := paths.Len()
+	out := L.CreateTable(n, 0)
+	for i := 1; i <= n; i++ {
+		v := paths.RawGetInt(i)
+		path, ok := v.(lua.LString)
+		if !ok {
+			L.ArgError(1, fmt.Sprintf("paths[%d]: invalid type: %s, expected a string", i, describe(v)))
+		}
+		out.RawSetInt(i, lua.LString(displayName(env, string(path))))
+	}
+	L.Push(out)
+	return 1
+}
+
+// displayName follows shaping.Load's naming of a path without loading it.
+func displayName(env shaping.Env, path string) string {
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		return path
+	}
+	file := path
+	if env.MapPath != nil {
+		file = env.MapPath(path)
+	}
+	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) && env.Fallback != nil {
+		if _, name, ok := env.Fallback(path); ok {
+			return name
+		}
+	}
+	return file
 }
 
 // EmbeddedDataFiles maps KumoMTA's installed data files to the embedded

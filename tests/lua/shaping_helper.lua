@@ -53,6 +53,21 @@ kumo.on('main', function()
   local fresh = kumo.shaping.load { file }
   assert(fresh:hash() ~= first, 'the changed file hashes like the original')
 
+  -- Files are named as kumo.shaping.load names them: a URL or an existing
+  -- or missing file as given, KumoMTA's missing bundled file after the
+  -- embedded data standing in for it.
+  utils.assert_eq(shaper.shaping_files(), { file })
+  local bundled = '/opt/kumomta/share/policy-extras/shaping.toml'
+  local missing = file .. '.missing.toml'
+  utils.assert_eq(kumo.shaping._display_names { file, missing, 'https://tsa.example/shaping.toml', bundled }, {
+    file,
+    missing,
+    'https://tsa.example/shaping.toml',
+    kumo.shaping._embedded_defaults[bundled],
+  })
+  local bad_ok, bad = pcall(kumo.shaping._display_names, { file, 7 })
+  assert(not bad_ok and tostring(bad):find('paths[2]: invalid type: integer `7`, expected a string', 1, true), tostring(bad))
+
   local ok, err = pcall(shaping.setup_with_automation, shaping, {})
   assert(not ok and tostring(err):find 'already been configured', tostring(err))
   os.remove(file)
