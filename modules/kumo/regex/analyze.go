@@ -71,9 +71,6 @@ func (a *analyzer) visit(n *node) error {
 		if n.group == 0 {
 			return cerr("Invalid back reference to group 0")
 		}
-		if n.relLevel {
-			return cerr("Regex uses currently unimplemented feature: Backref at recursion level")
-		}
 		if gi, ok := a.groupInfo[n.group]; ok {
 			n.minSize, n.constSize = gi[0], gi[1] == 1
 		}
@@ -86,11 +83,6 @@ func (a *analyzer) visit(n *node) error {
 		cond, yes, no := n.subs[0], n.subs[1], n.subs[2]
 		n.minSize = cond.minSize + min(yes.minSize, no.minSize)
 		n.constSize = cond.constSize && yes.constSize && no.constSize && cond.minSize+yes.minSize == no.minSize
-	case nSubroutine:
-		if n.group >= 0 {
-			return cerr("Regex uses currently unimplemented feature: Subroutine Call")
-		}
-		return cerr("Subroutine call target not found at position %d: %s", n.pos, n.name)
 	}
 	return nil
 }
@@ -162,15 +154,10 @@ func resolve(n *node) error {
 // needsBacktracking reports whether n uses a construct RE2 lacks.
 func needsBacktracking(n *node) bool {
 	switch n.kind {
-	case nLook, nAtomic, nBackref, nBackrefExists, nCond, nKeep, nContinue, nSubroutine:
+	case nLook, nAtomic, nBackref, nBackrefExists, nCond, nKeep, nContinue:
 		return true
 	case nAssert:
 		if n.assert == aWordStart || n.assert == aWordEnd {
-			return true
-		}
-	case nRepeat:
-		// Go's regexp refuses counts above 1000.
-		if n.lo > 1000 || n.hi > 1000 {
 			return true
 		}
 	}

@@ -32,12 +32,11 @@ const (
 	nRepeat                 // lo, hi (-1 = unbounded), greedy, subs[0]
 	nLook                   // look, subs[0]
 	nAtomic                 // subs[0]
-	nBackref                // group, fold; relLevel: has a recursion level (unsupported)
+	nBackref                // group, fold
 	nBackrefExists          // group
 	nCond                   // subs: condition, true branch, false branch
 	nKeep                   // \K
 	nContinue               // \G
-	nSubroutine             // \g<..>, (?P>..): group, or name when unresolved; pos
 )
 
 type assertKind uint8
@@ -63,21 +62,18 @@ const (
 )
 
 type node struct {
-	kind     nodeKind
-	r        rune
-	fold     bool
-	dotNL    bool
-	text     string
-	set      rset
-	assert   assertKind
-	look     lookKind
-	group    int
-	lo, hi   int
-	greedy   bool
-	relLevel bool
-	name     string
-	pos      int
-	subs     []*node
+	kind   nodeKind
+	r      rune
+	fold   bool
+	dotNL  bool
+	text   string
+	set    rset
+	assert assertKind
+	look   lookKind
+	group  int
+	lo, hi int
+	greedy bool
+	subs   []*node
 
 	// analysis results
 	minSize   int
@@ -139,7 +135,6 @@ type parser struct {
 	named           map[string]int
 	numericBackrefs bool
 	currGroup       int
-	unresolved      []*node
 }
 
 // tree is a parsed pattern.
@@ -158,12 +153,6 @@ func parse(re string) (*tree, error) {
 	}
 	if ix < len(re) {
 		return nil, perr(ix, "General parsing error: end of string not reached")
-	}
-	for _, n := range p.unresolved {
-		if g, ok := p.named[n.name]; ok {
-			n.group = g
-			n.name = ""
-		}
 	}
 	return &tree{root: root, ngroups: p.currGroup, named: p.named, backrefs: p.backrefs}, nil
 }
@@ -476,18 +465,6 @@ func (p *parser) parseEscape(ix int, inClass bool) (int, *node, error) {
 		return end, &node{kind: nContinue}, nil
 	case b == 'O' && !inClass:
 		return end, &node{kind: nAny, dotNL: true}, nil
-	case b == 'g' && !inClass:
-		if end == len(p.re) {
-			return 0, nil, perr(ix, "Invalid escape: \\g")
-		}
-		c := p.re[end]
-		switch {
-		case '0' <= c && c <= '9':
-			return p.parseNumberedSubroutine(end)
-		case c == '\'':
-			return p.parseNamedSubroutine(end, "'", "'", true)
-		}
-		return p.parseNamedSubroutine(end, "<", ">", true)
 	}
 	switch b {
 	case 'a':
@@ -648,16 +625,16 @@ func (p *parser) parseGroup(ix, depth int) (int, *node, error) {
 		if rest[1] == '\'' {
 			open, close = "'", "'"
 		}
-		id, rel, n, ok := parseID(p.re[ix+1:], open, close, false)
-		if !ok || rel != nil {
+		id, n, ok := parseID(p.re[ix+1:], open, close, false)
+		if !ok {
 			return 0, nil, perr(ix, "Could not parse group name")
 		}
 		p.named[id] = p.currGroup
 		group, skip = p.currGroup, n+1
 	case strings.HasPrefix(rest, "?P<"):
 		p.currGroup++
-		id, rel, n, ok := parseID(p.re[ix+2:], "<", ">", false)
-		if !ok || rel != nil {
+		id, n, ok := parseID(p.re[ix+2:], "<", ">", false)
+		if !ok {
 			return 0, nil, perr(ix, "Could not parse group name")
 		}
 		p.named[id] = p.currGroup
@@ -668,8 +645,6 @@ func (p *parser) parseGroup(ix, depth int) (int, *node, error) {
 		atomic, skip = true, 2
 	case strings.HasPrefix(rest, "?("):
 		return p.parseConditional(ix+2, depth)
-	case strings.HasPrefix(rest, "?P>"):
-		return p.parseNamedSubroutine(ix+3, "", ")", false)
 	case strings.HasPrefix(rest, "?"):
 		return p.parseFlags(ix, depth)
 	default:
@@ -806,7 +781,7 @@ func (p *parser) parseConditional(ix, depth int) (int, *node, error) {
 		return 0, nil, err
 	}
 	if end == next {
-		if cond.kind == nBackref && !cond.relLevel {
+		if cond.kind == nBackref {
 			after, err := p.checkClose(end)
 			if err != nil {
 				return 0, nil, err
@@ -824,7 +799,7 @@ func (p *parser) parseConditional(ix, depth int) (int, *node, error) {
 			no = &node{kind: nAlt, subs: rest}
 		}
 	}
-	if cond.kind == nBackref && !cond.relLevel {
+	if cond.kind == nBackref {
 		cond = &node{kind: nBackrefExists, group: cond.group}
 	}
 	after, err := p.checkClose(end)
@@ -875,99 +850,68 @@ func isIDChar(r rune) bool {
 	return r == '_' || unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Other_Alphabetic, r)
 }
 
-// parseID parses open + identifier + close at the start of s, optionally
-// followed (before close) by a relative +N/-N. It returns the identifier,
-// the relative amount (nil when absent) and the number of bytes used.
-func parseID(s, open, close string, allowRelative bool) (string, *int, int, bool) {
+// parseID parses open + identifier + close at the start of s and returns
+// the identifier and the number of bytes used. With allowRelative the
+// identifier may also be a group number relative to the last group
+// opened: +N or -N, N > 0.
+func parseID(s, open, close string, allowRelative bool) (string, int, bool) {
 	if !strings.HasPrefix(s, open) || len(s) <= len(open)+len(close) {
-		return "", nil, 0, false
+		return "", 0, false
 	}
-	idStart := len(open)
-	idLen := -1
-	for i, r := range s[idStart:] {
+	start, end := len(open), len(s)
+	for i, r := range s[start:] {
 		if !isIDChar(r) {
-			idLen = i
+			end = start + i
 			break
 		}
 	}
-	if idLen < 0 {
-		if close == "" {
-			idLen = len(s) - idStart
-		} else {
-			idLen = 0
+	if end == len(s) && close != "" {
+		end = start
+	}
+	if end > start && strings.HasPrefix(s[end:], close) {
+		return s[start:end], end + len(close), true
+	}
+	if allowRelative && end == start && end < len(s) && (s[end] == '+' || s[end] == '-') {
+		if e, amount, ok := parseDecimal(s, end+1); ok && amount > 0 && strings.HasPrefix(s[e:], close) {
+			return s[start:e], e + len(close), true
 		}
 	}
-	idEnd := idStart + idLen
-	if idLen > 0 && strings.HasPrefix(s[idEnd:], close) {
-		return s[idStart:idEnd], nil, idEnd + len(close), true
-	}
-	if !allowRelative || idEnd >= len(s) {
-		return "", nil, 0, false
-	}
-	if sign := s[idEnd]; sign == '+' || sign == '-' {
-		if end, amount, ok := parseDecimal(s, idEnd+1); ok && strings.HasPrefix(s[end:], close) {
-			if amount == 0 && idLen == 0 {
-				return "", nil, 0, false
-			}
-			if sign == '-' {
-				amount = -amount
-			}
-			return s[idStart:idEnd], &amount, end + len(close), true
-		}
-	}
-	return "", nil, 0, false
+	return "", 0, false
 }
 
-// resolveRef resolves the target of \k<..>, (?P=..), (?(..)) or \g<..>.
-func (p *parser) resolveRef(ix int, open, close string, allowRelative bool) (end, group int, name string, rel *int, err error) {
-	id, rel, skip, ok := parseID(p.re[ix:], open, close, allowRelative)
+// resolveRef resolves the group of \k<..>, (?P=..) or (?(..)): a name, a
+// number, or a relative number.
+func (p *parser) resolveRef(ix int, open, close string, allowRelative bool) (end, group int, err error) {
+	id, skip, ok := parseID(p.re[ix:], open, close, allowRelative)
 	if !ok {
-		return 0, 0, "", nil, perr(ix, "Could not parse group name")
+		return 0, 0, perr(ix, "Could not parse group name")
 	}
 	end = ix + skip
 	if g, ok := p.named[id]; ok {
-		return end, g, "", rel, nil
+		return end, g, nil
 	}
 	if v, err := strconv.ParseUint(id, 10, 63); err == nil {
-		return end, int(v), "", rel, nil
+		return end, int(v), nil
 	}
-	if rel != nil && id == "" {
-		r := *rel
+	if id[0] == '+' || id[0] == '-' {
+		r, _ := strconv.Atoi(id)
 		if r < 0 {
 			r++
 		}
 		if g := p.currGroup + r; g >= 0 {
-			return end, g, "", nil, nil
+			return end, g, nil
 		}
 	}
-	return end, -1, id, rel, nil
+	return 0, 0, perr(ix, "Invalid group name in back reference: %s", id)
 }
 
 func (p *parser) parseNamedBackref(ix int, open, close string, allowRelative bool) (int, *node, error) {
-	end, group, name, rel, err := p.resolveRef(ix, open, close, allowRelative)
+	end, group, err := p.resolveRef(ix, open, close, allowRelative)
 	if err != nil {
 		return 0, nil, err
-	}
-	if group < 0 {
-		return 0, nil, perr(ix, "Invalid group name in back reference: %s", name)
 	}
 	p.backrefs[group] = true
-	return end, &node{kind: nBackref, group: group, fold: p.flag(flagCaseI), relLevel: rel != nil}, nil
-}
-
-func (p *parser) parseNamedSubroutine(ix int, open, close string, allowRelative bool) (int, *node, error) {
-	end, group, name, rel, err := p.resolveRef(ix, open, close, allowRelative)
-	if err != nil {
-		return 0, nil, err
-	}
-	if rel != nil {
-		return 0, nil, perr(ix, "Could not parse group name")
-	}
-	n := &node{kind: nSubroutine, group: group, name: name, pos: ix}
-	if group < 0 {
-		p.unresolved = append(p.unresolved, n)
-	}
-	return end, n, nil
+	return end, &node{kind: nBackref, group: group, fold: p.flag(flagCaseI)}, nil
 }
 
 func (p *parser) parseNumberedGroupRef(ix int) (int, int, error) {
@@ -985,13 +929,4 @@ func (p *parser) parseNumberedBackref(ix int) (int, *node, error) {
 	p.numericBackrefs = true
 	p.backrefs[group] = true
 	return end, &node{kind: nBackref, group: group, fold: p.flag(flagCaseI)}, nil
-}
-
-func (p *parser) parseNumberedSubroutine(ix int) (int, *node, error) {
-	end, group, err := p.parseNumberedGroupRef(ix)
-	if err != nil {
-		return 0, nil, err
-	}
-	p.numericBackrefs = true
-	return end, &node{kind: nSubroutine, group: group, pos: ix}, nil
 }

@@ -501,9 +501,9 @@ func (re *Regexp) Expand(dst []byte, template, src string, match []int) []byte {
 			template = tail[1:]
 			continue
 		}
-		id, _, skip, ok := parseID(tail, "{", "}", false)
+		id, skip, ok := parseID(tail, "{", "}", false)
 		if !ok {
-			id, _, skip, ok = parseID(tail, "", "", false)
+			id, skip, ok = parseID(tail, "", "", false)
 		}
 		if !ok {
 			dst = append(dst, '$')

@@ -80,55 +80,25 @@ func normalizeName(s string) string {
 	return out
 }
 
-// gencatAliases maps every General_Category value alias to its short name.
-var gencatAliases = func() map[string]string {
-	m := map[string]string{}
-	for short, longs := range map[string][]string{
-		"C": {"Other"}, "Cc": {"Control", "cntrl"}, "Cf": {"Format"}, "Cn": {"Unassigned"},
-		"Co": {"Private_Use"}, "Cs": {"Surrogate"}, "L": {"Letter"}, "LC": {"Cased_Letter"},
-		"Ll": {"Lowercase_Letter"}, "Lm": {"Modifier_Letter"}, "Lo": {"Other_Letter"},
-		"Lt": {"Titlecase_Letter"}, "Lu": {"Uppercase_Letter"}, "M": {"Mark", "Combining_Mark"},
-		"Mc": {"Spacing_Mark"}, "Me": {"Enclosing_Mark"}, "Mn": {"Nonspacing_Mark"},
-		"N": {"Number"}, "Nd": {"Decimal_Number", "digit"}, "Nl": {"Letter_Number"},
-		"No": {"Other_Number"}, "P": {"Punctuation", "punct"}, "Pc": {"Connector_Punctuation"},
-		"Pd": {"Dash_Punctuation"}, "Pe": {"Close_Punctuation"}, "Pf": {"Final_Punctuation"},
-		"Pi": {"Initial_Punctuation"}, "Po": {"Other_Punctuation"}, "Ps": {"Open_Punctuation"},
-		"S": {"Symbol"}, "Sc": {"Currency_Symbol"}, "Sk": {"Modifier_Symbol"}, "Sm": {"Math_Symbol"},
-		"So": {"Other_Symbol"}, "Z": {"Separator"}, "Zl": {"Line_Separator"},
-		"Zp": {"Paragraph_Separator"}, "Zs": {"Space_Separator"},
-	} {
-		m[normalizeName(short)] = short
-		for _, l := range longs {
-			m[normalizeName(l)] = short
-		}
+// categories indexes the General_Category values by normalized name:
+// Go's tables (which, like Rust's, count unassigned code points in C and
+// have Cn and LC) under their short names and Go's aliases, plus the
+// pseudo values Any, Assigned and ASCII.
+var categories = sync.OnceValue(func() map[string]func() rset {
+	m := map[string]func() rset{
+		"any":      func() rset { return universe },
+		"assigned": func() rset { return tableSet(unicode.Cn).negate() },
+		"ascii":    func() rset { return asciiSet },
+	}
+	for name, t := range unicode.Categories {
+		m[normalizeName(name)] = func() rset { return tableSet(t) }
+	}
+	for alias, name := range unicode.CategoryAliases {
+		t := unicode.Categories[name]
+		m[normalizeName(alias)] = func() rset { return tableSet(t) }
 	}
 	return m
-}()
-
-var assigned = sync.OnceValue(func() rset {
-	return tables(unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.C)
 })
-
-// gencatSet returns the set of a General_Category short name, or one of
-// the pseudo values Any, Assigned and ASCII.
-func gencatSet(short string) rset {
-	switch short {
-	case "Any":
-		return universe
-	case "Assigned":
-		return assigned()
-	case "ASCII":
-		return asciiSet
-	case "Cn":
-		return assigned().negate()
-	case "C":
-		// Rust's C (Other) includes unassigned code points; Go's does not.
-		return tableSet(unicode.C).union(assigned().negate())
-	case "LC":
-		return tables(unicode.Lu, unicode.Ll, unicode.Lt)
-	}
-	return tableSet(unicode.Categories[short])
-}
 
 // scriptAliases maps ISO 15924 codes to the long script names Go uses.
 var scriptAliases = map[string]string{
@@ -164,7 +134,7 @@ var scriptAliases = map[string]string{
 	"tibt": "Tibetan", "tirh": "Tirhuta", "tnsa": "Tangsa", "ugar": "Ugaritic", "vaii": "Vai",
 	"vith": "Vithkuqi", "wara": "Warang_Citi", "wcho": "Wancho", "xpeo": "Old_Persian", "xsux": "Cuneiform",
 	"yezi": "Yezidi", "yiii": "Yi", "zanb": "Zanabazar_Square", "zinh": "Inherited", "qaai": "Inherited",
-	"zyyy": "Common", "zzzz": "Unknown",
+	"zyyy": "Common",
 }
 
 // scriptByName indexes Go's script tables by normalized long name.
@@ -180,22 +150,7 @@ var scriptByName = sync.OnceValue(func() map[string]string {
 func scriptSet(norm string) (rset, bool) {
 	name, ok := scriptByName()[norm]
 	if !ok {
-		name, ok = scriptAliases[norm]
-	}
-	if !ok {
-		if norm == "unknown" {
-			name, ok = "Unknown", true
-		}
-	}
-	if !ok {
-		return nil, false
-	}
-	if name == "Unknown" {
-		var all rset
-		for _, t := range unicode.Scripts {
-			all = all.union(tableSet(t))
-		}
-		return all.negate(), true
+		name = scriptAliases[norm]
 	}
 	t, ok := unicode.Scripts[name]
 	if !ok {
@@ -268,41 +223,27 @@ var boolProps = func() map[string]func() rset {
 	return m
 }()
 
-// unicodeClass resolves the body of \pX or \p{...} to a set.
+// unicodeClass resolves the body of \pX or \p{...} to a set: a binary
+// property, a General_Category value or a script (in that order, as in
+// Rust), or name=value / name!=value for gc, sc and scx.
 func unicodeClass(body string) (rset, error) {
 	if i := strings.IndexAny(body, "=:"); i >= 0 {
-		name, value := body[:i], body[i+1:]
-		negate := false
-		if strings.HasSuffix(name, "!") {
-			negate = true
-			name = name[:len(name)-1]
-		}
+		name, value := body[:i], normalizeName(body[i+1:])
+		negate := strings.HasSuffix(name, "!")
 		var set rset
-		nv := normalizeName(value)
-		switch normalizeName(name) {
+		switch normalizeName(strings.TrimSuffix(name, "!")) {
 		case "generalcategory", "gc":
-			short, ok := gencatAliases[nv]
+			fn, ok := categories()[value]
 			if !ok {
-				switch nv {
-				case "any":
-					short = "Any"
-				case "assigned":
-					short = "Assigned"
-				case "ascii":
-					short = "ASCII"
-				default:
-					return nil, fmt.Errorf("Unicode property value not found")
-				}
+				return nil, fmt.Errorf("Unicode property value not found")
 			}
-			set = gencatSet(short)
+			set = fn()
 		case "script", "sc", "scriptextensions", "scx":
-			s, ok := scriptSet(nv)
+			s, ok := scriptSet(value)
 			if !ok {
 				return nil, fmt.Errorf("Unicode property value not found")
 			}
 			set = s
-		case "age", "graphemeclusterbreak", "gcb", "wordbreak", "wb", "sentencebreak", "sb":
-			return nil, fmt.Errorf("Unicode property %q is not supported by this implementation", name)
 		default:
 			return nil, fmt.Errorf("Unicode property not found")
 		}
@@ -312,21 +253,11 @@ func unicodeClass(body string) (rset, error) {
 		return set, nil
 	}
 	norm := normalizeName(body)
-	switch norm {
-	case "any":
-		return universe, nil
-	case "assigned":
-		return assigned(), nil
-	case "ascii":
-		return asciiSet, nil
+	if fn, ok := boolProps[norm]; ok {
+		return fn(), nil
 	}
-	if norm != "cf" && norm != "sc" && norm != "lc" {
-		if fn, ok := boolProps[norm]; ok {
-			return fn(), nil
-		}
-	}
-	if short, ok := gencatAliases[norm]; ok {
-		return gencatSet(short), nil
+	if fn, ok := categories()[norm]; ok {
+		return fn(), nil
 	}
 	if s, ok := scriptSet(norm); ok {
 		return s, nil
