@@ -305,11 +305,17 @@ function shaping:setup_with_automation(opts)
 
   -- With skip_make, the merged parameters come back as a plain table for
   -- the caller to adjust and pass to kumo.make_egress_path itself.
+  -- Without it, the native get_egress_path builds the same config in Go,
+  -- with no Lua table in between.
   function shaper.get_egress_path_config(domain, egress_source, site_name, skip_make)
-    local merged = current_data():get_egress_path_config(domain, egress_source, site_name)
+    local data = current_data()
+    if not skip_make then
+      return data:get_egress_path(domain, egress_source, site_name)
+    end
+    local merged = data:get_egress_path_config(domain, egress_source, site_name)
     -- The watcher bumps the epoch when the data changes: follow it.
     if merged.refresh_strategy == nil then merged.refresh_strategy = 'Epoch' end
-    return skip_make and merged or kumo.make_egress_path(merged)
+    return merged
   end
 
   function shaper.setup_publish()
