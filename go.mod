@@ -18,3 +18,7 @@ require (
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 )
+
+// gopher-lua v1.1.2 with a fix to how caught errors close upvalues; see
+// third_party/gopher-lua/KUMOPOLICY.md.
+replace github.com/yuin/gopher-lua => ./third_party/gopher-lua

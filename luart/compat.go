@@ -50,6 +50,7 @@ func installCompat(L *lua.LState) {
 	}))
 	L.SetGlobal("collectgarbage", L.NewFunction(compatCollectGarbage))
 	L.SetGlobal("assert", L.NewFunction(compatAssert))
+	L.SetGlobal("xpcall", L.NewFunction(compatXPCall))
 	L.SetGlobal("tostring", L.NewFunction(compatToString))
 	L.SetGlobal("print", L.NewFunction(compatPrint))
 
@@ -199,4 +200,23 @@ func Where(L *lua.LState, level int) string {
 		return ""
 	}
 	return fmt.Sprintf("%s:%d: ", dbg.Source, dbg.CurrentLine)
+}
+
+// compatXPCall is Lua 5.4's xpcall(f, msgh, ...): unlike gopher-lua's, it
+// passes the arguments after msgh to f.
+func compatXPCall(L *lua.LState) int {
+	L.CheckAny(1)
+	h := L.CheckFunction(2)
+	L.Remove(2)
+	if err := L.PCall(L.GetTop()-1, lua.MultRet, h); err != nil {
+		L.Push(lua.LFalse)
+		if api, ok := err.(*lua.ApiError); ok && api.Object != nil {
+			L.Push(api.Object)
+		} else {
+			L.Push(lua.LString(err.Error()))
+		}
+		return 2
+	}
+	L.Insert(lua.LTrue, 1)
+	return L.GetTop()
 }

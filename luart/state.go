@@ -27,8 +27,6 @@ type State struct {
 	timedOut *TimeoutError  // the first phase that ran out; the state is broken
 	trace    string         // traceback recorded by msgh for the last error
 	msgh     *lua.LFunction // pcall's message handler
-	hostCall *lua.LFunction // the Go frame between the host and Lua code
-	noop     *lua.LFunction
 
 	multiple   map[string]bool // the runtime's Multiple events when the state was built
 	handlers   map[string][]*handler
@@ -162,37 +160,16 @@ func (rt *Runtime) runPolicy(s *State) error {
 }
 
 // pcall calls the function below nargs arguments on the stack in
-// protected mode, recording a Lua 5.4 style traceback of any error.
-//
-// The traceback is taken by a message handler, which runs before the stack
-// unwinds. gopher-lua skips closing open upvalues when an error is raised
-// while a message handler is pending, and a pcall inside the Lua code would
-// then leave closures pointing at reused stack slots. So the function is
-// called through hostCall, which first clears that state (a nested
-// protected call resets it) and then calls the function unprotected:
-// errors close upvalues as usual and still reach the message handler.
+// protected mode, recording a Lua 5.4 style traceback of any error: the
+// message handler runs before the stack unwinds. (Upvalues stay right
+// with a handler pending thanks to kumopolicy's gopher-lua change; see
+// third_party/gopher-lua/KUMOPOLICY.md.)
 func (s *State) pcall(nargs, nret int) error {
 	s.trace = ""
-	L := s.L
 	if s.msgh == nil {
-		s.msgh = L.NewFunction(s.messageHandler)
-		s.hostCall = L.NewFunction(hostCall)
-		s.noop = L.NewFunction(func(*lua.LState) int { return 0 })
+		s.msgh = s.L.NewFunction(s.messageHandler)
 	}
-	L.Insert(s.hostCall, -(nargs + 1))
-	return L.PCall(nargs+1, nret, s.msgh)
-}
-
-// hostCall calls its first argument with the others and returns all its
-// results; see pcall.
-func hostCall(L *lua.LState) int {
-	s := StateOf(L)
-	L.Push(s.noop)
-	if err := L.PCall(0, 0, nil); err != nil {
-		L.RaiseError("%v", err)
-	}
-	L.Call(L.GetTop()-1, lua.MultRet)
-	return L.GetTop()
+	return s.L.PCall(nargs, nret, s.msgh)
 }
 
 // messageHandler runs where an error was raised, before the stack unwinds:

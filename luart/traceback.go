@@ -41,11 +41,6 @@ func Traceback(L *lua.LState, level int) []Frame {
 			break
 		}
 		fn, _ := fv.(*lua.LFunction)
-		if fn != nil && fn.IsG && isHostCall(L, fn) {
-			// The Go frame through which the host calls Lua code is the
-			// host's, as in KumoMTA: not a level of the Lua stack.
-			continue
-		}
 		f := Frame{Event: "Normal", Name: dbg.Name, fn: fn}
 		if fn == nil || fn.IsG {
 			f.What = "C"
@@ -252,15 +247,6 @@ func FormatTraceback(L *lua.LState, level int) string {
 	}
 	b.WriteString("\n\t[C]: in ?")
 	return b.String()
-}
-
-func isHostCall(L *lua.LState, fn *lua.LFunction) bool {
-	ud, ok := L.G.Registry.RawGetString(stateRegistryKey).(*lua.LUserData)
-	if !ok {
-		return false
-	}
-	s, ok := ud.Value.(*State)
-	return ok && s.hostCall == fn
 }
 
 // tailCalls returns how many tail calls the frame of dbg replaced.
