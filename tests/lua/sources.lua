@@ -128,9 +128,7 @@ local function test_handlers()
 end
 
 -- Runs the validate_config handler over data, returning what it printed
--- and whether it failed the validation. (The outcome is kept in a table:
--- gopher-lua detaches upvalues from the locals of every active frame when
--- an error is caught below them, as the helper's own pcalls do here.)
+-- and whether it failed the validation.
 local function validate(files, data)
   local seen = { printed = {}, failed = false }
   local real_print, real_failed = print, kumo.validation_failed
