@@ -50,6 +50,7 @@ func installCompat(L *lua.LState) {
 	}))
 	L.SetGlobal("collectgarbage", L.NewFunction(compatCollectGarbage))
 	L.SetGlobal("assert", L.NewFunction(compatAssert))
+	L.SetGlobal("error", L.NewFunction(compatError))
 	L.SetGlobal("xpcall", L.NewFunction(compatXPCall))
 	L.SetGlobal("tostring", L.NewFunction(compatToString))
 	L.SetGlobal("print", L.NewFunction(compatPrint))
@@ -219,4 +220,19 @@ func compatXPCall(L *lua.LState) int {
 	}
 	L.Insert(lua.LTrue, 1)
 	return L.GetTop()
+}
+
+// compatError is Lua 5.4's error(msg [, level]): a string message gets the
+// position of the function at that level of the stack (1, the default:
+// the function that called error; 2: its caller; 0: none), and nothing
+// when that function is not Lua code. gopher-lua's names the line one
+// frame short for levels above 1.
+func compatError(L *lua.LState) int {
+	obj := L.Get(1)
+	level := L.OptInt(2, 1)
+	if str, ok := obj.(lua.LString); ok && level > 0 {
+		obj = lua.LString(Where(L, level) + string(str))
+	}
+	L.Error(obj, 0)
+	return 0
 }
