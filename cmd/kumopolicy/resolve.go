@@ -15,6 +15,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/serde"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
@@ -170,7 +171,7 @@ var additionalTables = map[string]bool{
 	"additional_source_selection_rates": true,
 }
 
-func writeExplanation(w io.Writer, domain, source, site string, final *egress.Map, exp *kumo.Explanation) {
+func writeExplanation(w io.Writer, domain, source, site string, final *plain.Map, exp *kumo.Explanation) {
 	fmt.Fprintf(w, "# where each value came from (domain %s, source %s, site %s)\n", domain, source, site)
 	if exp.Shaping == nil {
 		fmt.Fprintln(w, "# the policy did not call Shaping:get_egress_path_config; every value is from its Lua code or a built-in default")
@@ -199,7 +200,7 @@ func writeExplanation(w io.Writer, domain, source, site string, final *egress.Ma
 	for _, key := range final.Keys() {
 		val, _ := final.Get(key)
 		fmt.Fprintf(w, "%s = %s\n", key, renderValue(val))
-		if m, ok := val.(*egress.Map); ok && additionalTables[key] && m.Len() > 0 {
+		if m, ok := val.(*plain.Map); ok && additionalTables[key] && m.Len() > 0 {
 			for _, entry := range m.Keys() {
 				ev, _ := m.Get(entry)
 				if setters := entrySettersOf(key, entry, exp.Layers); len(setters) > 0 {
@@ -342,7 +343,7 @@ func describeSetter(s setter) string {
 
 func plainOf(v any) any {
 	switch x := v.(type) {
-	case *egress.Map:
+	case *plain.Map:
 		return x.Plain(false)
 	case *shaping.Table:
 		return x.Plain()

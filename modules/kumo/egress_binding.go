@@ -8,6 +8,7 @@ import (
 
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/serde"
 )
 
@@ -49,7 +50,7 @@ type egressConfigObject struct {
 	typed any // *egress.EgressPathConfig, *egress.QueueConfig, ...
 
 	once       sync.Once
-	serialized *egress.Map
+	serialized *plain.Map
 }
 
 // egressConfigKind describes one kind of config object.
@@ -57,21 +58,21 @@ type egressConfigKind struct {
 	name      string // the userdata's __name
 	metaKey   string // registry key of its metatable
 	readable  bool   // __index, __pairs and __len over the serialized form
-	serialize func(typed any) *egress.Map
+	serialize func(typed any) *plain.Map
 }
 
 var (
 	egressPathKind = &egressConfigKind{name: "EgressPathConfig", metaKey: "kumopolicy.kumo.EgressPathConfig", readable: true,
-		serialize: func(t any) *egress.Map { return t.(*egress.EgressPathConfig).Serialize() }}
+		serialize: func(t any) *plain.Map { return t.(*egress.EgressPathConfig).Serialize() }}
 	queueConfigKind = &egressConfigKind{name: "QueueConfig", metaKey: "kumopolicy.kumo.QueueConfig", readable: true,
-		serialize: func(t any) *egress.Map { return t.(*egress.QueueConfig).Serialize() }}
+		serialize: func(t any) *plain.Map { return t.(*egress.QueueConfig).Serialize() }}
 	egressSourceKind = &egressConfigKind{name: "EgressSource", metaKey: "kumopolicy.kumo.EgressSource",
-		serialize: func(t any) *egress.Map { return t.(*egress.EgressSource).Serialize() }}
+		serialize: func(t any) *plain.Map { return t.(*egress.EgressSource).Serialize() }}
 	egressPoolKind = &egressConfigKind{name: "EgressPool", metaKey: "kumopolicy.kumo.EgressPool",
-		serialize: func(t any) *egress.Map { return t.(*egress.EgressPool).Serialize() }}
+		serialize: func(t any) *plain.Map { return t.(*egress.EgressPool).Serialize() }}
 )
 
-func (o *egressConfigObject) fields() *egress.Map {
+func (o *egressConfigObject) fields() *plain.Map {
 	o.once.Do(func() { o.serialized = o.kind.serialize(o.typed) })
 	return o.serialized
 }
@@ -205,12 +206,12 @@ func egressConfigPairs(L *lua.LState) int {
 }
 
 // egressSerializedToLua converts a serialized value to a fresh Lua value:
-// *egress.Map becomes a table, []any a sequence marked as an array.
+// *plain.Map becomes a table, []any a sequence marked as an array.
 func egressSerializedToLua(L *lua.LState, v any) lua.LValue {
 	switch x := v.(type) {
 	case nil:
 		return lua.LNil
-	case *egress.Map:
+	case *plain.Map:
 		t := L.CreateTable(0, x.Len())
 		for i := 0; i < x.Len(); i++ {
 			k, e := x.At(i)

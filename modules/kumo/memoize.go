@@ -14,8 +14,8 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/kumopolicy/kumopolicy/luart"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/memoize"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // kumo.memoize(FUNC, PARAMS) (shaping spec §14, lua_api §5.8).
@@ -142,9 +142,9 @@ func memoizeReadParams(L *lua.LState) (memoize.Params, error) {
 func memoizeDuration(v lua.LValue) (time.Duration, error) {
 	switch x := v.(type) {
 	case lua.LString:
-		return egress.ParseDuration(string(x))
+		return plain.ParseDuration(string(x))
 	case lua.LNumber:
-		return egress.DurationFromSeconds(float64(x))
+		return plain.DurationFromSeconds(float64(x))
 	default:
 		return 0, fmt.Errorf("invalid type: %s, expected a duration", describe(v))
 	}

@@ -9,8 +9,8 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/kumopolicy/kumopolicy/luart"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/logrecord"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
 
@@ -369,5 +369,5 @@ func decodeLuaDuration(v lua.LValue) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	return egress.DecodeDuration(g)
+	return plain.DecodeDuration(g)
 }

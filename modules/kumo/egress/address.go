@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // Addresses used by egress sources and queue protocols, parsed as
@@ -16,11 +18,11 @@ import (
 func DecodeIPAddr(v any) (netip.Addr, error) {
 	s, ok := v.(string)
 	if !ok {
-		return netip.Addr{}, InvalidType(v, "IP address")
+		return netip.Addr{}, plain.InvalidType(v, "IP address")
 	}
 	a, err := parseRustIP(s)
 	if err != nil {
-		return netip.Addr{}, &Error{Msg: err.Error()}
+		return netip.Addr{}, &plain.Error{Msg: err.Error()}
 	}
 	return a, nil
 }
@@ -92,7 +94,7 @@ func ParseResolvableSocketAddr(s string) (SocketAddr, error) {
 	return SocketAddr{}, fmt.Errorf("failed to parse %s as a resolvable socket address: "+
 		"not an IP socket (invalid socket address syntax); "+
 		"not a unix socket path (unix domain path must be absolute); "+
-		"not host:port (%s)", rustQuote(s), reason)
+		"not host:port (%s)", plain.Quote(s), reason)
 }
 
 func parseHostnamePort(s string) (string, uint16, string) {
@@ -103,13 +105,13 @@ func parseHostnamePort(s string) (string, uint16, string) {
 	host, portText := s[:colon], s[colon+1:]
 	port, reason := parseRustUint(portText, 16)
 	if reason != "" {
-		return "", 0, "invalid port " + rustQuote(portText)
+		return "", 0, "invalid port " + plain.Quote(portText)
 	}
 	if host == "" {
 		return "", 0, `invalid hostname "": hostname is empty`
 	}
 	if why := checkHostname(host); why != "" {
-		return "", 0, "invalid hostname " + rustQuote(host) + ": " + why
+		return "", 0, "invalid hostname " + plain.Quote(host) + ": " + why
 	}
 	return host, uint16(port), ""
 }
@@ -177,11 +179,11 @@ func isASCIIAlnum(c byte) bool {
 func DecodeResolvableSocketAddr(v any) (SocketAddr, error) {
 	s, ok := v.(string)
 	if !ok {
-		return SocketAddr{}, InvalidType(v, "a string")
+		return SocketAddr{}, plain.InvalidType(v, "a string")
 	}
 	a, err := ParseResolvableSocketAddr(s)
 	if err != nil {
-		return SocketAddr{}, &Error{Msg: err.Error()}
+		return SocketAddr{}, &plain.Error{Msg: err.Error()}
 	}
 	return a, nil
 }

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // Types are the record type names.
@@ -114,7 +114,7 @@ var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}
 func Decode(v any) (*Record, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("invalid type: %s, expected a log record object", describe(v))
+		return nil, fmt.Errorf("invalid type: %s, expected a log record object", plain.Describe(v))
 	}
 	d := decoder{m: m}
 	r := &Record{Raw: m}
@@ -193,7 +193,7 @@ func (d *decoder) str(key string, required bool) string {
 	}
 	s, ok := v.(string)
 	if !ok {
-		d.fail("invalid type: %s, expected a string for field `%s`", describe(v), key)
+		d.fail("invalid type: %s, expected a string for field `%s`", plain.Describe(v), key)
 	}
 	return s
 }
@@ -205,7 +205,7 @@ func (d *decoder) int(key string, required bool) int64 {
 	}
 	i, ok := v.(int64)
 	if !ok {
-		d.fail("invalid type: %s, expected an integer for field `%s`", describe(v), key)
+		d.fail("invalid type: %s, expected an integer for field `%s`", plain.Describe(v), key)
 	}
 	return i
 }
@@ -231,7 +231,7 @@ func (d *decoder) object(key string, required bool) map[string]any {
 			return map[string]any{}
 		}
 	}
-	d.fail("invalid type: %s, expected a map for field `%s`", describe(v), key)
+	d.fail("invalid type: %s, expected a map for field `%s`", plain.Describe(v), key)
 	return nil
 }
 
@@ -248,14 +248,14 @@ func (d *decoder) recipients() []string {
 		for i, e := range x {
 			s, ok := e.(string)
 			if !ok {
-				d.fail("invalid type: %s, expected a string for field `recipient[%d]`", describe(e), i)
+				d.fail("invalid type: %s, expected a string for field `recipient[%d]`", plain.Describe(e), i)
 				return nil
 			}
 			out = append(out, s)
 		}
 		return out
 	}
-	d.fail("invalid type: %s, expected a string or an array of strings for field `recipient`", describe(v))
+	d.fail("invalid type: %s, expected a string or an array of strings for field `recipient`", plain.Describe(v))
 	return nil
 }
 
@@ -266,7 +266,7 @@ func (d *decoder) response() Response {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		d.fail("invalid type: %s, expected a map for field `response`", describe(v))
+		d.fail("invalid type: %s, expected a map for field `response`", plain.Describe(v))
 		return Response{}
 	}
 	sub := decoder{m: m}
@@ -278,7 +278,7 @@ func (d *decoder) response() Response {
 	if ec, ok := sub.get("enhanced_code", false); ok {
 		em, ok := ec.(map[string]any)
 		if !ok {
-			sub.fail("invalid type: %s, expected a map for field `enhanced_code`", describe(ec))
+			sub.fail("invalid type: %s, expected a map for field `enhanced_code`", plain.Describe(ec))
 		} else {
 			e := decoder{m: em}
 			resp.Enhanced = &EnhancedCode{
@@ -296,8 +296,6 @@ func (d *decoder) response() Response {
 	}
 	return resp
 }
-
-func describe(v any) string { return egress.Unexpected(v) }
 
 func quoteList(names []string) string {
 	q := make([]string, len(names))

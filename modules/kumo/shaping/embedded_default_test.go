@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // ourDefaultShaping is the embedded file kumopolicy serves in place of
@@ -298,7 +299,7 @@ func effective(key string, v any) (any, error) {
 		return nil, err
 	}
 	got, _ := c.Serialize().Get(key)
-	if m, ok := got.(*egress.Map); ok {
+	if m, ok := got.(*plain.Map); ok {
 		return m.Plain(false), nil
 	}
 	return got, nil

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/regex"
 )
 
@@ -23,7 +24,7 @@ func DefaultEnv(dns DNS) Env {
 			return t.String(), err
 		},
 		Duration: func(v any) (time.Duration, error) {
-			return egress.DecodeDuration(plainValue(v))
+			return plain.DecodeDuration(plainValue(v))
 		},
 		CompileRegex: func(p string) (Matcher, error) { return regex.Compile(p) },
 	}

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // Hash returns a lowercase hex SHA-256 over the merged data and the load
@@ -151,7 +151,7 @@ func (r *Rule) Serialize() *Table {
 		th.Set("Threshold", r.Threshold)
 		t.Set("trigger", th)
 	}
-	t.Set("duration", egress.FormatDuration(r.Duration))
+	t.Set("duration", plain.FormatDuration(r.Duration))
 	t.Set("match_internal", r.MatchInternal)
 	return t
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // fileBlocks is one file's blocks, in file order.
@@ -211,12 +211,12 @@ func sourcesValue(v any) (*Table, error) {
 }
 
 // describeValue names a value's type and value for error messages, in
-// serde's style (egress.Unexpected, with ordered tables as maps).
+// serde's style (plain.Describe, with ordered tables as maps).
 func describeValue(v any) string {
 	if _, ok := v.(*Table); ok {
 		return "map"
 	}
-	return egress.Unexpected(v)
+	return plain.Describe(v)
 }
 
 // ActionKind is what an automation rule does when it fires.
