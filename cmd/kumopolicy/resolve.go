@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -16,7 +14,6 @@ import (
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/serde"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
 
@@ -133,16 +130,14 @@ Flags:`)
 
 	serialized := result.Serialize()
 	if *format == "json" {
-		b, err := json.Marshal(serialized)
+		text, err := plain.EncodeJSONPretty(serialized)
 		if err != nil {
 			fmt.Fprintln(stderr, "kumopolicy resolve:", err)
 			return exitFailure
 		}
-		var pretty bytes.Buffer
-		json.Indent(&pretty, b, "", "  ")
-		fmt.Fprintln(stdout, pretty.String())
+		fmt.Fprintln(stdout, text)
 	} else {
-		text, err := serde.EncodeTOML(serialized.Plain(false), serde.TOMLCompact)
+		text, err := plain.EncodeTOML(serialized.Plain(false), plain.TOMLCompact)
 		if err != nil {
 			fmt.Fprintln(stderr, "kumopolicy resolve:", err)
 			return exitFailure
@@ -357,9 +352,9 @@ func renderValue(v any) string {
 	case *shaping.Table:
 		v = x.Plain()
 	}
-	b, err := json.Marshal(v)
+	text, err := plain.EncodeJSON(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}
-	return string(b)
+	return text
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/serde"
 )
 
 // Config constructors, as KumoMTA's kumod module provides them:
@@ -122,7 +121,7 @@ func makeEgressConfig(kind *egressConfigKind, decode func(any) (any, error)) lua
 // deserializeError renders a decoding failure as KumoMTA's from_lua_value
 // does.
 func deserializeError(err error, data any) error {
-	text, jerr := serde.EncodeJSON(data)
+	text, jerr := plain.EncodeJSON(data)
 	if jerr != nil {
 		text = fmt.Sprintf("<unable to encode as json: %v>", jerr)
 	}

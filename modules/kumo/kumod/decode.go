@@ -8,7 +8,6 @@ import (
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/serde"
 )
 
 // Strict decoding of plain Go data (nil, bool, int64, float64, string,
@@ -53,7 +52,7 @@ func wrapDeserialize(err error, input any) error {
 // renderJSON renders plain data as serde_json does (compact, keys sorted,
 // no HTML escaping), for error messages.
 func renderJSON(v any) string {
-	text, err := serde.EncodeJSON(v)
+	text, err := plain.EncodeJSON(v)
 	if err != nil {
 		return fmt.Sprintf("<unable to encode as json: %v>", err)
 	}

@@ -5,12 +5,10 @@
 package logrecord
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -72,37 +70,11 @@ func (r *Record) Time() time.Time {
 
 // ParseJSON decodes one JSON record.
 func ParseJSON(data []byte) (*Record, error) {
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.UseNumber()
-	var raw any
-	if err := dec.Decode(&raw); err != nil {
+	raw, _, err := plain.ParseJSON(data, plain.ParseOptions{})
+	if err != nil {
 		return nil, fmt.Errorf("invalid JSON: %v", err)
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("invalid JSON: trailing data after the record")
-	}
-	return Decode(normalize(raw))
-}
-
-// normalize turns json.Number into int64 or float64.
-func normalize(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	case map[string]any:
-		for k, e := range x {
-			x[k] = normalize(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = normalize(e)
-		}
-	}
-	return v
+	return Decode(raw)
 }
 
 var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)

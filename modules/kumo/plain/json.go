@@ -63,6 +63,17 @@ func AppendJSON(dst []byte, v any, opt JSONOptions) ([]byte, error) {
 // AppendJSONString appends s as a JSON string literal (see AppendQuoted).
 func AppendJSONString(dst []byte, s string) []byte { return AppendQuoted(dst, s, JSON) }
 
+// AppendJSONNumber appends f as AppendJSON writes a number.
+func AppendJSONNumber(dst []byte, f float64, opt JSONOptions) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		if opt.NonFiniteNull {
+			return append(dst, "null"...), nil
+		}
+		return dst, &Error{Msg: fmt.Sprintf("cannot encode %s as JSON: JSON numbers must be finite", luaNumberName(f))}
+	}
+	return appendNumber(dst, f), nil
+}
+
 type jsonWriter struct {
 	buf []byte
 	opt JSONOptions
@@ -97,14 +108,9 @@ func (w *jsonWriter) value(v any, depth int) error {
 	case int64:
 		w.buf = strconv.AppendInt(w.buf, x, 10)
 	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			if w.opt.NonFiniteNull {
-				w.buf = append(w.buf, "null"...)
-				return nil
-			}
-			return &Error{Msg: fmt.Sprintf("cannot encode %s as JSON: JSON numbers must be finite", luaNumberName(x))}
-		}
-		w.buf = appendNumber(w.buf, x)
+		var err error
+		w.buf, err = AppendJSONNumber(w.buf, x, w.opt)
+		return err
 	case string:
 		if !w.opt.EscapeBytes && !utf8.ValidString(x) {
 			return w.value(byteSequence(x), depth)

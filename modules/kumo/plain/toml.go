@@ -40,7 +40,7 @@ func EncodeTOML(v any, style TOMLStyle) (string, error) {
 	n = dropNilEntries(n)
 	root, ok := n.(map[string]any)
 	if !ok {
-		return "", &Error{Msg: "a TOML document must be a table with string keys, not " + Describe(n)}
+		return "", InvalidType(n, "a table with string keys (a TOML document)")
 	}
 	e := &tomlEncoder{style: style}
 	if err := e.table(nil, root, false); err != nil {

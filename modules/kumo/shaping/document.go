@@ -17,7 +17,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/kumopolicy/kumopolicy/modules/kumo/serde"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // Table is a TOML table or JSON object that remembers the order its keys
@@ -187,7 +187,7 @@ func tomlValue(v any, path string, order map[string][]string) any {
 		}
 		return out
 	case time.Time:
-		return serde.FormatTime(x)
+		return plain.FormatTime(x)
 	}
 	return v
 }
@@ -218,7 +218,7 @@ func (l JSONLeniency) String() string {
 // warn). Numbers that are integers stay int64. A duplicate key is an error.
 func ParseJSON(data []byte) (*Table, JSONLeniency, error) {
 	var lenient JSONLeniency
-	stripped, err := serde.StripComments(data)
+	stripped, err := plain.StripComments(data)
 	if err != nil {
 		return nil, lenient, err
 	}
