@@ -10,6 +10,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // Conversion between Lua values and plain Go data.
@@ -253,6 +255,13 @@ func ToLua(L *lua.LState, v any) lua.LValue {
 	case map[string]any:
 		t := L.CreateTable(0, len(x))
 		for k, e := range x {
+			t.RawSetString(k, ToLua(L, e))
+		}
+		return t
+	case *plain.Map:
+		t := L.CreateTable(0, x.Len())
+		for i := range x.Len() {
+			k, e := x.At(i)
 			t.RawSetString(k, ToLua(L, e))
 		}
 		return t

@@ -252,7 +252,7 @@ func writeSetters(w io.Writer, lead, cont string, setters []setter) {
 	}
 }
 
-func hasKey(t *shaping.Table, k string) bool {
+func hasKey(t *plain.Map, k string) bool {
 	_, ok := t.Get(k)
 	return ok
 }
@@ -298,7 +298,7 @@ func entrySettersOf(key, entry string, layers []shaping.Layer) []setter {
 		if !ok {
 			continue
 		}
-		t, isTable := v.(*shaping.Table)
+		t, isTable := v.(*plain.Map)
 		if !isTable {
 			out = nil
 			continue
@@ -337,21 +337,14 @@ func describeSetter(s setter) string {
 }
 
 func plainOf(v any) any {
-	switch x := v.(type) {
-	case *plain.Map:
+	if x, ok := v.(*plain.Map); ok {
 		return x.Plain(false)
-	case *shaping.Table:
-		return x.Plain()
 	}
 	return v
 }
 
-// renderValue writes a value as compact JSON (tables in key order).
+// renderValue writes a value as compact JSON (tables in their order).
 func renderValue(v any) string {
-	switch x := v.(type) {
-	case *shaping.Table:
-		v = x.Plain()
-	}
 	text, err := plain.EncodeJSON(v)
 	if err != nil {
 		return fmt.Sprint(v)

@@ -175,7 +175,7 @@ func egressConfigIndex(L *lua.LState) int {
 		return 1
 	}
 	v, _ := o.fields().Get(string(key))
-	L.Push(egressSerializedToLua(L, v))
+	L.Push(luart.ToLua(L, v))
 	return 1
 }
 
@@ -193,7 +193,7 @@ func egressConfigPairs(L *lua.LState) int {
 				continue
 			}
 			L.Push(lua.LString(k))
-			L.Push(egressSerializedToLua(L, v))
+			L.Push(luart.ToLua(L, v))
 			return 2
 		}
 		L.Push(lua.LNil)
@@ -202,32 +202,6 @@ func egressConfigPairs(L *lua.LState) int {
 	L.Push(L.Get(1))
 	L.Push(lua.LNil)
 	return 3
-}
-
-// egressSerializedToLua converts a serialized value to a fresh Lua value:
-// *plain.Map becomes a table, []any a sequence marked as an array.
-func egressSerializedToLua(L *lua.LState, v any) lua.LValue {
-	switch x := v.(type) {
-	case nil:
-		return lua.LNil
-	case *plain.Map:
-		t := L.CreateTable(0, x.Len())
-		for i := 0; i < x.Len(); i++ {
-			k, e := x.At(i)
-			if e != nil {
-				t.RawSetString(k, egressSerializedToLua(L, e))
-			}
-		}
-		return t
-	case []any:
-		t := L.CreateTable(len(x), 0)
-		for i, e := range x {
-			t.RawSetInt(i+1, egressSerializedToLua(L, e))
-		}
-		t.Metatable = luart.ArrayMetatable(L)
-		return t
-	}
-	return luart.ToLua(L, v)
 }
 
 // egressConfigFromLua returns the typed config behind a userdata of kind.

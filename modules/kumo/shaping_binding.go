@@ -254,7 +254,7 @@ func shapingGetEgressPathConfig(L *lua.LState) int {
 		rec.Shaping = o.Shaping
 		rec.Resolved = params.Clone()
 	}
-	L.Push(ToLuaTable(L, params))
+	L.Push(luart.ToLua(L, params))
 	return 1
 }
 
@@ -265,7 +265,7 @@ type Explanation struct {
 	Query    shaping.Query
 	Shaping  *shaping.Shaping
 	Layers   []shaping.Layer
-	Resolved *shaping.Table
+	Resolved *plain.Map
 }
 
 type explainKey struct{}
@@ -275,31 +275,6 @@ type explainKey struct{}
 func Explain(s *luart.State, e *Explanation) (stop func()) {
 	s.SetLocal(explainKey{}, e)
 	return func() { s.SetLocal(explainKey{}, nil) }
-}
-
-// ToLuaTable converts a shaping table to a fresh Lua table.
-func ToLuaTable(L *lua.LState, t *shaping.Table) *lua.LTable {
-	out := L.CreateTable(0, t.Len())
-	for _, k := range t.Keys() {
-		v, _ := t.Get(k)
-		out.RawSetString(k, shapingValueToLua(L, v))
-	}
-	return out
-}
-
-func shapingValueToLua(L *lua.LState, v any) lua.LValue {
-	switch x := v.(type) {
-	case *shaping.Table:
-		return ToLuaTable(L, x)
-	case []any:
-		arr := L.CreateTable(len(x), 0)
-		for i, e := range x {
-			arr.RawSetInt(i+1, shapingValueToLua(L, e))
-		}
-		L.SetMetatable(arr, luart.ArrayMetatable(L))
-		return arr
-	}
-	return luart.ToLua(L, v)
 }
 
 func shapingStrings(get func(*shaping.Shaping) []string) lua.LGFunction {
@@ -357,7 +332,7 @@ func shapingMatchRules(L *lua.LState) int {
 	}
 	out := L.CreateTable(len(matched), 0)
 	for i, m := range matched {
-		out.RawSetInt(i+1, ToLuaTable(L, m.Rule.Serialize()))
+		out.RawSetInt(i+1, luart.ToLua(L, m.Rule.Serialize()))
 	}
 	L.Push(out)
 	return 1

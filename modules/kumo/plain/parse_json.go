@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // SyntaxError reports malformed JSON or TOML text with its position, as
@@ -136,14 +137,28 @@ func (p *jsonParser) syntaxError(err error, first bool) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &se):
-		// Offset counts the bytes read, including the offending one.
-		return syntaxErrorAt(p.src, int(se.Offset)-1, se.Error())
+		return syntaxErrorAt(p.src, p.offendingByte(se), se.Error())
 	case errors.Is(err, io.EOF) && first:
 		return syntaxErrorAt(p.src, len(p.src), "expected a JSON value but found end of input")
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return syntaxErrorAt(p.src, len(p.src), "unexpected end of input")
 	}
 	return syntaxErrorAt(p.src, int(p.dec.InputOffset()), err.Error())
+}
+
+// offendingByte returns the offset of the byte a *json.SyntaxError is
+// about. Decode's errors count the bytes read, the offending one included;
+// Token's own errors give the offset of the offending byte. When the
+// message quotes the character, the offset is the one that holds it.
+func (p *jsonParser) offendingByte(se *json.SyntaxError) int {
+	off := int(se.Offset) - 1
+	msg := se.Error()
+	if rest, ok := strings.CutPrefix(msg, "invalid character '"); ok && off+1 < len(p.src) && off >= 0 {
+		if !strings.HasPrefix(rest, string(p.src[off])) && strings.HasPrefix(rest, string(p.src[off+1])) {
+			return off + 1
+		}
+	}
+	return off
 }
 
 func (p *jsonParser) value(top bool) (any, error) {
