@@ -491,7 +491,7 @@ func TestTOMLEncodeErrors(t *testing.T) {
 	}{
 		{`kumo.toml_encode('x')`, []string{`toml_encode: invalid type: string "x", expected a table with string keys (a TOML document)`}},
 		{`kumo.toml_encode(5)`, []string{"toml_encode:", "invalid type: integer `5`"}},
-		{`kumo.toml_encode(nil)`, []string{"toml_encode:", "invalid type: null"}},
+		{`kumo.toml_encode(nil)`, []string{"toml_encode:", "invalid type: nil"}},
 		{`kumo.toml_encode({1, 2})`, []string{"toml_encode:", "invalid type: sequence"}},
 		{`kumo.toml_encode(kumo.json_parse('[]'))`, []string{"toml_encode:", "invalid type: sequence"}},
 		{`kumo.toml_encode({a = {b = print}})`, []string{"toml_encode: a.b: cannot convert a function value to data"}},

@@ -9,11 +9,12 @@ import (
 
 // Describe describes a value as serde does in its messages:
 // "boolean `true`", "integer `5`", "floating point `5.5`", `string "x"`
-// (quoted as Quote does), "sequence", "map", "null".
+// (quoted as Quote does), "sequence", "map", and "nil" (the word Lua
+// users know; serde would say "Option value").
 func Describe(v any) string {
 	switch x := v.(type) {
 	case nil:
-		return "null"
+		return "nil"
 	case bool:
 		return "boolean `" + strconv.FormatBool(x) + "`"
 	case int64:

@@ -194,7 +194,7 @@ func TestEncodeTOMLErrors(t *testing.T) {
 		{map[string]any{"a": []any{int64(1), nil}}, "a[2]: cannot encode nil as TOML (TOML has no null value)"},
 		{map[string]any{"t": map[string]any{"a": []any{map[string]any{"x": []any{nil}}}}}, "t.a[1].x[1]: "},
 		{[]any{}, "invalid type: sequence, expected a table with string keys (a TOML document)"},
-		{nil, "invalid type: null, expected"},
+		{nil, "invalid type: nil, expected"},
 		{true, "invalid type: boolean `true`, expected"},
 	} {
 		_, err := EncodeTOML(c.v, TOMLCompact)

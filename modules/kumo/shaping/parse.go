@@ -63,10 +63,11 @@ func (l *loader) parseFile(f loaded) (*fileBlocks, error) {
 	return fb, nil
 }
 
-// quoteKey renders a key for a key path, quoting it when it has dots.
+// quoteKey renders a key for a key path, quoting it (as a TOML string)
+// when it has dots.
 func quoteKey(k string) string {
 	if strings.ContainsAny(k, ". \"") || k == "" {
-		return fmt.Sprintf("%q", k)
+		return string(plain.AppendQuoted(nil, k, plain.TOML))
 	}
 	return k
 }
