@@ -63,15 +63,7 @@ local DEFAULT_VALIDATION_OPTIONS = {
 -- itself, or, when it does not exist and kumopolicy has embedded default
 -- data standing in for it, the stand-in's name.
 local function loaded_name(file)
-  local stand_in = (kumo.shaping._embedded_defaults or {})[file]
-  if stand_in then
-    local f = io.open(file)
-    if not f then
-      return stand_in
-    end
-    f:close()
-  end
-  return file
+  return kumo.shaping._source_name(file)
 end
 
 -- Loads the shaping files, logging what the load reported.

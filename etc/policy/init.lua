@@ -25,14 +25,7 @@ local shaper = shaping:setup_with_automation { extra_files = extra_files }
 kumo.on('init', function()
   local names = {}
   for _, file in ipairs(shaper._file_names) do
-    local stand_in = (kumo.shaping._embedded_defaults or {})[file]
-    local f = io.open(file)
-    if f then
-      f:close()
-    elseif stand_in then
-      file = stand_in
-    end
-    table.insert(names, file)
+    table.insert(names, kumo.shaping._source_name(file))
   end
   kumo.log_info('kumopolicy default policy: shaping from ' .. table.concat(names, ', '))
 end)

@@ -19,9 +19,16 @@ func openShaping(s *luart.State, mod *lua.LTable) {
 	L := s.L
 	t := subTable(L, mod, "shaping")
 	t.RawSetString("load", L.NewFunction(shapingLoad))
-	// kumopolicy's own helpers name the embedded stand-ins in their
-	// messages as the loader does; this maps each path that has one to
-	// the stand-in's name (used only when the path does not exist).
+	// kumopolicy's own helpers name files in their messages as the loader
+	// does: _source_name(path) is that name (the embedded stand-in's when
+	// path does not exist and one stands in for it).
+	rt := s.Runtime()
+	t.RawSetString("_source_name", L.NewFunction(func(L *lua.LState) int {
+		path := L.CheckString(1)
+		L.Push(lua.LString(ShapingEnvFor(rt).SourceName(path)))
+		return 1
+	}))
+	// The paths that have an embedded stand-in, and its name.
 	if s.Runtime().Options().Embedded != nil {
 		names := L.NewTable()
 		for path := range EmbeddedDataFiles {

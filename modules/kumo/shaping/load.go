@@ -184,6 +184,34 @@ func Load(ctx context.Context, paths []string, opts Options, env Env) (*Shaping,
 	return l.s, nil
 }
 
+// readLocal reads a local path as a load does: the file MapPath names, or,
+// when that file does not exist, Fallback's stand-in. name is what origins
+// and messages call what was read.
+func (e Env) readLocal(path string) (data []byte, file, name string, err error) {
+	file = path
+	if e.MapPath != nil {
+		file = e.MapPath(path)
+	}
+	data, err = os.ReadFile(file)
+	if err != nil && errors.Is(err, os.ErrNotExist) && e.Fallback != nil {
+		if fb, fbName, ok := e.Fallback(path); ok {
+			return fb, file, fbName, nil
+		}
+	}
+	return data, file, file, err
+}
+
+// SourceName is the name a load gives path in origins and messages: a URL
+// itself; for a local path the file it reads (see Env.MapPath), or, when
+// that file does not exist, the name of the stand-in Env.Fallback serves.
+func (e Env) SourceName(path string) string {
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		return path
+	}
+	_, _, name, _ := e.readLocal(path)
+	return name
+}
+
 // loadPath fetches or reads one path and parses it by its name. It returns
 // the name the file goes by in origins and messages: path itself, or the
 // name of the stand-in Env.Fallback served for it. A nil table with a nil
@@ -204,17 +232,8 @@ func (l *loader) loadPath(path string) (*plain.Map, string, error) {
 		}
 		data = b
 	} else {
-		file := path
-		if l.env.MapPath != nil {
-			file = l.env.MapPath(path)
-			name = file
-		}
-		b, err := os.ReadFile(file)
-		if err != nil && errors.Is(err, os.ErrNotExist) && l.env.Fallback != nil {
-			if fb, fbName, ok := l.env.Fallback(path); ok {
-				b, err, name = fb, nil, fbName
-			}
-		}
+		b, file, fileName, err := l.env.readLocal(path)
+		name = fileName
 		if err != nil {
 			l.pushAt(l.opts.LocalLoad, fmt.Sprintf("local shaping source %s error: loading data from file %s: %s", path, file, ioErrorText(err)), file, "")
 			return nil, name, nil
