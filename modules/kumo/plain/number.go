@@ -71,15 +71,11 @@ func formatFloat(f float64) string {
 	return b.String()
 }
 
-// luaNumberName renders NaN and the infinities the way Lua prints them.
+// luaNumberName renders a number for messages: NaN and the infinities as
+// Lua prints them (which is also how Rust does), others as FormatNumber.
 func luaNumberName(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return FormatRustFloat(f)
 	}
 	return FormatNumber(f)
 }
