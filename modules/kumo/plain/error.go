@@ -41,12 +41,12 @@ func at(err error, seg string) error {
 	if !errors.As(err, &e) {
 		return &Error{Path: seg, Msg: err.Error()}
 	}
-	return &Error{Path: JoinPath(seg, e.Path), Msg: e.Msg}
+	return &Error{Path: joinPath(seg, e.Path), Msg: e.Msg}
 }
 
-// JoinPath appends the path rest below the segment seg (a key or an
+// joinPath appends the path rest below the segment seg (a key or an
 // "[i]" index): "a" + "b[2]" is "a.b[2]", "a" + "[2]" is "a[2]".
-func JoinPath(seg, rest string) string {
+func joinPath(seg, rest string) string {
 	switch {
 	case rest == "":
 		return seg
