@@ -10,6 +10,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // Conversion between Lua values and plain Go data.
@@ -26,29 +28,18 @@ type GoValuer interface {
 	LuaToGo() (any, error)
 }
 
-// ConversionError reports a Lua value that has no plain-data form.
-type ConversionError struct {
-	Path string // where in the value, e.g. `.foo[2]`; "" for the top
-	Msg  string
-}
-
-func (e *ConversionError) Error() string {
-	if e.Path == "" {
-		return e.Msg
-	}
-	return fmt.Sprintf("%s (at %s)", e.Msg, e.Path)
-}
-
 // ToGo converts a Lua value to plain Go data. A table whose keys are exactly
 // 1..n becomes []any (as does an empty table marked as an array by ToLua);
 // any other table becomes map[string]any with integer keys written in
 // decimal. Functions, threads, cyclic tables, keys that are neither strings
-// nor integers, and userdata that does not implement GoValuer are errors.
+// nor integers, and userdata that does not implement GoValuer are errors:
+// *plain.Error values that locate the value ("a[3]: cannot convert a
+// function value to data").
 func ToGo(v lua.LValue) (any, error) {
-	return toGo(v, "", map[*lua.LTable]bool{})
+	return toGo(v, map[*lua.LTable]bool{})
 }
 
-func toGo(v lua.LValue, path string, seen map[*lua.LTable]bool) (any, error) {
+func toGo(v lua.LValue, seen map[*lua.LTable]bool) (any, error) {
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
@@ -61,16 +52,16 @@ func toGo(v lua.LValue, path string, seen map[*lua.LTable]bool) (any, error) {
 	case lua.LString:
 		return string(x), nil
 	case *lua.LTable:
-		return tableToGo(x, path, seen)
+		return tableToGo(x, seen)
 	case *lua.LUserData:
 		if gv, ok := x.Value.(GoValuer); ok {
 			return gv.LuaToGo()
 		}
-		return nil, &ConversionError{path, "cannot convert a userdata value to data"}
+		return nil, &plain.Error{Msg: "cannot convert a userdata value to data"}
 	case *lua.LFunction:
-		return nil, &ConversionError{path, "cannot convert a function value to data"}
+		return nil, &plain.Error{Msg: "cannot convert a function value to data"}
 	default:
-		return nil, &ConversionError{path, fmt.Sprintf("cannot convert a %s value to data", v.Type())}
+		return nil, &plain.Error{Msg: fmt.Sprintf("cannot convert a %s value to data", v.Type())}
 	}
 }
 
@@ -82,9 +73,9 @@ func NumberToGo(f float64) any {
 	return f
 }
 
-func tableToGo(t *lua.LTable, path string, seen map[*lua.LTable]bool) (any, error) {
+func tableToGo(t *lua.LTable, seen map[*lua.LTable]bool) (any, error) {
 	if seen[t] {
-		return nil, &ConversionError{path, "cannot convert a table that contains itself"}
+		return nil, &plain.Error{Msg: "cannot convert a table that contains itself"}
 	}
 	seen[t] = true
 	defer delete(seen, t)
@@ -100,9 +91,9 @@ func tableToGo(t *lua.LTable, path string, seen map[*lua.LTable]bool) (any, erro
 	if isSeq && count == n {
 		out := make([]any, n)
 		for i := 1; i <= n; i++ {
-			v, err := toGo(t.RawGetInt(i), fmt.Sprintf("%s[%d]", path, i), seen)
+			v, err := toGo(t.RawGetInt(i), seen)
 			if err != nil {
-				return nil, err
+				return nil, plain.AtIndex(err, i)
 			}
 			out[i-1] = v
 		}
@@ -120,17 +111,17 @@ func tableToGo(t *lua.LTable, path string, seen map[*lua.LTable]bool) (any, erro
 			key = string(kk)
 		case lua.LNumber:
 			if !isInteger(float64(kk)) {
-				firstErr = &ConversionError{path, fmt.Sprintf("table key %s cannot be used as a key in a data table (keys must be strings or integers)", kk.String())}
+				firstErr = &plain.Error{Msg: fmt.Sprintf("table key %s cannot be used as a key in a data table (keys must be strings or integers)", kk.String())}
 				return
 			}
 			key = strconv.FormatInt(int64(kk), 10)
 		default:
-			firstErr = &ConversionError{path, fmt.Sprintf("table key %s cannot be used as a key in a data table (keys must be strings or integers)", k.String())}
+			firstErr = &plain.Error{Msg: fmt.Sprintf("table key %s cannot be used as a key in a data table (keys must be strings or integers)", k.String())}
 			return
 		}
-		gv, err := toGo(val, path+"."+key, seen)
+		gv, err := toGo(val, seen)
 		if err != nil {
-			firstErr = err
+			firstErr = plain.AtField(err, key)
 			return
 		}
 		out[key] = gv
@@ -253,6 +244,13 @@ func ToLua(L *lua.LState, v any) lua.LValue {
 	case map[string]any:
 		t := L.CreateTable(0, len(x))
 		for k, e := range x {
+			t.RawSetString(k, ToLua(L, e))
+		}
+		return t
+	case *plain.Map:
+		t := L.CreateTable(0, x.Len())
+		for i := range x.Len() {
+			k, e := x.At(i)
 			t.RawSetString(k, ToLua(L, e))
 		}
 		return t

@@ -69,3 +69,22 @@ end)
 		t.Errorf("validate-shaping --share-dir: exit %d\n%s", code, errs)
 	}
 }
+
+// The default policy names its shaping files as kumo.shaping.load does:
+// with KumoMTA's default file present under --share-dir, that file, not the
+// embedded stand-in (one Go rule, kumo.shaping._display_names, instead of a
+// Lua guess that only looked at /opt/kumomta itself).
+func TestDefaultPolicyNamesMappedShapingFile(t *testing.T) {
+	share := t.TempDir()
+	if err := os.MkdirAll(share+"/policy-extras", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, share, "policy-extras/shaping.toml", "[default]\nconnection_limit = 7\n")
+	code, _, errs := runCLI("validate", "--resolver", dnstest.New(t).Addr, "--share-dir", share)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	if want := "shaping from " + share + "/policy-extras/shaping.toml\n"; !strings.Contains(errs, want) {
+		t.Errorf("missing %q in\n%s", want, errs)
+	}
+}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -15,7 +13,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/serde"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
 
@@ -132,16 +130,14 @@ Flags:`)
 
 	serialized := result.Serialize()
 	if *format == "json" {
-		b, err := json.Marshal(serialized)
+		text, err := plain.EncodeJSONPretty(serialized)
 		if err != nil {
 			fmt.Fprintln(stderr, "kumopolicy resolve:", err)
 			return exitFailure
 		}
-		var pretty bytes.Buffer
-		json.Indent(&pretty, b, "", "  ")
-		fmt.Fprintln(stdout, pretty.String())
+		fmt.Fprintln(stdout, text)
 	} else {
-		text, err := serde.EncodeTOML(serialized.Plain(false), serde.TOMLCompact)
+		text, err := plain.EncodeTOML(serialized.Plain(false), plain.TOMLCompact)
 		if err != nil {
 			fmt.Fprintln(stderr, "kumopolicy resolve:", err)
 			return exitFailure
@@ -170,7 +166,7 @@ var additionalTables = map[string]bool{
 	"additional_source_selection_rates": true,
 }
 
-func writeExplanation(w io.Writer, domain, source, site string, final *egress.Map, exp *kumo.Explanation) {
+func writeExplanation(w io.Writer, domain, source, site string, final *plain.Map, exp *kumo.Explanation) {
 	fmt.Fprintf(w, "# where each value came from (domain %s, source %s, site %s)\n", domain, source, site)
 	if exp.Shaping == nil {
 		fmt.Fprintln(w, "# the policy did not call Shaping:get_egress_path_config; every value is from its Lua code or a built-in default")
@@ -199,7 +195,7 @@ func writeExplanation(w io.Writer, domain, source, site string, final *egress.Ma
 	for _, key := range final.Keys() {
 		val, _ := final.Get(key)
 		fmt.Fprintf(w, "%s = %s\n", key, renderValue(val))
-		if m, ok := val.(*egress.Map); ok && additionalTables[key] && m.Len() > 0 {
+		if m, ok := val.(*plain.Map); ok && additionalTables[key] && m.Len() > 0 {
 			for _, entry := range m.Keys() {
 				ev, _ := m.Get(entry)
 				if setters := entrySettersOf(key, entry, exp.Layers); len(setters) > 0 {
@@ -256,7 +252,7 @@ func writeSetters(w io.Writer, lead, cont string, setters []setter) {
 	}
 }
 
-func hasKey(t *shaping.Table, k string) bool {
+func hasKey(t *plain.Map, k string) bool {
 	_, ok := t.Get(k)
 	return ok
 }
@@ -302,7 +298,7 @@ func entrySettersOf(key, entry string, layers []shaping.Layer) []setter {
 		if !ok {
 			continue
 		}
-		t, isTable := v.(*shaping.Table)
+		t, isTable := v.(*plain.Map)
 		if !isTable {
 			out = nil
 			continue
@@ -341,24 +337,17 @@ func describeSetter(s setter) string {
 }
 
 func plainOf(v any) any {
-	switch x := v.(type) {
-	case *egress.Map:
+	if x, ok := v.(*plain.Map); ok {
 		return x.Plain(false)
-	case *shaping.Table:
-		return x.Plain()
 	}
 	return v
 }
 
-// renderValue writes a value as compact JSON (tables in key order).
+// renderValue writes a value as compact JSON (tables in their order).
 func renderValue(v any) string {
-	switch x := v.(type) {
-	case *shaping.Table:
-		v = x.Plain()
-	}
-	b, err := json.Marshal(v)
+	text, err := plain.EncodeJSON(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}
-	return string(b)
+	return text
 }

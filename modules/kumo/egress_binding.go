@@ -8,7 +8,7 @@ import (
 
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/serde"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // Config constructors, as KumoMTA's kumod module provides them:
@@ -49,7 +49,7 @@ type egressConfigObject struct {
 	typed any // *egress.EgressPathConfig, *egress.QueueConfig, ...
 
 	once       sync.Once
-	serialized *egress.Map
+	serialized *plain.Map
 }
 
 // egressConfigKind describes one kind of config object.
@@ -57,21 +57,21 @@ type egressConfigKind struct {
 	name      string // the userdata's __name
 	metaKey   string // registry key of its metatable
 	readable  bool   // __index, __pairs and __len over the serialized form
-	serialize func(typed any) *egress.Map
+	serialize func(typed any) *plain.Map
 }
 
 var (
 	egressPathKind = &egressConfigKind{name: "EgressPathConfig", metaKey: "kumopolicy.kumo.EgressPathConfig", readable: true,
-		serialize: func(t any) *egress.Map { return t.(*egress.EgressPathConfig).Serialize() }}
+		serialize: func(t any) *plain.Map { return t.(*egress.EgressPathConfig).Serialize() }}
 	queueConfigKind = &egressConfigKind{name: "QueueConfig", metaKey: "kumopolicy.kumo.QueueConfig", readable: true,
-		serialize: func(t any) *egress.Map { return t.(*egress.QueueConfig).Serialize() }}
+		serialize: func(t any) *plain.Map { return t.(*egress.QueueConfig).Serialize() }}
 	egressSourceKind = &egressConfigKind{name: "EgressSource", metaKey: "kumopolicy.kumo.EgressSource",
-		serialize: func(t any) *egress.Map { return t.(*egress.EgressSource).Serialize() }}
+		serialize: func(t any) *plain.Map { return t.(*egress.EgressSource).Serialize() }}
 	egressPoolKind = &egressConfigKind{name: "EgressPool", metaKey: "kumopolicy.kumo.EgressPool",
-		serialize: func(t any) *egress.Map { return t.(*egress.EgressPool).Serialize() }}
+		serialize: func(t any) *plain.Map { return t.(*egress.EgressPool).Serialize() }}
 )
 
-func (o *egressConfigObject) fields() *egress.Map {
+func (o *egressConfigObject) fields() *plain.Map {
 	o.once.Do(func() { o.serialized = o.kind.serialize(o.typed) })
 	return o.serialized
 }
@@ -121,7 +121,7 @@ func makeEgressConfig(kind *egressConfigKind, decode func(any) (any, error)) lua
 // deserializeError renders a decoding failure as KumoMTA's from_lua_value
 // does.
 func deserializeError(err error, data any) error {
-	text, jerr := serde.EncodeJSON(data)
+	text, jerr := plain.EncodeJSON(data)
 	if jerr != nil {
 		text = fmt.Sprintf("<unable to encode as json: %v>", jerr)
 	}
@@ -175,7 +175,7 @@ func egressConfigIndex(L *lua.LState) int {
 		return 1
 	}
 	v, _ := o.fields().Get(string(key))
-	L.Push(egressSerializedToLua(L, v))
+	L.Push(luart.ToLua(L, v))
 	return 1
 }
 
@@ -193,7 +193,7 @@ func egressConfigPairs(L *lua.LState) int {
 				continue
 			}
 			L.Push(lua.LString(k))
-			L.Push(egressSerializedToLua(L, v))
+			L.Push(luart.ToLua(L, v))
 			return 2
 		}
 		L.Push(lua.LNil)
@@ -202,32 +202,6 @@ func egressConfigPairs(L *lua.LState) int {
 	L.Push(L.Get(1))
 	L.Push(lua.LNil)
 	return 3
-}
-
-// egressSerializedToLua converts a serialized value to a fresh Lua value:
-// *egress.Map becomes a table, []any a sequence marked as an array.
-func egressSerializedToLua(L *lua.LState, v any) lua.LValue {
-	switch x := v.(type) {
-	case nil:
-		return lua.LNil
-	case *egress.Map:
-		t := L.CreateTable(0, x.Len())
-		for i := 0; i < x.Len(); i++ {
-			k, e := x.At(i)
-			if e != nil {
-				t.RawSetString(k, egressSerializedToLua(L, e))
-			}
-		}
-		return t
-	case []any:
-		t := L.CreateTable(len(x), 0)
-		for i, e := range x {
-			t.RawSetInt(i+1, egressSerializedToLua(L, e))
-		}
-		t.Metatable = luart.ArrayMetatable(L)
-		return t
-	}
-	return luart.ToLua(L, v)
 }
 
 // egressConfigFromLua returns the typed config behind a userdata of kind.

@@ -48,7 +48,7 @@ func TestMakeEgressPathErrors(t *testing.T) {
 		{`{ max_ready = 1.5 }`, "deserialize error: max_ready: invalid type: floating point `1.5`, expected usize, while processing {\"max_ready\":1.5}"},
 		{`{ enable_tls = true }`, "deserialize error: enable_tls: invalid type: boolean `true`, expected enum Tls, while processing {\"enable_tls\":true}"},
 		{`'x'`, "deserialize error: invalid type: string \"x\", expected struct EgressPathConfig, while processing \"x\""},
-		{`{ f = print }`, "deserialize error: cannot convert a function value to data (at .f)"},
+		{`{ f = print }`, "deserialize error: f: cannot convert a function value to data"},
 	}
 	for _, c := range cases {
 		out := runMain(t, `

@@ -7,8 +7,8 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/kumopolicy/kumopolicy/luart"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // The process-setup functions of a kumod policy (kumo.start_esmtp_listener,
@@ -129,7 +129,7 @@ func record(L *lua.LState, rec *kumod.Recorder, name string, cfg kumod.Config) {
 // (KumoMTA's EsmtpDomain): read-only __index, __pairs and __len over its
 // serialized form, like the other config objects (egress_binding.go).
 var listenerDomainKind = &egressConfigKind{name: "EsmtpDomain", metaKey: "kumopolicy.kumo.EsmtpDomain", readable: true,
-	serialize: func(t any) *egress.Map { return t.(*kumod.ListenerDomain).Serialize() }}
+	serialize: func(t any) *plain.Map { return t.(*kumod.ListenerDomain).Serialize() }}
 
 func makeListenerDomain(L *lua.LState) int {
 	v, err := luart.ToGo(L.Get(1))

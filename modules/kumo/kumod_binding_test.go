@@ -136,7 +136,7 @@ end)
 		"kumo.configure_accounting_db_path: invalid type: nil, expected a string",
 		`invalid redis URL "http://redis/"`,
 		`kumo.set_config_monitor_globs: invalid glob "/etc/{a,b": unclosed '{' at offset 5`,
-		"kumo.start_esmtp_listener: cannot convert a function value to data (at .banner)",
+		"kumo.start_esmtp_listener: banner: cannot convert a function value to data",
 		`log_arf: invalid value: string "yes", expected a boolean value or one of 'Ignore', 'LogThenDrop' or 'LogThenRelay'`,
 	}
 	for i, w := range wants {

@@ -1,7 +1,6 @@
 package kumo
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -9,13 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/kumopolicy/kumopolicy/luart"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/memoize"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // kumo.memoize(FUNC, PARAMS) (shaping spec §14, lua_api §5.8).
@@ -142,9 +140,9 @@ func memoizeReadParams(L *lua.LState) (memoize.Params, error) {
 func memoizeDuration(v lua.LValue) (time.Duration, error) {
 	switch x := v.(type) {
 	case lua.LString:
-		return egress.ParseDuration(string(x))
+		return plain.ParseDuration(string(x))
 	case lua.LNumber:
-		return egress.DurationFromSeconds(float64(x))
+		return plain.DurationFromSeconds(float64(x))
 	default:
 		return 0, fmt.Errorf("invalid type: %s, expected a duration", describe(v))
 	}
@@ -156,11 +154,11 @@ func memoizeParamsJSON(t *lua.LTable) string {
 	if err != nil {
 		return fmt.Sprintf("<unable to encode as json: %v>", err)
 	}
-	b, err := json.Marshal(g)
+	text, err := plain.EncodeJSON(g)
 	if err != nil {
 		return fmt.Sprintf("<unable to encode as json: %v>", err)
 	}
-	return string(b)
+	return text
 }
 
 // memoizeLuaError is a population that raised a Lua error. Its text is the
@@ -520,11 +518,7 @@ func memoAppendKey(b []byte, v lua.LValue, inProgress []*lua.LTable) ([]byte, er
 			if err != nil {
 				return nil, err
 			}
-			j, err := json.Marshal(g)
-			if err != nil {
-				return nil, err
-			}
-			return append(b, j...), nil
+			return plain.AppendJSON(b, g, memoKeyJSON)
 		}
 		return nil, fmt.Errorf("a userdata value (%s) cannot be converted to JSON", memoUserDataName(x))
 	default:
@@ -532,51 +526,18 @@ func memoAppendKey(b []byte, v lua.LValue, inProgress []*lua.LTable) ([]byte, er
 	}
 }
 
+// memoKeyJSON is how keys write values: NaN and infinities as null (as
+// serde_json's Value does), invalid UTF-8 bytes as \u00XX escapes, so that
+// distinct byte strings give distinct keys.
+var memoKeyJSON = plain.JSONOptions{NonFiniteNull: true, EscapeBytes: true}
+
 func memoAppendNumber(b []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f) || math.IsInf(f, 0):
-		return append(b, "null"...) // as serde_json writes them
-	case f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63:
-		return strconv.AppendInt(b, int64(f), 10)
-	default:
-		return strconv.AppendFloat(b, f, 'g', -1, 64)
-	}
+	b, _ = plain.AppendJSONNumber(b, f, memoKeyJSON)
+	return b
 }
 
-const memoHex = "0123456789abcdef"
-
 func memoAppendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', memoHex[c>>4], memoHex[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, '\\', 'u', '0', '0', memoHex[c>>4], memoHex[c&0xf])
-			i++
-			continue
-		}
-		b = append(b, s[i:i+size]...)
-		i += size
-	}
-	return append(b, '"')
+	return plain.AppendJSONString(b, s)
 }
 
 func memoAppendTable(b []byte, t *lua.LTable, inProgress []*lua.LTable) ([]byte, error) {

@@ -8,6 +8,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/kumopolicy/kumopolicy/luart"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // params decodes a Lua parameter table strictly, with serde-style error
@@ -135,23 +136,19 @@ func expectedList(names []string) string {
 	return strings.Join(q, ", ")
 }
 
-// describe renders a Lua value for error messages in serde's style.
+// describe renders a Lua value for error messages as plain.Describe does.
 func describe(v lua.LValue) string {
 	switch x := v.(type) {
 	case *lua.LNilType:
-		return "nil"
+		return plain.Describe(nil)
 	case lua.LBool:
-		return fmt.Sprintf("boolean `%v`", bool(x))
+		return plain.Describe(bool(x))
 	case lua.LNumber:
-		if g, ok := luart.NumberToGo(float64(x)).(int64); ok {
-			return fmt.Sprintf("integer `%d`", g)
-		}
-		return fmt.Sprintf("floating point `%v`", float64(x))
+		return plain.Describe(luart.NumberToGo(float64(x)))
 	case lua.LString:
-		return fmt.Sprintf("string %q", string(x))
+		return plain.Describe(string(x))
 	case *lua.LTable:
-		return "map"
-	default:
-		return v.Type().String()
+		return plain.Describe(map[string]any(nil))
 	}
+	return v.Type().String()
 }

@@ -10,7 +10,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/kumopolicy/kumopolicy/luart"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/serde"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // Serialization functions (KumoMTA crates/mod-serde).
@@ -45,9 +45,9 @@ var serdeFunctions = map[string]lua.LGFunction{
 	"json_encode_pretty":         serdeJSONEncodePretty,
 	"toml_load":                  serdeTOMLLoad,
 	"toml_parse":                 serdeTOMLParse,
-	"toml_encode":                serdeTOMLEncode(serde.TOMLCompact, "toml_encode"),
-	"toml_encode_pretty":         serdeTOMLEncode(serde.TOMLPretty, "toml_encode_pretty"),
-	"toml_encode_pretty_compact": serdeTOMLEncode(serde.TOMLPrettyCompact, "toml_encode_pretty_compact"),
+	"toml_encode":                serdeTOMLEncode(plain.TOMLCompact, "toml_encode"),
+	"toml_encode_pretty":         serdeTOMLEncode(plain.TOMLPretty, "toml_encode_pretty"),
+	"toml_encode_pretty_compact": serdeTOMLEncode(plain.TOMLPrettyCompact, "toml_encode_pretty_compact"),
 	"yaml_load":                  serdeYAMLUnsupported("yaml_load"),
 	"yaml_parse":                 serdeYAMLUnsupported("yaml_parse"),
 	"yaml_encode":                serdeYAMLUnsupported("yaml_encode"),
@@ -71,7 +71,7 @@ func openSerde(s *luart.State, mod *lua.LTable) {
 
 func serdeJSONParse(L *lua.LState) int {
 	text := checkStringArg(L, "json_parse")
-	v, err := serde.ParseJSON([]byte(text))
+	v, _, err := plain.ParseJSON([]byte(text), plain.ParseOptions{Comments: true})
 	if err != nil {
 		raise(L, fmt.Errorf("json_parse: parsing %s as json: %w", excerpt(text), err))
 	}
@@ -82,7 +82,7 @@ func serdeJSONParse(L *lua.LState) int {
 func serdeJSONLoad(L *lua.LState) int {
 	name := checkStringArg(L, "json_load")
 	data := readFile(L, "json_load", name)
-	v, err := serde.ParseJSON(data)
+	v, _, err := plain.ParseJSON(data, plain.ParseOptions{Comments: true})
 	if err != nil {
 		raise(L, fmt.Errorf("json_load: parsing %s as json: %w", name, err))
 	}
@@ -91,16 +91,16 @@ func serdeJSONLoad(L *lua.LState) int {
 }
 
 func serdeJSONEncode(L *lua.LState) int {
-	return encodeWith(L, "json_encode", serde.EncodeJSON)
+	return encodeWith(L, "json_encode", plain.EncodeJSON)
 }
 
 func serdeJSONEncodePretty(L *lua.LState) int {
-	return encodeWith(L, "json_encode_pretty", serde.EncodeJSONPretty)
+	return encodeWith(L, "json_encode_pretty", plain.EncodeJSONPretty)
 }
 
 func serdeTOMLParse(L *lua.LState) int {
 	text := checkStringArg(L, "toml_parse")
-	v, err := serde.ParseTOML(text)
+	v, err := plain.ParseTOML([]byte(text), false)
 	if err != nil {
 		raise(L, fmt.Errorf("toml_parse: parsing %s as toml: %w", excerpt(text), err))
 	}
@@ -114,7 +114,7 @@ func serdeTOMLLoad(L *lua.LState) int {
 	if !utf8.Valid(data) {
 		raise(L, fmt.Errorf("toml_load: parsing %s as toml: the file is not valid UTF-8", name))
 	}
-	v, err := serde.ParseTOML(string(data))
+	v, err := plain.ParseTOML(data, false)
 	if err != nil {
 		raise(L, fmt.Errorf("toml_load: parsing %s as toml: %w", name, err))
 	}
@@ -122,9 +122,9 @@ func serdeTOMLLoad(L *lua.LState) int {
 	return 1
 }
 
-func serdeTOMLEncode(style serde.TOMLStyle, fname string) lua.LGFunction {
+func serdeTOMLEncode(style plain.TOMLStyle, fname string) lua.LGFunction {
 	return func(L *lua.LState) int {
-		return encodeWith(L, fname, func(v any) (string, error) { return serde.EncodeTOML(v, style) })
+		return encodeWith(L, fname, func(v any) (string, error) { return plain.EncodeTOML(v, style) })
 	}
 }
 

@@ -165,18 +165,18 @@ func TestJSONEncodeErrors(t *testing.T) {
 		body  string
 		wants []string
 	}{
-		{`kumo.json_encode({foo = function() end})`, []string{"json_encode: cannot convert a function value to data (at .foo)"}},
+		{`kumo.json_encode({foo = function() end})`, []string{"json_encode: foo: cannot convert a function value to data"}},
 		{`kumo.json_encode(print)`, []string{"json_encode: cannot convert a function value to data"}},
-		{`kumo.json_encode({a = {1, 2, coroutine.create(print)}})`, []string{"json_encode:", "thread", "(at .a[3])"}},
-		{`kumo.json_encode({io.stdout})`, []string{"json_encode:", "userdata", "(at [1])"}},
-		{`local t = {} t.self = t kumo.json_encode(t)`, []string{"json_encode:", "contains itself", ".self"}},
-		{`kumo.json_encode({rate = 0/0})`, []string{"json_encode: cannot encode NaN as JSON", "(at .rate)"}},
-		{`kumo.json_encode({x = {1/0}})`, []string{"json_encode: cannot encode inf as JSON", "(at .x[1])"}},
+		{`kumo.json_encode({a = {1, 2, coroutine.create(print)}})`, []string{"json_encode: a[3]:", "thread"}},
+		{`kumo.json_encode({io.stdout})`, []string{"json_encode: [1]:", "userdata"}},
+		{`local t = {} t.self = t kumo.json_encode(t)`, []string{"json_encode: self:", "contains itself"}},
+		{`kumo.json_encode({rate = 0/0})`, []string{"json_encode: rate: cannot encode NaN as JSON"}},
+		{`kumo.json_encode({x = {1/0}})`, []string{"json_encode: x[1]: cannot encode inf as JSON"}},
 		{`kumo.json_encode(-1/0)`, []string{"json_encode: cannot encode -inf as JSON"}},
 		{`kumo.json_encode({[true] = 1})`, []string{"json_encode:", "keys must be strings or integers"}},
 		{`kumo.json_encode({[1.5] = 1})`, []string{"json_encode:", "1.5", "keys must be strings or integers"}},
-		{`kumo.json_encode_pretty({f = print})`, []string{"json_encode_pretty: cannot convert a function value to data (at .f)"}},
-		{`kumo.json_encode_pretty({n = 0/0})`, []string{"json_encode_pretty: cannot encode NaN", "(at .n)"}},
+		{`kumo.json_encode_pretty({f = print})`, []string{"json_encode_pretty: f: cannot convert a function value to data"}},
+		{`kumo.json_encode_pretty({n = 0/0})`, []string{"json_encode_pretty: n: cannot encode NaN"}},
 		{`kumo.json_encode({['a\255'] = 1})`, []string{"json_encode:", "not valid UTF-8"}},
 	}
 	for _, c := range cases {
@@ -489,16 +489,16 @@ func TestTOMLEncodeErrors(t *testing.T) {
 		body  string
 		wants []string
 	}{
-		{`kumo.toml_encode('x')`, []string{"toml_encode: a TOML document must be a table with string keys, not a string"}},
-		{`kumo.toml_encode(5)`, []string{"toml_encode:", "not a number"}},
-		{`kumo.toml_encode(nil)`, []string{"toml_encode:", "not nil"}},
-		{`kumo.toml_encode({1, 2})`, []string{"toml_encode:", "not an array"}},
-		{`kumo.toml_encode(kumo.json_parse('[]'))`, []string{"toml_encode:", "not an array"}},
-		{`kumo.toml_encode({a = {b = print}})`, []string{"toml_encode: cannot convert a function value to data (at .a.b)"}},
+		{`kumo.toml_encode('x')`, []string{`toml_encode: invalid type: string "x", expected a table with string keys (a TOML document)`}},
+		{`kumo.toml_encode(5)`, []string{"toml_encode:", "invalid type: integer `5`"}},
+		{`kumo.toml_encode(nil)`, []string{"toml_encode:", "invalid type: nil"}},
+		{`kumo.toml_encode({1, 2})`, []string{"toml_encode:", "invalid type: sequence"}},
+		{`kumo.toml_encode(kumo.json_parse('[]'))`, []string{"toml_encode:", "invalid type: sequence"}},
+		{`kumo.toml_encode({a = {b = print}})`, []string{"toml_encode: a.b: cannot convert a function value to data"}},
 		{`local t = {} t.t = t kumo.toml_encode(t)`, []string{"toml_encode:", "contains itself"}},
 		{`kumo.toml_encode({[false] = 1})`, []string{"toml_encode:", "keys must be strings or integers"}},
-		{`kumo.toml_encode_pretty({f = print})`, []string{"toml_encode_pretty: cannot convert a function value"}},
-		{`kumo.serde.toml_encode_pretty_compact('s')`, []string{"toml_encode_pretty_compact: a TOML document must be a table"}},
+		{`kumo.toml_encode_pretty({f = print})`, []string{"toml_encode_pretty: f: cannot convert a function value"}},
+		{`kumo.serde.toml_encode_pretty_compact('s')`, []string{"toml_encode_pretty_compact: invalid type: string", "expected a table with string keys"}},
 	}
 	for _, c := range cases {
 		wantContains(t, luaErr(t, c.body), c.wants...)

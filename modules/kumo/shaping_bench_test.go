@@ -183,7 +183,7 @@ func BenchmarkShapingResolveNativeWithDecode(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		params := s.Resolve(ctx, q, dns, nil)
 		params.Set("refresh_strategy", "Epoch")
-		if _, err := egress.DecodeEgressPathConfig(params.Plain()); err != nil {
+		if _, err := egress.DecodeEgressPathConfig(params.Plain(true)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,11 +1,8 @@
 package kumo
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +11,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/logrecord"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
 
@@ -23,9 +21,7 @@ func openShaping(s *luart.State, mod *lua.LTable) {
 	t := subTable(L, mod, "shaping")
 	t.RawSetString("load", L.NewFunction(shapingLoad))
 	t.RawSetString("_display_names", L.NewFunction(shapingDisplayNames))
-	// kumopolicy's own helpers name the embedded stand-ins in their
-	// messages as the loader does; this maps each path that has one to
-	// the stand-in's name (used only when the path does not exist).
+	// The paths that have an embedded stand-in, and its name.
 	if s.Runtime().Options().Embedded != nil {
 		names := L.NewTable()
 		for path := range EmbeddedDataFiles {
@@ -92,27 +88,10 @@ func shapingDisplayNames(L *lua.LState) int {
 		if !ok {
 			L.ArgError(1, fmt.Sprintf("paths[%d]: invalid type: %s, expected a string", i, describe(v)))
 		}
-		out.RawSetInt(i, lua.LString(displayName(env, string(path))))
+		out.RawSetInt(i, lua.LString(env.SourceName(string(path))))
 	}
 	L.Push(out)
 	return 1
-}
-
-// displayName follows shaping.Load's naming of a path without loading it.
-func displayName(env shaping.Env, path string) string {
-	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
-		return path
-	}
-	file := path
-	if env.MapPath != nil {
-		file = env.MapPath(path)
-	}
-	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) && env.Fallback != nil {
-		if _, name, ok := env.Fallback(path); ok {
-			return name
-		}
-	}
-	return file
 }
 
 // EmbeddedDataFiles maps KumoMTA's installed data files to the embedded
@@ -285,7 +264,7 @@ func shapingOptions(L *lua.LState) (shaping.Options, error) {
 // shapingGetEgressPathConfig returns a fresh table of the merged
 // parameters, exactly as written in the files.
 func shapingGetEgressPathConfig(L *lua.LState) int {
-	L.Push(ToLuaTable(L, shapingResolve(L)))
+	L.Push(luart.ToLua(L, shapingResolve(L)))
 	return 1
 }
 
@@ -300,7 +279,7 @@ func shapingGetEgressPath(L *lua.LState) int {
 	if _, ok := params.Get("refresh_strategy"); !ok {
 		params.Set("refresh_strategy", "Epoch")
 	}
-	data := params.Plain()
+	data := params.Plain(false)
 	cfg, err := egress.DecodeEgressPathConfig(data)
 	if err != nil {
 		raise(L, deserializeError(err, data))
@@ -312,7 +291,7 @@ func shapingGetEgressPath(L *lua.LState) int {
 // shapingResolve runs Shaping:get_egress_path_config's query (arguments 2
 // to 4) and returns the merged parameters, recording them for an
 // explanation when one is being made (see Explain).
-func shapingResolve(L *lua.LState) *shaping.Table {
+func shapingResolve(L *lua.LState) *plain.Map {
 	o := checkShaping(L)
 	q := shaping.Query{Domain: L.CheckString(2), Source: L.CheckString(3), Site: L.CheckString(4)}
 	st := luart.StateOf(L)
@@ -337,7 +316,7 @@ type Explanation struct {
 	Query    shaping.Query
 	Shaping  *shaping.Shaping
 	Layers   []shaping.Layer
-	Resolved *shaping.Table
+	Resolved *plain.Map
 }
 
 type explainKey struct{}
@@ -347,31 +326,6 @@ type explainKey struct{}
 func Explain(s *luart.State, e *Explanation) (stop func()) {
 	s.SetLocal(explainKey{}, e)
 	return func() { s.SetLocal(explainKey{}, nil) }
-}
-
-// ToLuaTable converts a shaping table to a fresh Lua table.
-func ToLuaTable(L *lua.LState, t *shaping.Table) *lua.LTable {
-	out := L.CreateTable(0, t.Len())
-	for _, k := range t.Keys() {
-		v, _ := t.Get(k)
-		out.RawSetString(k, shapingValueToLua(L, v))
-	}
-	return out
-}
-
-func shapingValueToLua(L *lua.LState, v any) lua.LValue {
-	switch x := v.(type) {
-	case *shaping.Table:
-		return ToLuaTable(L, x)
-	case []any:
-		arr := L.CreateTable(len(x), 0)
-		for i, e := range x {
-			arr.RawSetInt(i+1, shapingValueToLua(L, e))
-		}
-		L.SetMetatable(arr, luart.ArrayMetatable(L))
-		return arr
-	}
-	return luart.ToLua(L, v)
 }
 
 func shapingStrings(get func(*shaping.Shaping) []string) lua.LGFunction {
@@ -429,7 +383,7 @@ func shapingMatchRules(L *lua.LState) int {
 	}
 	out := L.CreateTable(len(matched), 0)
 	for i, m := range matched {
-		out.RawSetInt(i+1, ToLuaTable(L, m.Rule.Serialize()))
+		out.RawSetInt(i+1, luart.ToLua(L, m.Rule.Serialize()))
 	}
 	L.Push(out)
 	return 1
@@ -441,5 +395,5 @@ func decodeLuaDuration(v lua.LValue) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	return egress.DecodeDuration(g)
+	return plain.DecodeDuration(g)
 }

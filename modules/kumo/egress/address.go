@@ -5,8 +5,9 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/dnsname"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // Addresses used by egress sources and queue protocols, parsed as
@@ -16,11 +17,11 @@ import (
 func DecodeIPAddr(v any) (netip.Addr, error) {
 	s, ok := v.(string)
 	if !ok {
-		return netip.Addr{}, InvalidType(v, "IP address")
+		return netip.Addr{}, plain.InvalidType(v, "IP address")
 	}
 	a, err := parseRustIP(s)
 	if err != nil {
-		return netip.Addr{}, &Error{Msg: err.Error()}
+		return netip.Addr{}, &plain.Error{Msg: err.Error()}
 	}
 	return a, nil
 }
@@ -92,7 +93,7 @@ func ParseResolvableSocketAddr(s string) (SocketAddr, error) {
 	return SocketAddr{}, fmt.Errorf("failed to parse %s as a resolvable socket address: "+
 		"not an IP socket (invalid socket address syntax); "+
 		"not a unix socket path (unix domain path must be absolute); "+
-		"not host:port (%s)", rustQuote(s), reason)
+		"not host:port (%s)", plain.Quote(s), reason)
 }
 
 func parseHostnamePort(s string) (string, uint16, string) {
@@ -103,73 +104,15 @@ func parseHostnamePort(s string) (string, uint16, string) {
 	host, portText := s[:colon], s[colon+1:]
 	port, reason := parseRustUint(portText, 16)
 	if reason != "" {
-		return "", 0, "invalid port " + rustQuote(portText)
+		return "", 0, "invalid port " + plain.Quote(portText)
 	}
 	if host == "" {
 		return "", 0, `invalid hostname "": hostname is empty`
 	}
-	if why := checkHostname(host); why != "" {
-		return "", 0, "invalid hostname " + rustQuote(host) + ": " + why
+	if why := dnsname.Check(host); why != "" {
+		return "", 0, "invalid hostname " + plain.Quote(host) + ": " + why
 	}
 	return host, uint16(port), ""
-}
-
-// checkHostname validates a DNS name as KumoMTA's resolver library does in
-// its relaxed mode, returning the reason it is malformed or "". Labels are
-// separated by dots (a trailing dot is allowed); whitespace and control
-// characters are rejected outright; an ASCII label must start with a
-// letter, digit, '_' or '*' and continue with letters, digits, '-' or '_';
-// a label with other characters must be an internationalized name.
-func checkHostname(host string) string {
-	if host == "." {
-		return ""
-	}
-	labels := strings.Split(strings.TrimSuffix(host, "."), ".")
-	total := 0
-	for _, label := range labels {
-		// Labels are checked as they end, so a bad character is only
-		// reported when no earlier label was malformed.
-		for _, r := range label {
-			if unicode.IsSpace(r) || unicode.IsControl(r) {
-				return "unrecognized char: " + string(r)
-			}
-		}
-		if why := checkLabel(label); why != "" {
-			return why
-		}
-		total += len(label) + 1
-	}
-	if total > 255 {
-		return "Domain name exceeds maximum length of 255"
-	}
-	return ""
-}
-
-func checkLabel(label string) string {
-	if len(label) > 63 {
-		return fmt.Sprintf("label bytes exceed 63: %d", len(label))
-	}
-	if label == "" {
-		return "Malformed label: "
-	}
-	for i, r := range label {
-		var ok bool
-		if r < utf8.RuneSelf {
-			c := byte(r)
-			ok = isASCIIAlnum(c) || c == '_' || (c == '-' && i > 0) || (c == '*' && i == 0)
-		} else {
-			// An internationalized label: letters, digits and marks.
-			ok = unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.In(r, unicode.Mn, unicode.Mc)
-		}
-		if !ok {
-			return "Malformed label: " + label
-		}
-	}
-	return ""
-}
-
-func isASCIIAlnum(c byte) bool {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
 }
 
 // DecodeResolvableSocketAddr accepts a string (see
@@ -177,11 +120,11 @@ func isASCIIAlnum(c byte) bool {
 func DecodeResolvableSocketAddr(v any) (SocketAddr, error) {
 	s, ok := v.(string)
 	if !ok {
-		return SocketAddr{}, InvalidType(v, "a string")
+		return SocketAddr{}, plain.InvalidType(v, "a string")
 	}
 	a, err := ParseResolvableSocketAddr(s)
 	if err != nil {
-		return SocketAddr{}, &Error{Msg: err.Error()}
+		return SocketAddr{}, &plain.Error{Msg: err.Error()}
 	}
 	return a, nil
 }

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // CIDR is one entry of a CIDRSet: an IPv4 or IPv6 network, or Any (every
@@ -169,13 +171,13 @@ func (s CIDRSet) Contains(ip netip.Addr) bool {
 
 // DecodeCIDRSet converts plain data (a sequence of strings) to a CIDRSet.
 func DecodeCIDRSet(v any) (CIDRSet, error) {
-	list, err := DecodeStringList(v)
+	list, err := plain.DecodeStringList(v)
 	if err != nil {
 		return CIDRSet{}, err
 	}
 	set, err := ParseCIDRSet(list)
 	if err != nil {
-		return CIDRSet{}, &Error{Msg: err.Error()}
+		return CIDRSet{}, &plain.Error{Msg: err.Error()}
 	}
 	return set, nil
 }

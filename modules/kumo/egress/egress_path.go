@@ -1,5 +1,7 @@
 package egress
 
+import "github.com/kumopolicy/kumopolicy/modules/kumo/plain"
+
 import "time"
 
 // EgressPathConfig is KumoMTA's per-path delivery configuration, the
@@ -11,7 +13,7 @@ import "time"
 // entries sorted by name.
 type EgressPathConfig struct {
 	ConnectionLimit            LimitSpec
-	AdditionalConnectionLimits []Named[LimitSpec]
+	AdditionalConnectionLimits []plain.Named[LimitSpec]
 	EnableTLS                  string // TLSEnum
 	EnableMTASTS               bool
 	EnableDANE                 bool
@@ -40,9 +42,9 @@ type EgressPathConfig struct {
 	AllowSMTPAuthPlainWithoutTLS               bool
 	AllowSMTPAuthPlainWithoutValidCertificate  bool
 	MaxMessageRate                             *ThrottleSpec
-	AdditionalMessageRateThrottles             []Named[ThrottleSpec]
+	AdditionalMessageRateThrottles             []plain.Named[ThrottleSpec]
 	SourceSelectionRate                        *ThrottleSpec
-	AdditionalSourceSelectionRates             []Named[ThrottleSpec]
+	AdditionalSourceSelectionRates             []plain.Named[ThrottleSpec]
 	MaxConnectionRate                          *ThrottleSpec
 	MaxDeliveriesPerConnection                 uint64
 	MaxRecipientsPerBatch                      uint64
@@ -152,7 +154,7 @@ func DecodeEgressPathConfig(v any) (*EgressPathConfig, error) {
 // client timeouts in place of client_timeouts), durations in humantime
 // form, rates canonical, limits as {limit, force_local}, CIDR sets as
 // sequences of strings, enums as variant names, None as nil.
-func (c *EgressPathConfig) Serialize() *Map { return egressPathSchema.Encode(c) }
+func (c *EgressPathConfig) Serialize() *plain.Map { return egressPathSchema.Encode(c) }
 
 // EgressPathFieldNames returns every field name make_egress_path accepts,
 // in declaration order.
@@ -160,33 +162,33 @@ func EgressPathFieldNames() []string { return egressPathSchema.FieldNames() }
 
 type epc = EgressPathConfig
 
-var egressPathSchema = NewSchema("EgressPathConfig", false,
+var egressPathSchema = plain.NewSchema("EgressPathConfig", false,
 	LimitField("connection_limit", func(c *epc) *LimitSpec { return &c.ConnectionLimit }),
-	LimitMapField("additional_connection_limits", func(c *epc) *[]Named[LimitSpec] { return &c.AdditionalConnectionLimits }),
-	EnumField("enable_tls", TLSEnum, func(c *epc) *string { return &c.EnableTLS }),
-	BoolField("enable_mta_sts", func(c *epc) *bool { return &c.EnableMTASTS }),
-	BoolField("enable_dane", func(c *epc) *bool { return &c.EnableDANE }),
-	BoolField("enable_pipelining", func(c *epc) *bool { return &c.EnablePipelining }),
-	BoolField("enable_rset", func(c *epc) *bool { return &c.EnableRSET }),
-	BoolField("tls_prefer_openssl", func(c *epc) *bool { return &c.TLSPreferOpenSSL }),
+	LimitMapField("additional_connection_limits", func(c *epc) *[]plain.Named[LimitSpec] { return &c.AdditionalConnectionLimits }),
+	plain.EnumField("enable_tls", TLSEnum, func(c *epc) *string { return &c.EnableTLS }),
+	plain.BoolField("enable_mta_sts", func(c *epc) *bool { return &c.EnableMTASTS }),
+	plain.BoolField("enable_dane", func(c *epc) *bool { return &c.EnableDANE }),
+	plain.BoolField("enable_pipelining", func(c *epc) *bool { return &c.EnablePipelining }),
+	plain.BoolField("enable_rset", func(c *epc) *bool { return &c.EnableRSET }),
+	plain.BoolField("tls_prefer_openssl", func(c *epc) *bool { return &c.TLSPreferOpenSSL }),
 	OptKeySourceField("tls_certificate", func(c *epc) **KeySource { return &c.TLSCertificate }),
 	OptKeySourceField("tls_private_key", func(c *epc) **KeySource { return &c.TLSPrivateKey }),
-	OptStringField("openssl_cipher_list", func(c *epc) **string { return &c.OpenSSLCipherList }),
-	OptStringField("openssl_cipher_suites", func(c *epc) **string { return &c.OpenSSLCipherSuites }),
-	Field[epc]{Name: "openssl_options", Decode: func(c *epc, v any) error {
-		s, err := DecodeString(v)
+	plain.OptStringField("openssl_cipher_list", func(c *epc) **string { return &c.OpenSSLCipherList }),
+	plain.OptStringField("openssl_cipher_suites", func(c *epc) **string { return &c.OpenSSLCipherSuites }),
+	plain.Field[epc]{Name: "openssl_options", Decode: func(c *epc, v any) error {
+		s, err := plain.DecodeString(v)
 		if err != nil {
 			return err
 		}
 		names, err := ParseOpenSSLOptions(s)
 		if err != nil {
-			return &Error{Msg: err.Error()}
+			return &plain.Error{Msg: err.Error()}
 		}
 		c.OpenSSLOptions = names
 		return nil
 	}},
-	Field[epc]{Name: "rustls_cipher_suites", Decode: func(c *epc, v any) error {
-		list, err := DecodeStringList(v)
+	plain.Field[epc]{Name: "rustls_cipher_suites", Decode: func(c *epc, v any) error {
+		list, err := plain.DecodeStringList(v)
 		if err != nil {
 			return err
 		}
@@ -194,57 +196,57 @@ var egressPathSchema = NewSchema("EgressPathConfig", false,
 		for _, name := range list {
 			s, err := ParseRustlsCipherSuite(name)
 			if err != nil {
-				return &Error{Msg: err.Error()}
+				return &plain.Error{Msg: err.Error()}
 			}
 			suites = append(suites, s)
 		}
 		c.RustlsCipherSuites = suites
 		return nil
 	}},
-	DurationField("connect_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.ConnectTimeout }),
-	DurationField("banner_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.BannerTimeout }),
-	DurationField("ehlo_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.EHLOTimeout }),
-	DurationField("mail_from_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.MailFromTimeout }),
-	DurationField("rcpt_to_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.RcptToTimeout }),
-	DurationField("data_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.DataTimeout }),
-	DurationField("data_dot_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.DataDotTimeout }),
-	DurationField("rset_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.RSETTimeout }),
-	DurationField("idle_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.IdleTimeout }),
-	DurationField("starttls_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.StartTLSTimeout }),
-	DurationField("auth_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.AuthTimeout }),
-	OptDurationField("system_shutdown_timeout", func(c *epc) **time.Duration { return &c.SystemShutdownTimeout }),
-	UintField("max_ready", 64, func(c *epc) *uint64 { return &c.MaxReady }),
-	UintField("consecutive_connection_failures_before_delay", 64, func(c *epc) *uint64 { return &c.ConsecutiveConnectionFailuresBeforeDelay }),
-	UintField("smtp_port", 16, func(c *epc) *uint16 { return &c.SMTPPort }),
-	OptStringField("smtp_auth_plain_username", func(c *epc) **string { return &c.SMTPAuthPlainUsername }),
+	plain.DurationField("connect_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.ConnectTimeout }),
+	plain.DurationField("banner_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.BannerTimeout }),
+	plain.DurationField("ehlo_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.EHLOTimeout }),
+	plain.DurationField("mail_from_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.MailFromTimeout }),
+	plain.DurationField("rcpt_to_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.RcptToTimeout }),
+	plain.DurationField("data_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.DataTimeout }),
+	plain.DurationField("data_dot_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.DataDotTimeout }),
+	plain.DurationField("rset_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.RSETTimeout }),
+	plain.DurationField("idle_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.IdleTimeout }),
+	plain.DurationField("starttls_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.StartTLSTimeout }),
+	plain.DurationField("auth_timeout", func(c *epc) *time.Duration { return &c.ClientTimeouts.AuthTimeout }),
+	plain.OptDurationField("system_shutdown_timeout", func(c *epc) **time.Duration { return &c.SystemShutdownTimeout }),
+	plain.UintField("max_ready", 64, func(c *epc) *uint64 { return &c.MaxReady }),
+	plain.UintField("consecutive_connection_failures_before_delay", 64, func(c *epc) *uint64 { return &c.ConsecutiveConnectionFailuresBeforeDelay }),
+	plain.UintField("smtp_port", 16, func(c *epc) *uint16 { return &c.SMTPPort }),
+	plain.OptStringField("smtp_auth_plain_username", func(c *epc) **string { return &c.SMTPAuthPlainUsername }),
 	OptKeySourceField("smtp_auth_plain_password", func(c *epc) **KeySource { return &c.SMTPAuthPlainPassword }),
-	BoolField("allow_smtp_auth_plain_without_tls", func(c *epc) *bool { return &c.AllowSMTPAuthPlainWithoutTLS }),
-	BoolField("allow_smtp_auth_plain_without_valid_certificate", func(c *epc) *bool { return &c.AllowSMTPAuthPlainWithoutValidCertificate }),
+	plain.BoolField("allow_smtp_auth_plain_without_tls", func(c *epc) *bool { return &c.AllowSMTPAuthPlainWithoutTLS }),
+	plain.BoolField("allow_smtp_auth_plain_without_valid_certificate", func(c *epc) *bool { return &c.AllowSMTPAuthPlainWithoutValidCertificate }),
 	OptThrottleField("max_message_rate", func(c *epc) **ThrottleSpec { return &c.MaxMessageRate }),
-	ThrottleMapField("additional_message_rate_throttles", func(c *epc) *[]Named[ThrottleSpec] { return &c.AdditionalMessageRateThrottles }),
+	ThrottleMapField("additional_message_rate_throttles", func(c *epc) *[]plain.Named[ThrottleSpec] { return &c.AdditionalMessageRateThrottles }),
 	OptThrottleField("source_selection_rate", func(c *epc) **ThrottleSpec { return &c.SourceSelectionRate }),
-	ThrottleMapField("additional_source_selection_rates", func(c *epc) *[]Named[ThrottleSpec] { return &c.AdditionalSourceSelectionRates }),
+	ThrottleMapField("additional_source_selection_rates", func(c *epc) *[]plain.Named[ThrottleSpec] { return &c.AdditionalSourceSelectionRates }),
 	OptThrottleField("max_connection_rate", func(c *epc) **ThrottleSpec { return &c.MaxConnectionRate }),
-	UintField("max_deliveries_per_connection", 64, func(c *epc) *uint64 { return &c.MaxDeliveriesPerConnection }),
-	UintField("max_recipients_per_batch", 64, func(c *epc) *uint64 { return &c.MaxRecipientsPerBatch }),
+	plain.UintField("max_deliveries_per_connection", 64, func(c *epc) *uint64 { return &c.MaxDeliveriesPerConnection }),
+	plain.UintField("max_recipients_per_batch", 64, func(c *epc) *uint64 { return &c.MaxRecipientsPerBatch }),
 	CIDRSetField("prohibited_hosts", func(c *epc) *CIDRSet { return &c.ProhibitedHosts }),
 	CIDRSetField("skip_hosts", func(c *epc) *CIDRSet { return &c.SkipHosts }),
-	EnumField("ip_lookup_strategy", IPLookupStrategyEnum, func(c *epc) *string { return &c.IPLookupStrategy }),
-	OptStringField("ehlo_domain", func(c *epc) **string { return &c.EHLODomain }),
-	BoolField("aggressive_connection_opening", func(c *epc) *bool { return &c.AggressiveConnectionOpening }),
-	DurationField("refresh_interval", func(c *epc) *time.Duration { return &c.RefreshInterval }),
-	EnumField("refresh_strategy", RefreshStrategyEnum, func(c *epc) *string { return &c.RefreshStrategy }),
-	EnumField("dispatcher_wakeup_strategy", WakeupStrategyEnum, func(c *epc) *string { return &c.DispatcherWakeupStrategy }),
-	EnumField("maintainer_wakeup_strategy", WakeupStrategyEnum, func(c *epc) *string { return &c.MaintainerWakeupStrategy }),
-	OptStringField("provider_name", func(c *epc) **string { return &c.ProviderName }),
-	OptDurationField("remember_broken_tls", func(c *epc) **time.Duration { return &c.RememberBrokenTLS }),
-	BoolField("opportunistic_tls_reconnect_on_failed_handshake", func(c *epc) *bool { return &c.OpportunisticTLSReconnectOnFailedHandshake }),
-	BoolField("use_lmtp", func(c *epc) *bool { return &c.UseLMTP }),
-	EnumField("reconnect_strategy", ReconnectStrategyEnum, func(c *epc) *string { return &c.ReconnectStrategy }),
-	OptStringField("readyq_pool_name", func(c *epc) **string { return &c.ReadyQPoolName }),
-	EnumField("low_memory_reduction_policy", MemoryReductionPolicyEnum, func(c *epc) *string { return &c.LowMemoryReductionPolicy }),
-	EnumField("no_memory_reduction_policy", MemoryReductionPolicyEnum, func(c *epc) *string { return &c.NoMemoryReductionPolicy }),
-	BoolField("try_next_host_on_transport_error", func(c *epc) *bool { return &c.TryNextHostOnTransportError }),
-	BoolField("ignore_8bit_checks", func(c *epc) *bool { return &c.Ignore8BitChecks }),
-	OptDurationField("dispatcher_progress_watchdog_timeout", func(c *epc) **time.Duration { return &c.DispatcherProgressWatchdogTimeout }),
+	plain.EnumField("ip_lookup_strategy", IPLookupStrategyEnum, func(c *epc) *string { return &c.IPLookupStrategy }),
+	plain.OptStringField("ehlo_domain", func(c *epc) **string { return &c.EHLODomain }),
+	plain.BoolField("aggressive_connection_opening", func(c *epc) *bool { return &c.AggressiveConnectionOpening }),
+	plain.DurationField("refresh_interval", func(c *epc) *time.Duration { return &c.RefreshInterval }),
+	plain.EnumField("refresh_strategy", RefreshStrategyEnum, func(c *epc) *string { return &c.RefreshStrategy }),
+	plain.EnumField("dispatcher_wakeup_strategy", WakeupStrategyEnum, func(c *epc) *string { return &c.DispatcherWakeupStrategy }),
+	plain.EnumField("maintainer_wakeup_strategy", WakeupStrategyEnum, func(c *epc) *string { return &c.MaintainerWakeupStrategy }),
+	plain.OptStringField("provider_name", func(c *epc) **string { return &c.ProviderName }),
+	plain.OptDurationField("remember_broken_tls", func(c *epc) **time.Duration { return &c.RememberBrokenTLS }),
+	plain.BoolField("opportunistic_tls_reconnect_on_failed_handshake", func(c *epc) *bool { return &c.OpportunisticTLSReconnectOnFailedHandshake }),
+	plain.BoolField("use_lmtp", func(c *epc) *bool { return &c.UseLMTP }),
+	plain.EnumField("reconnect_strategy", ReconnectStrategyEnum, func(c *epc) *string { return &c.ReconnectStrategy }),
+	plain.OptStringField("readyq_pool_name", func(c *epc) **string { return &c.ReadyQPoolName }),
+	plain.EnumField("low_memory_reduction_policy", MemoryReductionPolicyEnum, func(c *epc) *string { return &c.LowMemoryReductionPolicy }),
+	plain.EnumField("no_memory_reduction_policy", MemoryReductionPolicyEnum, func(c *epc) *string { return &c.NoMemoryReductionPolicy }),
+	plain.BoolField("try_next_host_on_transport_error", func(c *epc) *bool { return &c.TryNextHostOnTransportError }),
+	plain.BoolField("ignore_8bit_checks", func(c *epc) *bool { return &c.Ignore8BitChecks }),
+	plain.OptDurationField("dispatcher_progress_watchdog_timeout", func(c *epc) **time.Duration { return &c.DispatcherProgressWatchdogTimeout }),
 )

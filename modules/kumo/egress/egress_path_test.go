@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // defaultSerialized is the serialized default egress path, in order.
@@ -89,7 +91,7 @@ func TestEgressPathDefaults(t *testing.T) {
 				t.Errorf("field %d is %q, want %q", i, k, want.key)
 				continue
 			}
-			if got := plainValue(v, true); !reflect.DeepEqual(got, want.value) {
+			if got := plain.Unordered(v, true); !reflect.DeepEqual(got, want.value) {
 				t.Errorf("%s = %#v, want %#v", k, got, want.value)
 			}
 		}
@@ -174,8 +176,8 @@ func TestEgressPathAcceptedForms(t *testing.T) {
 	}
 	for k, w := range want {
 		v, ok := m.Get(k)
-		if !ok || !reflect.DeepEqual(plainValue(v, true), w) {
-			t.Errorf("%s = %#v, want %#v", k, plainValue(v, true), w)
+		if !ok || !reflect.DeepEqual(plain.Unordered(v, true), w) {
+			t.Errorf("%s = %#v, want %#v", k, plain.Unordered(v, true), w)
 		}
 	}
 	if keys := m.Keys(); keys[0] != "connection_limit" {

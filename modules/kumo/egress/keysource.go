@@ -1,5 +1,7 @@
 package egress
 
+import "github.com/kumopolicy/kumopolicy/modules/kumo/plain"
+
 import "strings"
 
 // KeySource says where a secret (a TLS key or certificate, a password)
@@ -45,17 +47,6 @@ const (
 // keySourceForms describes the accepted forms in error messages.
 const keySourceForms = `expected a file path string, {key_data=...}, {vault_mount=..., vault_path=...} or {event_name=..., event_args={...}}`
 
-// UntaggedMismatch is serde's error for a value matching no form of an
-// untagged enum, with kumopolicy's hint about what was expected or why the
-// closest form failed.
-func UntaggedMismatch(enumName, hint string) error {
-	msg := "data did not match any variant of untagged enum " + enumName
-	if hint != "" {
-		msg += " (" + hint + ")"
-	}
-	return &Error{Msg: msg}
-}
-
 // DecodeKeySource converts plain data to a KeySource.
 func DecodeKeySource(v any) (*KeySource, error) {
 	switch x := v.(type) {
@@ -73,7 +64,7 @@ func DecodeKeySource(v any) (*KeySource, error) {
 			if err == nil {
 				return &KeySource{Kind: KeyData, Data: data}, nil
 			}
-			note(AtField(err, "key_data"))
+			note(plain.AtField(err, "key_data"))
 		}
 		if ks, err := decodeVault(x); err == nil {
 			return ks, nil
@@ -88,10 +79,10 @@ func DecodeKeySource(v any) (*KeySource, error) {
 			note(err)
 		}
 		if firstErr != nil {
-			return nil, UntaggedMismatch("KeySource", firstErr.Error())
+			return nil, plain.UntaggedMismatch("KeySource", firstErr.Error())
 		}
 	}
-	return nil, UntaggedMismatch("KeySource", keySourceForms)
+	return nil, plain.UntaggedMismatch("KeySource", keySourceForms)
 }
 
 // decodeBytes accepts a string, or a sequence of byte values.
@@ -102,26 +93,26 @@ func decodeBytes(v any) (string, error) {
 	case []any:
 		var b strings.Builder
 		for i, e := range x {
-			n, err := DecodeUint(e, 8)
+			n, err := plain.DecodeUint(e, 8)
 			if err != nil {
-				return "", AtIndex(err, i+1)
+				return "", plain.AtIndex(err, i+1)
 			}
 			b.WriteByte(byte(n))
 		}
 		return b.String(), nil
 	}
-	return "", InvalidType(v, "byte array")
+	return "", plain.InvalidType(v, "byte array")
 }
 
 func decodeVault(m map[string]any) (*KeySource, error) {
 	ks := &KeySource{Kind: KeyVault, VaultKey: "key"}
-	obj := NewObject(m)
+	obj := plain.NewObject(m)
 	str := func(dst *string) func(any) error {
-		return func(v any) (err error) { *dst, err = DecodeString(v); return }
+		return func(v any) (err error) { *dst, err = plain.DecodeString(v); return }
 	}
 	optStr := func(dst **string) func(any) error {
 		return func(v any) error {
-			s, err := DecodeString(v)
+			s, err := plain.DecodeString(v)
 			*dst = &s
 			return err
 		}
@@ -142,12 +133,12 @@ func decodeVault(m map[string]any) (*KeySource, error) {
 
 func decodeEvent(m map[string]any) (*KeySource, error) {
 	ks := &KeySource{Kind: KeyEvent}
-	obj := NewObject(m)
-	if err := obj.Required("event_name", func(v any) (err error) { ks.EventName, err = DecodeString(v); return }); err != nil {
+	obj := plain.NewObject(m)
+	if err := obj.Required("event_name", func(v any) (err error) { ks.EventName, err = plain.DecodeString(v); return }); err != nil {
 		return nil, err
 	}
 	if err := obj.Required("event_args", func(v any) (err error) {
-		args, err := AsSequence(v)
+		args, err := plain.AsSequence(v)
 		ks.EventArgs = append([]any{}, args...)
 		return err
 	}); err != nil {
@@ -163,28 +154,21 @@ func (k *KeySource) Serialize() any {
 	case KeyFile:
 		return k.Path
 	case KeyData:
-		m := NewMap(1)
+		m := plain.NewMap(1)
 		m.Set("key_data", k.Data)
 		return m
 	case KeyVault:
-		m := NewMap(5)
-		m.Set("vault_address", optString(k.VaultAddress))
-		m.Set("vault_token", optString(k.VaultToken))
+		m := plain.NewMap(5)
+		m.Set("vault_address", plain.OptString(k.VaultAddress))
+		m.Set("vault_token", plain.OptString(k.VaultToken))
 		m.Set("vault_mount", k.VaultMount)
 		m.Set("vault_path", k.VaultPath)
 		m.Set("vault_key", k.VaultKey)
 		return m
 	default:
-		m := NewMap(2)
+		m := plain.NewMap(2)
 		m.Set("event_name", k.EventName)
 		m.Set("event_args", append([]any{}, k.EventArgs...))
 		return m
 	}
-}
-
-func optString(s *string) any {
-	if s == nil {
-		return nil
-	}
-	return *s
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // LimitSpec is KumoMTA's concurrency limit (shaping spec §13.1), as used by
@@ -24,9 +26,9 @@ func (l LimitSpec) String() string {
 
 // Serialize returns the serialized (struct) form {limit=N, force_local=B}
 // as an ordered map.
-func (l LimitSpec) Serialize() *Map {
-	m := NewMap(2)
-	m.Set("limit", uintValue(l.Limit))
+func (l LimitSpec) Serialize() *plain.Map {
+	m := plain.NewMap(2)
+	m.Set("limit", plain.UintValue(l.Limit))
 	m.Set("force_local", l.ForceLocal)
 	return m
 }
@@ -62,32 +64,32 @@ func DecodeLimitSpec(v any) (LimitSpec, error) {
 	case string:
 		l, err := ParseLimitSpec(x)
 		if err != nil {
-			return LimitSpec{}, &Error{Msg: err.Error()}
+			return LimitSpec{}, &plain.Error{Msg: err.Error()}
 		}
 		return l, nil
 	case int64:
 		if x < 1 {
-			return LimitSpec{}, &Error{Msg: "limit must be 1 or larger"}
+			return LimitSpec{}, &plain.Error{Msg: "limit must be 1 or larger"}
 		}
 		return LimitSpec{Limit: uint64(x)}, nil
 	case uint64:
 		if x < 1 {
-			return LimitSpec{}, &Error{Msg: "limit must be 1 or larger"}
+			return LimitSpec{}, &plain.Error{Msg: "limit must be 1 or larger"}
 		}
 		return LimitSpec{Limit: x}, nil
 	case map[string]any:
-		obj := NewObject(x)
+		obj := plain.NewObject(x)
 		var l LimitSpec
 		if err := obj.Unknown(limitFields); err != nil {
 			return LimitSpec{}, err
 		}
-		if err := obj.Required("limit", func(v any) (err error) { l.Limit, err = DecodeUint(v, 64); return }); err != nil {
+		if err := obj.Required("limit", func(v any) (err error) { l.Limit, err = plain.DecodeUint(v, 64); return }); err != nil {
 			return LimitSpec{}, err
 		}
-		if err := obj.Optional("force_local", func(v any) (err error) { l.ForceLocal, err = DecodeBool(v); return }); err != nil {
+		if err := obj.Optional("force_local", func(v any) (err error) { l.ForceLocal, err = plain.DecodeBool(v); return }); err != nil {
 			return LimitSpec{}, err
 		}
 		return l, nil
 	}
-	return LimitSpec{}, InvalidType(v, expecting)
+	return LimitSpec{}, plain.InvalidType(v, expecting)
 }

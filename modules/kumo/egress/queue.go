@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // QueueConfig is KumoMTA's scheduled-queue configuration
@@ -108,33 +110,33 @@ func DecodeQueueConfig(v any) (*QueueConfig, error) {
 }
 
 // Serialize returns the serialized form, fields in declaration order.
-func (c *QueueConfig) Serialize() *Map { return queueSchema.Encode(c) }
+func (c *QueueConfig) Serialize() *plain.Map { return queueSchema.Encode(c) }
 
 type qc = QueueConfig
 
-var shrinkSchema = NewSchema("QueueShrinkPolicy", true,
-	DurationField("interval", func(p *QueueShrinkPolicy) *time.Duration { return &p.Interval }).Req(),
-	EnumField("policy", MemoryReductionPolicyEnum, func(p *QueueShrinkPolicy) *string { return &p.Policy }).Req(),
+var shrinkSchema = plain.NewSchema("QueueShrinkPolicy", true,
+	plain.DurationField("interval", func(p *QueueShrinkPolicy) *time.Duration { return &p.Interval }).Req(),
+	plain.EnumField("policy", MemoryReductionPolicyEnum, func(p *QueueShrinkPolicy) *string { return &p.Policy }).Req(),
 )
 
-var queueSchema = NewSchema("QueueConfig", true,
-	DurationField("retry_interval", func(c *qc) *time.Duration { return &c.RetryInterval }),
-	OptDurationField("max_retry_interval", func(c *qc) **time.Duration { return &c.MaxRetryInterval }),
-	DurationField("max_age", func(c *qc) *time.Duration { return &c.MaxAge }),
-	OptStringField("egress_pool", func(c *qc) **string { return &c.EgressPool }),
+var queueSchema = plain.NewSchema("QueueConfig", true,
+	plain.DurationField("retry_interval", func(c *qc) *time.Duration { return &c.RetryInterval }),
+	plain.OptDurationField("max_retry_interval", func(c *qc) **time.Duration { return &c.MaxRetryInterval }),
+	plain.DurationField("max_age", func(c *qc) *time.Duration { return &c.MaxAge }),
+	plain.OptStringField("egress_pool", func(c *qc) **string { return &c.EgressPool }),
 	OptThrottleField("max_message_rate", func(c *qc) **ThrottleSpec { return &c.MaxMessageRate }),
-	Field[qc]{Name: "protocol",
+	plain.Field[qc]{Name: "protocol",
 		Decode: func(c *qc, v any) (err error) { c.Protocol, err = DecodeDeliveryProtocol(v); return },
 		Encode: func(c *qc) any { return c.Protocol.Serialize() }},
-	DurationField("reap_interval", func(c *qc) *time.Duration { return &c.ReapInterval }),
-	DurationField("refresh_interval", func(c *qc) *time.Duration { return &c.RefreshInterval }),
-	OptDurationField("timerwheel_tick_interval", func(c *qc) **time.Duration { return &c.TimerwheelTickInterval }),
-	EnumField("strategy", QueueStrategyEnum, func(c *qc) *string { return &c.Strategy }),
-	EnumField("refresh_strategy", RefreshStrategyEnum, func(c *qc) *string { return &c.RefreshStrategy }),
-	OptStringField("provider_name", func(c *qc) **string { return &c.ProviderName }),
-	Field[qc]{Name: "shrink_policy",
+	plain.DurationField("reap_interval", func(c *qc) *time.Duration { return &c.ReapInterval }),
+	plain.DurationField("refresh_interval", func(c *qc) *time.Duration { return &c.RefreshInterval }),
+	plain.OptDurationField("timerwheel_tick_interval", func(c *qc) **time.Duration { return &c.TimerwheelTickInterval }),
+	plain.EnumField("strategy", QueueStrategyEnum, func(c *qc) *string { return &c.Strategy }),
+	plain.EnumField("refresh_strategy", RefreshStrategyEnum, func(c *qc) *string { return &c.RefreshStrategy }),
+	plain.OptStringField("provider_name", func(c *qc) **string { return &c.ProviderName }),
+	plain.Field[qc]{Name: "shrink_policy",
 		Decode: func(c *qc, v any) error {
-			items, err := AsSequence(v)
+			items, err := plain.AsSequence(v)
 			if err != nil {
 				return err
 			}
@@ -142,7 +144,7 @@ var queueSchema = NewSchema("QueueConfig", true,
 			for i, item := range items {
 				var p QueueShrinkPolicy
 				if err := shrinkSchema.Decode(&p, item); err != nil {
-					return AtIndex(err, i+1)
+					return plain.AtIndex(err, i+1)
 				}
 				c.ShrinkPolicy = append(c.ShrinkPolicy, p)
 			}
@@ -167,7 +169,7 @@ const protocolForms = "expected {smtp={...}}, {maildir_path=...}, {custom_lua={c
 func DecodeDeliveryProtocol(v any) (DeliveryProtocol, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
-		return DeliveryProtocol{}, UntaggedMismatch("DeliveryProto", protocolForms)
+		return DeliveryProtocol{}, plain.UntaggedMismatch("DeliveryProto", protocolForms)
 	}
 	var firstErr error
 	note := func(key string, err error) {
@@ -181,7 +183,7 @@ func DecodeDeliveryProtocol(v any) (DeliveryProtocol, error) {
 		if err == nil {
 			return p, nil
 		}
-		note("smtp", AtField(err, "smtp"))
+		note("smtp", plain.AtField(err, "smtp"))
 	}
 	// maildir
 	if p, err := decodeMaildir(m); err == nil {
@@ -196,7 +198,7 @@ func DecodeDeliveryProtocol(v any) (DeliveryProtocol, error) {
 		if err == nil {
 			return p, nil
 		}
-		note("custom_lua", AtField(err, "custom_lua"))
+		note("custom_lua", plain.AtField(err, "custom_lua"))
 	}
 	// xfer
 	if raw, has := m["xfer"]; has {
@@ -204,23 +206,23 @@ func DecodeDeliveryProtocol(v any) (DeliveryProtocol, error) {
 		if err == nil {
 			return DeliveryProtocol{Kind: ProtocolXfer, XferTarget: target}, nil
 		}
-		note("xfer", AtField(err, "xfer"))
+		note("xfer", plain.AtField(err, "xfer"))
 	}
 	if firstErr != nil {
-		return DeliveryProtocol{}, UntaggedMismatch("DeliveryProto", firstErr.Error())
+		return DeliveryProtocol{}, plain.UntaggedMismatch("DeliveryProto", firstErr.Error())
 	}
-	return DeliveryProtocol{}, UntaggedMismatch("DeliveryProto", protocolForms)
+	return DeliveryProtocol{}, plain.UntaggedMismatch("DeliveryProto", protocolForms)
 }
 
 func decodeSMTPProtocol(v any) (DeliveryProtocol, error) {
-	m, err := AsMap(v, "struct SmtpProtocol")
+	m, err := plain.AsMap(v, "struct SmtpProtocol")
 	if err != nil {
 		return DeliveryProtocol{}, err
 	}
 	p := DeliveryProtocol{Kind: ProtocolSMTP}
-	obj := NewObject(m)
+	obj := plain.NewObject(m)
 	if err := obj.Optional("mx_list", func(v any) error {
-		items, err := AsSequence(v)
+		items, err := plain.AsSequence(v)
 		if err != nil {
 			return err
 		}
@@ -228,7 +230,7 @@ func decodeSMTPProtocol(v any) (DeliveryProtocol, error) {
 		for i, item := range items {
 			e, err := decodeMXListEntry(item)
 			if err != nil {
-				return AtIndex(err, i+1)
+				return plain.AtIndex(err, i+1)
 			}
 			p.MXList = append(p.MXList, e)
 		}
@@ -237,7 +239,7 @@ func decodeSMTPProtocol(v any) (DeliveryProtocol, error) {
 		return DeliveryProtocol{}, err
 	}
 	if err := obj.Optional("treat_mx_list_as_secure", func(v any) (err error) {
-		p.TreatMXListAsSecure, err = DecodeBool(v)
+		p.TreatMXListAsSecure, err = plain.DecodeBool(v)
 		return
 	}); err != nil {
 		return DeliveryProtocol{}, err
@@ -251,36 +253,36 @@ func decodeMXListEntry(v any) (MXListEntry, error) {
 		return MXListEntry{Name: x}, nil
 	case map[string]any:
 		var e MXListEntry
-		obj := NewObject(x)
-		err := obj.Required("name", func(v any) (err error) { e.Name, err = DecodeString(v); return })
+		obj := plain.NewObject(x)
+		err := obj.Required("name", func(v any) (err error) { e.Name, err = plain.DecodeString(v); return })
 		if err == nil {
 			err = obj.Required("addr", func(v any) error {
-				s, err := DecodeString(v)
+				s, err := plain.DecodeString(v)
 				if err != nil {
 					return err
 				}
 				e.Addr, err = ParseHostOrSocketAddress(s)
 				if err != nil {
-					return &Error{Msg: err.Error()}
+					return &plain.Error{Msg: err.Error()}
 				}
 				return nil
 			})
 		}
 		if err == nil {
-			err = obj.Optional("is_secure", func(v any) (err error) { e.IsSecure, err = DecodeBool(v); return })
+			err = obj.Optional("is_secure", func(v any) (err error) { e.IsSecure, err = plain.DecodeBool(v); return })
 		}
 		if err != nil {
-			return MXListEntry{}, UntaggedMismatch("MxListEntry", err.Error())
+			return MXListEntry{}, plain.UntaggedMismatch("MxListEntry", err.Error())
 		}
 		return e, nil
 	}
-	return MXListEntry{}, UntaggedMismatch("MxListEntry", "expected a host name string or {name=..., addr=...}")
+	return MXListEntry{}, plain.UntaggedMismatch("MxListEntry", "expected a host name string or {name=..., addr=...}")
 }
 
 func decodeMaildir(m map[string]any) (DeliveryProtocol, error) {
 	p := DeliveryProtocol{Kind: ProtocolMaildir}
-	obj := NewObject(m)
-	if err := obj.Required("maildir_path", func(v any) (err error) { p.MaildirPath, err = DecodeString(v); return }); err != nil {
+	obj := plain.NewObject(m)
+	if err := obj.Required("maildir_path", func(v any) (err error) { p.MaildirPath, err = plain.DecodeString(v); return }); err != nil {
 		return DeliveryProtocol{}, err
 	}
 	for _, f := range []struct {
@@ -288,7 +290,7 @@ func decodeMaildir(m map[string]any) (DeliveryProtocol, error) {
 		dst  **uint32
 	}{{"dir_mode", &p.DirMode}, {"file_mode", &p.FileMode}} {
 		if err := obj.Optional(f.name, func(v any) error {
-			n, err := DecodeUint(v, 32)
+			n, err := plain.DecodeUint(v, 32)
 			mode := uint32(n)
 			*f.dst = &mode
 			return err
@@ -301,27 +303,27 @@ func decodeMaildir(m map[string]any) (DeliveryProtocol, error) {
 
 type ldp = LuaDeliveryProtocol
 
-var luaProtocolSchema = NewSchema("LuaDeliveryProtocol", true,
-	StringField("constructor", func(l *ldp) *string { return &l.Constructor }).Req(),
-	UintField("batch_size", 64, func(l *ldp) *uint64 { return &l.BatchSize }),
-	UintField("min_batch_size", 64, func(l *ldp) *uint64 { return &l.MinBatchSize }),
-	DurationField("max_batch_latency", func(l *ldp) *time.Duration { return &l.MaxBatchLatency }),
+var luaProtocolSchema = plain.NewSchema("LuaDeliveryProtocol", true,
+	plain.StringField("constructor", func(l *ldp) *string { return &l.Constructor }).Req(),
+	plain.UintField("batch_size", 64, func(l *ldp) *uint64 { return &l.BatchSize }),
+	plain.UintField("min_batch_size", 64, func(l *ldp) *uint64 { return &l.MinBatchSize }),
+	plain.DurationField("max_batch_latency", func(l *ldp) *time.Duration { return &l.MaxBatchLatency }),
 )
 
 func decodeXfer(v any) (string, error) {
-	m, err := AsMap(v, "struct XferProtocol")
+	m, err := plain.AsMap(v, "struct XferProtocol")
 	if err != nil {
 		return "", err
 	}
 	var target string
-	err = NewObject(m).Required("target", func(v any) error {
-		s, err := DecodeString(v)
+	err = plain.NewObject(m).Required("target", func(v any) error {
+		s, err := plain.DecodeString(v)
 		if err != nil {
 			return err
 		}
 		target, err = normalizeURL(s)
 		if err != nil {
-			return InvalidValue(s, err.Error())
+			return plain.InvalidValue(s, err.Error())
 		}
 		return nil
 	})
@@ -355,22 +357,22 @@ func normalizeURL(s string) (string, error) {
 // Serialize returns the protocol in the form KumoMTA serializes it:
 // {smtp = {...}}, {maildir_path, dir_mode, file_mode},
 // {custom_lua = {...}} or {xfer = {target}}.
-func (p DeliveryProtocol) Serialize() *Map {
+func (p DeliveryProtocol) Serialize() *plain.Map {
 	switch p.Kind {
 	case ProtocolMaildir:
-		m := NewMap(3)
+		m := plain.NewMap(3)
 		m.Set("maildir_path", p.MaildirPath)
 		m.Set("dir_mode", optUint32(p.DirMode))
 		m.Set("file_mode", optUint32(p.FileMode))
 		return m
 	case ProtocolLua:
-		m := NewMap(1)
+		m := plain.NewMap(1)
 		m.Set("custom_lua", luaProtocolSchema.Encode(&p.CustomLua))
 		return m
 	case ProtocolXfer:
-		inner := NewMap(1)
+		inner := plain.NewMap(1)
 		inner.Set("target", p.XferTarget)
-		m := NewMap(1)
+		m := plain.NewMap(1)
 		m.Set("xfer", inner)
 		return m
 	}
@@ -380,7 +382,7 @@ func (p DeliveryProtocol) Serialize() *Map {
 			mx[i] = e.Name
 			continue
 		}
-		r := NewMap(3)
+		r := plain.NewMap(3)
 		r.Set("name", e.Name)
 		r.Set("addr", e.Addr)
 		if e.IsSecure {
@@ -388,10 +390,10 @@ func (p DeliveryProtocol) Serialize() *Map {
 		}
 		mx[i] = r
 	}
-	inner := NewMap(2)
+	inner := plain.NewMap(2)
 	inner.Set("mx_list", mx)
 	inner.Set("treat_mx_list_as_secure", p.TreatMXListAsSecure)
-	m := NewMap(1)
+	m := plain.NewMap(1)
 	m.Set("smtp", inner)
 	return m
 }

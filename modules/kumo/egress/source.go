@@ -3,6 +3,8 @@ package egress
 import (
 	"net/netip"
 	"time"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // EgressSource is KumoMTA's egress source (kumo.make_egress_source): a
@@ -48,28 +50,28 @@ func DecodeTrigger(v any) (Trigger, error) {
 		case "Immediate":
 			return Trigger{}, nil
 		case "Threshold":
-			return Trigger{}, Custom("invalid type: unit variant, expected newtype variant")
+			return Trigger{}, plain.Custom("invalid type: unit variant, expected newtype variant")
 		}
-		return Trigger{}, UnknownVariant(x, triggerVariants)
+		return Trigger{}, plain.UnknownVariant(x, triggerVariants)
 	case map[string]any:
 		if len(x) != 1 {
-			return Trigger{}, InvalidValue(v, "map with a single key")
+			return Trigger{}, plain.InvalidValue(v, "map with a single key")
 		}
 		for k, val := range x {
 			switch k {
 			case "Threshold":
 				t, err := DecodeThrottleSpec(val)
 				if err != nil {
-					return Trigger{}, AtField(err, k)
+					return Trigger{}, plain.AtField(err, k)
 				}
 				return Trigger{Threshold: &t}, nil
 			case "Immediate":
-				return Trigger{}, Custom("invalid type: newtype variant, expected unit variant")
+				return Trigger{}, plain.Custom("invalid type: newtype variant, expected unit variant")
 			}
-			return Trigger{}, UnknownVariant(k, triggerVariants)
+			return Trigger{}, plain.UnknownVariant(k, triggerVariants)
 		}
 	}
-	return Trigger{}, InvalidType(v, "enum Trigger")
+	return Trigger{}, plain.InvalidType(v, "enum Trigger")
 }
 
 // Serialize returns "Immediate" or {Threshold = "<rate>"}.
@@ -77,24 +79,24 @@ func (t Trigger) Serialize() any {
 	if t.Threshold == nil {
 		return "Immediate"
 	}
-	m := NewMap(1)
+	m := plain.NewMap(1)
 	m.Set("Threshold", t.Threshold.String())
 	return m
 }
 
 type sof = SuspendOnFailure
 
-var suspendSchema = NewSchema("SuspendOnFailure", true,
-	Field[sof]{Name: "trigger",
+var suspendSchema = plain.NewSchema("SuspendOnFailure", true,
+	plain.Field[sof]{Name: "trigger",
 		Decode: func(s *sof, v any) (err error) { s.Trigger, err = DecodeTrigger(v); return },
 		Encode: func(s *sof) any { return s.Trigger.Serialize() }},
-	Field[sof]{Name: "duration", Required: true,
-		Decode: func(s *sof, v any) (err error) { s.Duration, err = DecodeDuration(v); return },
-		Encode: func(s *sof) any { return FormatDuration(s.Duration) }},
+	plain.Field[sof]{Name: "duration", Required: true,
+		Decode: func(s *sof, v any) (err error) { s.Duration, err = plain.DecodeDuration(v); return },
+		Encode: func(s *sof) any { return plain.FormatDuration(s.Duration) }},
 )
 
-func optSuspendField(name string, get func(*EgressSource) **SuspendOnFailure) Field[EgressSource] {
-	return Field[EgressSource]{
+func optSuspendField(name string, get func(*EgressSource) **SuspendOnFailure) plain.Field[EgressSource] {
+	return plain.Field[EgressSource]{
 		Name: name,
 		Decode: func(src *EgressSource, v any) error {
 			s := &SuspendOnFailure{}
@@ -113,8 +115,8 @@ func optSuspendField(name string, get func(*EgressSource) **SuspendOnFailure) Fi
 	}
 }
 
-func optIPField(name string, get func(*EgressSource) **netip.Addr) Field[EgressSource] {
-	return Field[EgressSource]{
+func optIPField(name string, get func(*EgressSource) **netip.Addr) plain.Field[EgressSource] {
+	return plain.Field[EgressSource]{
 		Name: name,
 		Decode: func(src *EgressSource, v any) error {
 			a, err := DecodeIPAddr(v)
@@ -130,8 +132,8 @@ func optIPField(name string, get func(*EgressSource) **netip.Addr) Field[EgressS
 	}
 }
 
-func optProxyField(name string, get func(*EgressSource) **SocketAddr) Field[EgressSource] {
-	return Field[EgressSource]{
+func optProxyField(name string, get func(*EgressSource) **SocketAddr) plain.Field[EgressSource] {
+	return plain.Field[EgressSource]{
 		Name: name,
 		Decode: func(src *EgressSource, v any) error {
 			a, err := DecodeResolvableSocketAddr(v)
@@ -149,20 +151,20 @@ func optProxyField(name string, get func(*EgressSource) **SocketAddr) Field[Egre
 
 type esrc = EgressSource
 
-var egressSourceSchema = NewSchema("EgressSource", true,
-	StringField("name", func(s *esrc) *string { return &s.Name }).Req(),
-	OptStringField("ehlo_domain", func(s *esrc) **string { return &s.EHLODomain }),
+var egressSourceSchema = plain.NewSchema("EgressSource", true,
+	plain.StringField("name", func(s *esrc) *string { return &s.Name }).Req(),
+	plain.OptStringField("ehlo_domain", func(s *esrc) **string { return &s.EHLODomain }),
 	optIPField("source_address", func(s *esrc) **netip.Addr { return &s.SourceAddress }),
-	OptUintField("remote_port", 16, func(s *esrc) **uint16 { return &s.RemotePort }),
+	plain.OptUintField("remote_port", 16, func(s *esrc) **uint16 { return &s.RemotePort }),
 	optProxyField("ha_proxy_server", func(s *esrc) **SocketAddr { return &s.HAProxyServer }),
 	optIPField("ha_proxy_source_address", func(s *esrc) **netip.Addr { return &s.HAProxySourceAddress }),
 	optProxyField("socks5_proxy_server", func(s *esrc) **SocketAddr { return &s.Socks5ProxyServer }),
 	optIPField("socks5_proxy_source_address", func(s *esrc) **netip.Addr { return &s.Socks5ProxySourceAddress }),
-	OptStringField("socks5_proxy_username", func(s *esrc) **string { return &s.Socks5ProxyUsername }),
+	plain.OptStringField("socks5_proxy_username", func(s *esrc) **string { return &s.Socks5ProxyUsername }),
 	OptKeySourceField("socks5_proxy_password", func(s *esrc) **KeySource { return &s.Socks5ProxyPassword }),
 	optSuspendField("suspend_when_unplumbed", func(s *esrc) **SuspendOnFailure { return &s.SuspendWhenUnplumbed }),
 	optSuspendField("suspend_when_proxy_unhealthy", func(s *esrc) **SuspendOnFailure { return &s.SuspendWhenProxyUnhealthy }),
-	DurationField("ttl", func(s *esrc) *time.Duration { return &s.TTL }),
+	plain.DurationField("ttl", func(s *esrc) *time.Duration { return &s.TTL }),
 )
 
 // DecodeEgressSource decodes plain data into an EgressSource. `name` is
@@ -176,7 +178,7 @@ func DecodeEgressSource(v any) (*EgressSource, error) {
 }
 
 // Serialize returns the serialized form, fields in declaration order.
-func (s *EgressSource) Serialize() *Map { return egressSourceSchema.Encode(s) }
+func (s *EgressSource) Serialize() *plain.Map { return egressSourceSchema.Encode(s) }
 
 // EgressPool is KumoMTA's egress pool (kumo.make_egress_pool): a named,
 // weighted set of egress sources.
@@ -194,18 +196,18 @@ type EgressPoolEntry struct {
 
 type epe = EgressPoolEntry
 
-var poolEntrySchema = NewSchema("EgressPoolEntry", true,
-	StringField("name", func(e *epe) *string { return &e.Name }).Req(),
-	UintField("weight", 32, func(e *epe) *uint32 { return &e.Weight }),
+var poolEntrySchema = plain.NewSchema("EgressPoolEntry", true,
+	plain.StringField("name", func(e *epe) *string { return &e.Name }).Req(),
+	plain.UintField("weight", 32, func(e *epe) *uint32 { return &e.Weight }),
 )
 
 type epool = EgressPool
 
-var egressPoolSchema = NewSchema("EgressPool", true,
-	StringField("name", func(p *epool) *string { return &p.Name }).Req(),
-	Field[epool]{Name: "entries",
+var egressPoolSchema = plain.NewSchema("EgressPool", true,
+	plain.StringField("name", func(p *epool) *string { return &p.Name }).Req(),
+	plain.Field[epool]{Name: "entries",
 		Decode: func(p *epool, v any) error {
-			items, err := AsSequence(v)
+			items, err := plain.AsSequence(v)
 			if err != nil {
 				return err
 			}
@@ -213,7 +215,7 @@ var egressPoolSchema = NewSchema("EgressPool", true,
 			for i, item := range items {
 				e := EgressPoolEntry{Weight: 1}
 				if err := poolEntrySchema.Decode(&e, item); err != nil {
-					return AtIndex(err, i+1)
+					return plain.AtIndex(err, i+1)
 				}
 				p.Entries = append(p.Entries, e)
 			}
@@ -226,7 +228,7 @@ var egressPoolSchema = NewSchema("EgressPool", true,
 			}
 			return out
 		}},
-	DurationField("ttl", func(p *epool) *time.Duration { return &p.TTL }),
+	plain.DurationField("ttl", func(p *epool) *time.Duration { return &p.TTL }),
 )
 
 // DecodeEgressPool decodes plain data into an EgressPool. `name` is
@@ -240,4 +242,4 @@ func DecodeEgressPool(v any) (*EgressPool, error) {
 }
 
 // Serialize returns the serialized form, fields in declaration order.
-func (p *EgressPool) Serialize() *Map { return egressPoolSchema.Encode(p) }
+func (p *EgressPool) Serialize() *plain.Map { return egressPoolSchema.Encode(p) }

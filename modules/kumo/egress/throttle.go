@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // ThrottleSpec is KumoMTA's rate (shaping spec §13.2): Limit events per
@@ -168,11 +170,11 @@ func parseSeparatedNumber(s string) (uint64, error) {
 func DecodeThrottleSpec(v any) (ThrottleSpec, error) {
 	s, ok := v.(string)
 	if !ok {
-		return ThrottleSpec{}, InvalidType(v, "a string")
+		return ThrottleSpec{}, plain.InvalidType(v, "a string")
 	}
 	t, err := ParseThrottleSpec(s)
 	if err != nil {
-		return ThrottleSpec{}, &Error{Msg: err.Error()}
+		return ThrottleSpec{}, &plain.Error{Msg: err.Error()}
 	}
 	return t, nil
 }

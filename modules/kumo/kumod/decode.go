@@ -7,20 +7,20 @@ import (
 	"time"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/serde"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // Strict decoding of plain Go data (nil, bool, int64, float64, string,
 // []any, map[string]any — what luart.ToGo produces) into the parameter
 // structs of this package, with the value grammars and serde-style errors
-// of package egress (which KumoMTA's Lua helpers, typing.lua, match on):
+// of packages plain and egress (which KumoMTA's Lua helpers, typing.lua, match on):
 //
 //	unknown field `x`, expected one of `a`, `b`
 //	missing field `x`
 //	relay_hosts[2]: invalid type: integer `5`, expected a string
 //	kind: unknown variant `rocksdb`, expected `LocalDisk` or `RocksDB`
 //
-// Schema errors are *egress.Error values carrying the path of the
+// Schema errors are *plain.Error values carrying the path of the
 // offending value. Map keys are visited in sorted order, so the error
 // reported for a given input is always the same. A nil value counts as
 // absent.
@@ -42,7 +42,7 @@ func (e *DeserializeError) Error() string {
 // Other errors (for example an unparsable listen address, which KumoMTA
 // only notices when it binds) pass through.
 func wrapDeserialize(err error, input any) error {
-	var se *egress.Error
+	var se *plain.Error
 	if err == nil || !errors.As(err, &se) {
 		return err
 	}
@@ -52,7 +52,7 @@ func wrapDeserialize(err error, input any) error {
 // renderJSON renders plain data as serde_json does (compact, keys sorted,
 // no HTML escaping), for error messages.
 func renderJSON(v any) string {
-	text, err := serde.EncodeJSON(v)
+	text, err := plain.EncodeJSON(v)
 	if err != nil {
 		return fmt.Sprintf("<unable to encode as json: %v>", err)
 	}
@@ -78,7 +78,7 @@ type structOpts struct {
 // decodeStruct decodes a map into fields. name is the struct's name for
 // "expected struct X" messages.
 func decodeStruct(v any, name string, fields []field, opts structOpts) error {
-	m, err := egress.AsMap(v, "struct "+name)
+	m, err := plain.AsMap(v, "struct "+name)
 	if err != nil {
 		return err
 	}
@@ -87,29 +87,29 @@ func decodeStruct(v any, name string, fields []field, opts structOpts) error {
 		names[i] = f.name
 	}
 	seen := make(map[string]bool, len(m))
-	for _, k := range egress.SortedKeys(m) {
+	for _, k := range plain.SortedKeys(m) {
 		f := findField(fields, k)
 		if f == nil {
 			if opts.allowUnknown {
 				continue
 			}
 			if opts.flattened {
-				return egress.UnknownField(k, nil)
+				return plain.UnknownField(k, nil)
 			}
-			return egress.UnknownField(k, names)
+			return plain.UnknownField(k, names)
 		}
 		val := m[k]
 		if val == nil {
 			continue
 		}
 		if err := f.set(val); err != nil {
-			return egress.AtField(err, k)
+			return plain.AtField(err, k)
 		}
 		seen[k] = true
 	}
 	for _, f := range fields {
 		if f.required && !seen[f.name] {
-			return egress.MissingField(f.name)
+			return plain.MissingField(f.name)
 		}
 	}
 	return nil
@@ -129,13 +129,13 @@ func asUint(v any, kind string) (uint64, error) {
 	switch x := v.(type) {
 	case int64:
 		if x < 0 {
-			return 0, egress.InvalidValue(v, kind)
+			return 0, plain.InvalidValue(v, kind)
 		}
 		return uint64(x), nil
 	case int:
 		return asUint(int64(x), kind)
 	}
-	return 0, egress.InvalidType(v, kind)
+	return 0, plain.InvalidType(v, kind)
 }
 
 // asI32 reads a signed 32-bit integer.
@@ -143,13 +143,13 @@ func asI32(v any) (int64, error) {
 	switch x := v.(type) {
 	case int64:
 		if x < -1<<31 || x > 1<<31-1 {
-			return 0, egress.InvalidValue(v, "i32")
+			return 0, plain.InvalidValue(v, "i32")
 		}
 		return x, nil
 	case int:
 		return asI32(int64(x))
 	}
-	return 0, egress.InvalidType(v, "i32")
+	return 0, plain.InvalidType(v, "i32")
 }
 
 func asUsize(v any) (uint64, error) { return asUint(v, "usize") }
@@ -159,12 +159,12 @@ func asPath(v any) (string, error) {
 	if s, ok := v.(string); ok {
 		return s, nil
 	}
-	return "", egress.InvalidType(v, "path string")
+	return "", plain.InvalidType(v, "path string")
 }
 
 // asStringList reads a sequence of strings; the result is never nil.
 func asStringList(v any) ([]string, error) {
-	list, err := egress.DecodeStringList(v)
+	list, err := plain.DecodeStringList(v)
 	if list == nil && err == nil {
 		list = []string{}
 	}
@@ -182,12 +182,12 @@ func asCIDRSet(v any) ([]string, error) {
 }
 
 func setString(dst *string) func(any) error {
-	return func(v any) (err error) { *dst, err = egress.DecodeString(v); return }
+	return func(v any) (err error) { *dst, err = plain.DecodeString(v); return }
 }
 
 func setOptString(dst **string) func(any) error {
 	return func(v any) error {
-		s, err := egress.DecodeString(v)
+		s, err := plain.DecodeString(v)
 		*dst = &s
 		return err
 	}
@@ -198,12 +198,12 @@ func setPath(dst *string) func(any) error {
 }
 
 func setBool(dst *bool) func(any) error {
-	return func(v any) (err error) { *dst, err = egress.DecodeBool(v); return }
+	return func(v any) (err error) { *dst, err = plain.DecodeBool(v); return }
 }
 
 func setOptBool(dst **bool) func(any) error {
 	return func(v any) error {
-		b, err := egress.DecodeBool(v)
+		b, err := plain.DecodeBool(v)
 		*dst = &b
 		return err
 	}
@@ -222,24 +222,24 @@ func setOptUsize(dst **uint64) func(any) error {
 }
 
 func setDuration(dst *time.Duration) func(any) error {
-	return func(v any) (err error) { *dst, err = egress.DecodeDuration(v); return }
+	return func(v any) (err error) { *dst, err = plain.DecodeDuration(v); return }
 }
 
 func setOptDuration(dst **time.Duration) func(any) error {
 	return func(v any) error {
-		d, err := egress.DecodeDuration(v)
+		d, err := plain.DecodeDuration(v)
 		*dst = &d
 		return err
 	}
 }
 
 func setEnum(dst *string, enum string, variants []string) func(any) error {
-	return func(v any) (err error) { *dst, err = egress.DecodeEnum(v, enum, variants); return }
+	return func(v any) (err error) { *dst, err = plain.DecodeEnum(v, enum, variants); return }
 }
 
 func setOptEnum(dst **string, enum string, variants []string) func(any) error {
 	return func(v any) error {
-		e, err := egress.DecodeEnum(v, enum, variants)
+		e, err := plain.DecodeEnum(v, enum, variants)
 		*dst = &e
 		return err
 	}
@@ -263,7 +263,7 @@ func checkPath(fn, what, path string) error {
 }
 
 // durationText renders a duration as KumoMTA serializes it (humantime).
-func durationText(d time.Duration) string { return egress.FormatDuration(d) }
+func durationText(d time.Duration) string { return plain.FormatDuration(d) }
 
 func stringsToAny(s []string) []any {
 	out := make([]any, len(s))

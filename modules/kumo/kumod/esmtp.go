@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // EsmtpListener is the parameter table of kumo.start_esmtp_listener
@@ -124,7 +125,7 @@ func (s *EsmtpSession) fields() []field {
 			return
 		}},
 		{name: "meta", set: func(v any) (err error) {
-			s.Meta, err = egress.AsMap(v, "a map")
+			s.Meta, err = plain.AsMap(v, "a map")
 			return
 		}},
 		{name: "max_messages_per_connection", set: setOptUsize(&s.MaxMessagesPerConnection)},
@@ -146,19 +147,19 @@ func decodeSession(v any) (EsmtpSession, error) {
 
 // decodeCIDRSessions reads a CidrMap of session parameters, in key order.
 func decodeCIDRSessions(v any) ([]CIDRSession, error) {
-	m, err := egress.AsMap(v, "a CidrMap")
+	m, err := plain.AsMap(v, "a CidrMap")
 	if err != nil {
 		return nil, err
 	}
 	out := make([]CIDRSession, 0, len(m))
-	for _, k := range egress.SortedKeys(m) {
+	for _, k := range plain.SortedKeys(m) {
 		cidr, err := egress.ParseCIDR(k)
 		if err != nil {
-			return nil, egress.Custom("%v", err)
+			return nil, plain.Custom("%v", err)
 		}
 		s, err := decodeSession(m[k])
 		if err != nil {
-			return nil, egress.AtField(err, k)
+			return nil, plain.AtField(err, k)
 		}
 		out = append(out, CIDRSession{CIDR: cidr.String(), Session: s})
 	}
@@ -219,9 +220,9 @@ func setLogReport(dst *string) func(any) error {
 					return nil
 				}
 			}
-			return egress.InvalidValue(v, expecting)
+			return plain.InvalidValue(v, expecting)
 		}
-		return egress.InvalidType(v, expecting)
+		return plain.InvalidType(v, expecting)
 	}
 }
 
@@ -230,8 +231,8 @@ func (d *ListenerDomain) Data() map[string]any { return d.Serialize().Plain(true
 
 // Serialize is the serialized form in KumoMTA's field order, which
 // make_listener_domain's object exposes to Lua.
-func (d *ListenerDomain) Serialize() *egress.Map {
-	m := egress.NewMap(5)
+func (d *ListenerDomain) Serialize() *plain.Map {
+	m := plain.NewMap(5)
 	m.Set("log_oob", d.LogOOB)
 	m.Set("log_arf", d.LogARF)
 	m.Set("relay_to", d.RelayTo)

@@ -2,234 +2,90 @@ package kumod
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
-	"regexp"
+	"path"
 	"sort"
 	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
 )
 
 // DefaultMonitorGlobs are the files KumoMTA's config monitor watches until
 // kumo.set_config_monitor_globs replaces them.
 var DefaultMonitorGlobs = []string{"/opt/kumomta/etc/**/*.{lua,json,toml,yaml}"}
 
-// Glob is a compiled shell-style file name pattern as the config monitor
-// uses: `*` and `?` within one path component, `[abc]`/`[!abc]` classes,
-// `{a,b}` alternatives (which may nest) and `**` for any number of
-// directories. Patterns are evaluated from the root directory, so a
-// relative pattern is taken relative to `/`. As in the shell, `*`, `?` and
-// `**` do not match names that start with a dot unless the pattern
-// component itself starts with one.
-type Glob struct {
-	Pattern string
-	alts    [][]globComp
-}
+// Config monitor globs are shell-style file name patterns: `*` and `?`
+// within one path component, `[abc]`/`[!abc]` classes, `{a,b}` alternatives
+// (which may nest) and `**` for any number of directories. Patterns are
+// evaluated from the root directory, so a relative pattern is taken
+// relative to `/`. As in the shell, `*`, `?` and `**` do not match names
+// that start with a dot unless the pattern component itself starts with
+// one, and `**` does not descend through symbolic links (which could loop).
+//
+// Matching and walking are doublestar's (WithNoHidden gives the dot rule,
+// WithNoFollow the link rule); checkGlob only checks the syntax first, to
+// say where a pattern is malformed, which doublestar does not.
 
-type globComp struct {
-	literal   string         // when re is nil and !recursive
-	re        *regexp.Regexp // a component with wildcards
-	recursive bool           // **
-	dot       bool           // the component starts with '.'
-}
-
-// CompileGlob parses a pattern.
-func CompileGlob(pattern string) (*Glob, error) {
+// checkGlob reports why pattern is not a valid glob, or nil.
+func checkGlob(pattern string) error {
 	if pattern == "" {
-		return nil, fmt.Errorf("invalid glob %q: empty pattern", pattern)
+		return fmt.Errorf("invalid glob %q: empty pattern", pattern)
 	}
-	alts, err := expandBraces(pattern)
-	if err != nil {
-		return nil, fmt.Errorf("invalid glob %q: %v", pattern, err)
-	}
-	g := &Glob{Pattern: pattern}
-	for _, a := range alts {
-		var comps []globComp
-		for _, part := range strings.Split(a, "/") {
-			if part == "" || part == "." {
-				continue
-			}
-			c, err := compileComp(part)
-			if err != nil {
-				return nil, fmt.Errorf("invalid glob %q: %v", pattern, err)
-			}
-			comps = append(comps, c)
-		}
-		g.alts = append(g.alts, comps)
-	}
-	return g, nil
-}
-
-// expandBraces expands {a,b} alternatives, innermost structure first.
-func expandBraces(p string) ([]string, error) {
-	start := -1
-	depth := 0
-	for i := 0; i < len(p); i++ {
-		switch p[i] {
+	braces := []int{}
+	for i := 0; i < len(pattern); i++ {
+		switch pattern[i] {
 		case '\\':
 			i++
 		case '{':
-			if depth == 0 {
-				start = i
-			}
-			depth++
+			braces = append(braces, i)
 		case '}':
-			if depth == 0 {
-				return nil, fmt.Errorf("unbalanced '}' at offset %d", i)
+			if len(braces) == 0 {
+				return fmt.Errorf("invalid glob %q: unbalanced '}' at offset %d", pattern, i)
 			}
-			depth--
-			if depth == 0 {
-				var out []string
-				for _, choice := range splitTopLevel(p[start+1 : i]) {
-					rest, err := expandBraces(choice + p[i+1:])
-					if err != nil {
-						return nil, err
-					}
-					for _, r := range rest {
-						out = append(out, p[:start]+r)
-					}
-				}
-				return out, nil
-			}
-		}
-	}
-	if depth != 0 {
-		return nil, fmt.Errorf("unclosed '{' at offset %d", start)
-	}
-	return []string{p}, nil
-}
-
-func splitTopLevel(s string) []string {
-	var out []string
-	depth, last := 0, 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '{':
-			depth++
-		case '}':
-			depth--
-		case ',':
-			if depth == 0 {
-				out = append(out, s[last:i])
-				last = i + 1
-			}
-		}
-	}
-	return append(out, s[last:])
-}
-
-func compileComp(part string) (globComp, error) {
-	if part == "**" {
-		return globComp{recursive: true}, nil
-	}
-	var re strings.Builder
-	re.WriteString("(?s)^")
-	wild := false
-	var lit strings.Builder
-	for i := 0; i < len(part); i++ {
-		c := part[i]
-		switch c {
-		case '*':
-			wild = true
-			re.WriteString(".*")
-		case '?':
-			wild = true
-			re.WriteString(".")
+			braces = braces[:len(braces)-1]
 		case '[':
-			end := strings.IndexByte(part[i+1:], ']')
-			if end == 0 { // []...] : a literal ] first
-				end = strings.IndexByte(part[i+2:], ']')
-				if end >= 0 {
-					end++
-				}
+			// A class ends at the next ']' in the same component; a ']'
+			// right after the '[' (or '[!') is a literal member.
+			j := i + 1
+			if j < len(pattern) && (pattern[j] == '!' || pattern[j] == '^') {
+				j++
 			}
-			if end < 0 {
-				return globComp{}, fmt.Errorf("unclosed '[' in %q", part)
+			if j < len(pattern) && pattern[j] == ']' {
+				j++
 			}
-			class := part[i+1 : i+1+end]
-			wild = true
-			re.WriteString("[")
-			if strings.HasPrefix(class, "!") || strings.HasPrefix(class, "^") {
-				re.WriteString("^")
-				class = class[1:]
+			end := strings.IndexAny(pattern[j:], "]/")
+			if end < 0 || pattern[j+end] == '/' {
+				return fmt.Errorf("invalid glob %q: unclosed '[' at offset %d", pattern, i)
 			}
-			re.WriteString(strings.ReplaceAll(class, `\`, `\\`))
-			re.WriteString("]")
-			i += end + 1
-		case '\\':
-			if i+1 < len(part) {
-				i++
-				c = part[i]
-			}
-			fallthrough
-		default:
-			re.WriteString(regexp.QuoteMeta(string(c)))
-			lit.WriteByte(c)
+			i = j + end
 		}
 	}
-	re.WriteString("$")
-	gc := globComp{dot: strings.HasPrefix(part, ".")}
-	if !wild {
-		gc.literal = lit.String()
-		return gc, nil
+	if len(braces) > 0 {
+		return fmt.Errorf("invalid glob %q: unclosed '{' at offset %d", pattern, braces[0])
 	}
-	compiled, err := regexp.Compile(re.String())
-	if err != nil {
-		return globComp{}, fmt.Errorf("invalid pattern %q: %v", part, err)
+	if !doublestar.ValidatePattern(strings.TrimLeft(pattern, "/")) {
+		return fmt.Errorf("invalid glob %q", pattern)
 	}
-	gc.re = compiled
-	return gc, nil
+	return nil
 }
 
-// Files evaluates the glob and returns the regular files (following
-// symbolic links) it matches.
-func (g *Glob) Files() []string {
-	found := map[string]bool{}
-	for _, comps := range g.alts {
-		walkGlob("/", comps, found)
+// globFiles adds to found the regular files (following a final symbolic
+// link) that pattern matches.
+func globFiles(pattern string, found map[string]bool) error {
+	if err := checkGlob(pattern); err != nil {
+		return err
 	}
-	return sortedSet(found)
-}
-
-func walkGlob(dir string, comps []globComp, found map[string]bool) {
-	if len(comps) == 0 {
-		if fi, err := os.Stat(dir); err == nil && fi.Mode().IsRegular() {
-			found[dir] = true
-		}
-		return
+	rel := strings.TrimLeft(path.Clean("/"+pattern), "/")
+	if rel == "" {
+		return nil
 	}
-	c := comps[0]
-	switch {
-	case c.recursive:
-		walkGlob(dir, comps[1:], found)
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			return
+	return doublestar.GlobWalk(os.DirFS("/"), rel, func(p string, _ fs.DirEntry) error {
+		if fi, err := os.Stat("/" + p); err == nil && fi.Mode().IsRegular() {
+			found["/"+p] = true
 		}
-		for _, e := range entries {
-			// Real directories only: following links could loop.
-			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-				walkGlob(filepath.Join(dir, e.Name()), comps, found)
-			}
-		}
-	case c.re == nil:
-		walkGlob(filepath.Join(dir, c.literal), comps[1:], found)
-	default:
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			return
-		}
-		for _, e := range entries {
-			name := e.Name()
-			if strings.HasPrefix(name, ".") && !c.dot {
-				continue
-			}
-			if c.re.MatchString(name) {
-				walkGlob(filepath.Join(dir, name), comps[1:], found)
-			}
-		}
-	}
+		return nil
+	}, doublestar.WithNoFollow(), doublestar.WithNoHidden())
 }
 
 func sortedSet(m map[string]bool) []string {
@@ -254,7 +110,7 @@ func DecodeMonitorGlobs(v any) (*MonitorGlobs, error) {
 		return nil, fmt.Errorf("kumo.set_config_monitor_globs: %w", err)
 	}
 	for _, p := range globs {
-		if _, err := CompileGlob(p); err != nil {
+		if err := checkGlob(p); err != nil {
 			return nil, fmt.Errorf("kumo.set_config_monitor_globs: %w", err)
 		}
 	}
@@ -266,12 +122,8 @@ func DecodeMonitorGlobs(v any) (*MonitorGlobs, error) {
 func EvalGlobs(patterns []string) ([]string, error) {
 	found := map[string]bool{}
 	for _, p := range patterns {
-		g, err := CompileGlob(p)
-		if err != nil {
+		if err := globFiles(p, found); err != nil {
 			return nil, err
-		}
-		for _, f := range g.Files() {
-			found[f] = true
 		}
 	}
 	return sortedSet(found), nil

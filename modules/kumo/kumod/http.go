@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // HTTPListener is the parameter table of kumo.start_http_listener
@@ -35,7 +36,7 @@ func DecodeHTTPListener(v any) (*HTTPListener, error) {
 	err := decodeStruct(v, "HttpListenerParams", []field{
 		{name: "hostname", set: func(v any) (err error) {
 			hostnameSet = true
-			l.Hostname, err = egress.DecodeString(v)
+			l.Hostname, err = plain.DecodeString(v)
 			return
 		}},
 		{name: "listen", set: setString(&l.Listen)},

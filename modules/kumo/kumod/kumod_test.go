@@ -574,3 +574,27 @@ func TestDataIsJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestEvalGlobsLinksAndNesting(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"real/a.lua", "real/b.toml", "top.json"} {
+		p := filepath.Join(dir, f)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, nil, 0o644)
+	}
+	// A link back up would loop a walk that followed links under **; a
+	// link to a file is a file.
+	os.Symlink(dir, filepath.Join(dir, "real", "loop"))
+	os.Symlink(filepath.Join(dir, "top.json"), filepath.Join(dir, "real", "linked.json"))
+	got, err := EvalGlobs([]string{dir + "/**/*.{lua,{json,toml}}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{dir + "/real/a.lua", dir + "/real/b.toml", dir + "/real/linked.json", dir + "/top.json"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+	if _, err := EvalGlobs([]string{dir + "/{a,[b}"}); err == nil || !strings.Contains(err.Error(), "unclosed '['") {
+		t.Fatalf("class left open inside braces: %v", err)
+	}
+}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/logrecord"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // RecordTypes are KumoMTA's log record types, the keys of per_record.
@@ -71,13 +71,13 @@ const defaultBackPressure = 128_000
 
 func setPerRecord(dst *map[string]LogRecordParams) func(any) error {
 	return func(v any) error {
-		m, err := egress.AsMap(v, "a map")
+		m, err := plain.AsMap(v, "a map")
 		if err != nil {
 			return err
 		}
 		out := make(map[string]LogRecordParams, len(m))
-		for _, k := range egress.SortedKeys(m) {
-			if _, err := egress.DecodeEnum(k, "RecordType", RecordTypes); err != nil {
+		for _, k := range plain.SortedKeys(m) {
+			if _, err := plain.DecodeEnum(k, "RecordType", RecordTypes); err != nil {
 				return err
 			}
 			p := LogRecordParams{Enable: true}
@@ -93,7 +93,7 @@ func setPerRecord(dst *map[string]LogRecordParams) func(any) error {
 				{name: "segment_header", set: setString(&p.SegmentHeader)},
 			}, structOpts{})
 			if err != nil {
-				return egress.AtField(err, k)
+				return plain.AtField(err, k)
 			}
 			out[k] = p
 		}

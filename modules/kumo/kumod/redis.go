@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // RedisThrottles is the parameter table of kumo.configure_redis_throttles
@@ -49,14 +49,14 @@ func DecodeRedisThrottles(v any) (*RedisThrottles, error) {
 				for _, e := range x {
 					s, ok := e.(string)
 					if !ok {
-						return egress.UntaggedMismatch("NodeSpec", "expected a URL string or a list of URL strings")
+						return plain.UntaggedMismatch("NodeSpec", "expected a URL string or a list of URL strings")
 					}
 					nodes = append(nodes, s)
 				}
 				r.Nodes, r.ClusterList = nodes, true
 				return nil
 			}
-			return egress.UntaggedMismatch("NodeSpec", "expected a URL string or a list of URL strings")
+			return plain.UntaggedMismatch("NodeSpec", "expected a URL string or a list of URL strings")
 		}},
 		{name: "read_from_replicas", set: setBool(&r.ReadFromReplicas)},
 		{name: "username", set: setOptString(&r.Username)},

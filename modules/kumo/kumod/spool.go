@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // Spool is the parameter table of kumo.define_spool (KumoMTA's
@@ -81,24 +81,24 @@ func asMinFree(v any) (MinFree, error) {
 		if n, ok := strings.CutSuffix(x, "%"); ok {
 			p, err := parseRustUint(n, 8)
 			if err != "" {
-				return MinFree{}, egress.Custom("invalid MinFree percentage specifier. %s", err)
+				return MinFree{}, plain.Custom("invalid MinFree percentage specifier. %s", err)
 			}
 			return MinFree{Percent: true, Value: p}, nil
 		}
 		p, err := parseRustUint(x, 64)
 		if err != "" {
-			return MinFree{}, egress.Custom("invalid MinFree size specifier. %s", err)
+			return MinFree{}, plain.Custom("invalid MinFree size specifier. %s", err)
 		}
 		return MinFree{Value: p}, nil
 	case int64:
 		if x < 0 {
-			return MinFree{}, egress.Custom("invalid MinFree size specifier. %d could not be converted to u64", x)
+			return MinFree{}, plain.Custom("invalid MinFree size specifier. %d could not be converted to u64", x)
 		}
 		return MinFree{Value: uint64(x)}, nil
 	case float64:
-		return MinFree{}, egress.Custom("invalid MinFree size specifier. %s could not be converted to u64", strconv.FormatFloat(x, 'f', -1, 64))
+		return MinFree{}, plain.Custom("invalid MinFree size specifier. %s could not be converted to u64", strconv.FormatFloat(x, 'f', -1, 64))
 	}
-	return MinFree{}, egress.Custom("invalid MinFree specifier %s. Value must be either a percentage string like '10%%' or the size expressed as an integer", debugJSON(v))
+	return MinFree{}, plain.Custom("invalid MinFree specifier %s. Value must be either a percentage string like '10%%' or the size expressed as an integer", debugJSON(v))
 }
 
 // parseRustUint parses an unsigned integer as Rust's str::parse does,
@@ -161,21 +161,21 @@ func decodeRocksParams(v any) (map[string]any, error) {
 	}
 	boolean := func(name string) field {
 		return field{name: name, set: func(v any) error {
-			b, err := egress.DecodeBool(v)
+			b, err := plain.DecodeBool(v)
 			out[name] = b
 			return err
 		}}
 	}
 	duration := func(name string) field {
 		return field{name: name, set: func(v any) error {
-			d, err := egress.DecodeDuration(v)
+			d, err := plain.DecodeDuration(v)
 			out[name] = durationText(d)
 			return err
 		}}
 	}
 	enum := func(name, enumName string, variants []string) field {
 		return field{name: name, set: func(v any) error {
-			e, err := egress.DecodeEnum(v, enumName, variants)
+			e, err := plain.DecodeEnum(v, enumName, variants)
 			out[name] = e
 			return err
 		}}

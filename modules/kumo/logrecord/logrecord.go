@@ -5,16 +5,14 @@
 package logrecord
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // Types are the record type names.
@@ -72,37 +70,11 @@ func (r *Record) Time() time.Time {
 
 // ParseJSON decodes one JSON record.
 func ParseJSON(data []byte) (*Record, error) {
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.UseNumber()
-	var raw any
-	if err := dec.Decode(&raw); err != nil {
+	raw, _, err := plain.ParseJSON(data, plain.ParseOptions{})
+	if err != nil {
 		return nil, fmt.Errorf("invalid JSON: %v", err)
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("invalid JSON: trailing data after the record")
-	}
-	return Decode(normalize(raw))
-}
-
-// normalize turns json.Number into int64 or float64.
-func normalize(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	case map[string]any:
-		for k, e := range x {
-			x[k] = normalize(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = normalize(e)
-		}
-	}
-	return v
+	return Decode(raw)
 }
 
 var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)
@@ -114,7 +86,7 @@ var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}
 func Decode(v any) (*Record, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("invalid type: %s, expected a log record object", describe(v))
+		return nil, fmt.Errorf("invalid type: %s, expected a log record object", plain.Describe(v))
 	}
 	d := decoder{m: m}
 	r := &Record{Raw: m}
@@ -193,7 +165,7 @@ func (d *decoder) str(key string, required bool) string {
 	}
 	s, ok := v.(string)
 	if !ok {
-		d.fail("invalid type: %s, expected a string for field `%s`", describe(v), key)
+		d.fail("invalid type: %s, expected a string for field `%s`", plain.Describe(v), key)
 	}
 	return s
 }
@@ -205,7 +177,7 @@ func (d *decoder) int(key string, required bool) int64 {
 	}
 	i, ok := v.(int64)
 	if !ok {
-		d.fail("invalid type: %s, expected an integer for field `%s`", describe(v), key)
+		d.fail("invalid type: %s, expected an integer for field `%s`", plain.Describe(v), key)
 	}
 	return i
 }
@@ -231,7 +203,7 @@ func (d *decoder) object(key string, required bool) map[string]any {
 			return map[string]any{}
 		}
 	}
-	d.fail("invalid type: %s, expected a map for field `%s`", describe(v), key)
+	d.fail("invalid type: %s, expected a map for field `%s`", plain.Describe(v), key)
 	return nil
 }
 
@@ -248,14 +220,14 @@ func (d *decoder) recipients() []string {
 		for i, e := range x {
 			s, ok := e.(string)
 			if !ok {
-				d.fail("invalid type: %s, expected a string for field `recipient[%d]`", describe(e), i)
+				d.fail("invalid type: %s, expected a string for field `recipient[%d]`", plain.Describe(e), i)
 				return nil
 			}
 			out = append(out, s)
 		}
 		return out
 	}
-	d.fail("invalid type: %s, expected a string or an array of strings for field `recipient`", describe(v))
+	d.fail("invalid type: %s, expected a string or an array of strings for field `recipient`", plain.Describe(v))
 	return nil
 }
 
@@ -266,7 +238,7 @@ func (d *decoder) response() Response {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		d.fail("invalid type: %s, expected a map for field `response`", describe(v))
+		d.fail("invalid type: %s, expected a map for field `response`", plain.Describe(v))
 		return Response{}
 	}
 	sub := decoder{m: m}
@@ -278,7 +250,7 @@ func (d *decoder) response() Response {
 	if ec, ok := sub.get("enhanced_code", false); ok {
 		em, ok := ec.(map[string]any)
 		if !ok {
-			sub.fail("invalid type: %s, expected a map for field `enhanced_code`", describe(ec))
+			sub.fail("invalid type: %s, expected a map for field `enhanced_code`", plain.Describe(ec))
 		} else {
 			e := decoder{m: em}
 			resp.Enhanced = &EnhancedCode{
@@ -296,8 +268,6 @@ func (d *decoder) response() Response {
 	}
 	return resp
 }
-
-func describe(v any) string { return egress.Unexpected(v) }
 
 func quoteList(names []string) string {
 	q := make([]string, len(names))

@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // Key identifies one entry of a cache: the caller's argument key (for
@@ -30,42 +30,9 @@ func (k Key) String() string {
 	} else {
 		b.WriteString("(None, ")
 	}
-	writeRustDebugString(&b, k.Args)
+	b.WriteString(plain.Quote(k.Args))
 	b.WriteByte(')')
 	return b.String()
-}
-
-// writeRustDebugString quotes s as Rust's Debug for str does: quotes,
-// backslashes and common control characters escaped, other control and
-// non-printable characters as \u{..}, printable Unicode kept. Invalid UTF-8
-// bytes (which a Rust str cannot hold) are written as \x.. escapes.
-func writeRustDebugString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for len(s) > 0 {
-		r, size := utf8.DecodeRuneInString(s)
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(b, `\x%02x`, s[0])
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == 0:
-			b.WriteString(`\0`)
-		case !unicode.IsPrint(r) && r != ' ':
-			fmt.Fprintf(b, `\u{%x}`, r)
-		default:
-			b.WriteString(s[:size])
-		}
-		s = s[size:]
-	}
-	b.WriteByte('"')
 }
 
 // formatRustDuration renders d as Rust's Debug for Duration does: "2s",

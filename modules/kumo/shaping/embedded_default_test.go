@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // ourDefaultShaping is the embedded file kumopolicy serves in place of
@@ -58,9 +59,9 @@ func comparisonDNS(paths ...string) (fakeDNS, []string, error) {
 				add(key, "mx."+key+".")
 				continue
 			}
-			provs, _ := doc.vals[key].(*Table)
+			provs, _ := doc.Value(key).(*plain.Map)
 			for _, name := range provs.Keys() {
-				pt, _ := provs.vals[name].(*Table)
+				pt, _ := provs.Value(name).(*plain.Map)
 				mv, _ := pt.Get("match")
 				matches, err := parseMatches(mv)
 				if err != nil {
@@ -239,20 +240,20 @@ func compareProviders(t reporter, tp, op *Provider) {
 	compareRules(t, what, tp.Automation, op.Automation)
 }
 
-func compareSources(t reporter, what string, theirs, ours *Table) {
+func compareSources(t reporter, what string, theirs, ours *plain.Map) {
 	t.Helper()
 	if tk, ok := sortedCopy(theirs.Keys()), sortedCopy(ours.Keys()); !reflect.DeepEqual(tk, ok) {
 		t.Errorf("%s: sources: KumoMTA's %q, ours %q", what, tk, ok)
 	}
 	for _, name := range theirs.Keys() {
 		if ov, ok := ours.Get(name); ok {
-			ts := theirs.vals[name].(*Table).Clone()
-			ts2 := ov.(*Table).Clone()
+			ts := theirs.Value(name).(*plain.Map).Clone()
+			ts2 := ov.(*plain.Map).Clone()
 			// A provider source's selection rate is not an egress path
 			// parameter; compare it as written.
 			tr, _ := ts.Get("provider_source_selection_rate")
 			or, _ := ts2.Get("provider_source_selection_rate")
-			if !reflect.DeepEqual(plainValue(tr), plainValue(or)) {
+			if !reflect.DeepEqual(plain.Unordered(tr, true), plain.Unordered(or, true)) {
 				t.Errorf("%s: source %q: provider_source_selection_rate: KumoMTA's %v, ours %v", what, name, tr, or)
 			}
 			ts.Delete("provider_source_selection_rate")
@@ -264,7 +265,7 @@ func compareSources(t reporter, what string, theirs, ours *Table) {
 
 // compareParams requires the same keys, each with a value that means the
 // same egress path setting.
-func compareParams(t reporter, what string, theirs, ours *Table) {
+func compareParams(t reporter, what string, theirs, ours *plain.Map) {
 	t.Helper()
 	keys := map[string]bool{}
 	for _, k := range append(theirs.Keys(), ours.Keys()...) {
@@ -275,16 +276,16 @@ func compareParams(t reporter, what string, theirs, ours *Table) {
 		ov, ook := ours.Get(k)
 		switch {
 		case !tok:
-			t.Errorf("%s: %s: KumoMTA's sets nothing, ours %v", what, k, plainValue(ov))
+			t.Errorf("%s: %s: KumoMTA's sets nothing, ours %v", what, k, plain.Unordered(ov, true))
 		case !ook:
-			t.Errorf("%s: %s: KumoMTA's %v, ours sets nothing", what, k, plainValue(tv))
+			t.Errorf("%s: %s: KumoMTA's %v, ours sets nothing", what, k, plain.Unordered(tv, true))
 		default:
 			te, terr := effective(k, tv)
 			oe, oerr := effective(k, ov)
 			if terr != nil || oerr != nil {
-				t.Errorf("%s: %s: KumoMTA's %v (%v), ours %v (%v)", what, k, plainValue(tv), terr, plainValue(ov), oerr)
+				t.Errorf("%s: %s: KumoMTA's %v (%v), ours %v (%v)", what, k, plain.Unordered(tv, true), terr, plain.Unordered(ov, true), oerr)
 			} else if !reflect.DeepEqual(te, oe) {
-				t.Errorf("%s: %s: KumoMTA's %v (%v), ours %v (%v)", what, k, plainValue(tv), te, plainValue(ov), oe)
+				t.Errorf("%s: %s: KumoMTA's %v (%v), ours %v (%v)", what, k, plain.Unordered(tv, true), te, plain.Unordered(ov, true), oe)
 			}
 		}
 	}
@@ -293,12 +294,12 @@ func compareParams(t reporter, what string, theirs, ours *Table) {
 // effective is the value a key takes in an egress path config built from
 // it alone.
 func effective(key string, v any) (any, error) {
-	c, err := egress.DecodeEgressPathConfig(map[string]any{key: plainValue(v)})
+	c, err := egress.DecodeEgressPathConfig(map[string]any{key: plain.Unordered(v, true)})
 	if err != nil {
 		return nil, err
 	}
 	got, _ := c.Serialize().Get(key)
-	if m, ok := got.(*egress.Map); ok {
+	if m, ok := got.(*plain.Map); ok {
 		return m.Plain(false), nil
 	}
 	return got, nil
@@ -312,7 +313,7 @@ func compareRules(t reporter, what string, theirs, ours []*Rule) {
 		t.Errorf("%s: %d automation rules in KumoMTA's, %d in ours", what, len(theirs), len(ours))
 	}
 	for i := range min(len(theirs), len(ours)) {
-		tr, or := theirs[i].Serialize().Plain(), ours[i].Serialize().Plain()
+		tr, or := theirs[i].Serialize().Plain(true), ours[i].Serialize().Plain(true)
 		if !reflect.DeepEqual(tr, or) {
 			t.Errorf("%s: automation[%d]:\n KumoMTA's %v\n      ours %v", what, i, tr, or)
 		}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/regex"
 )
 
@@ -15,15 +16,15 @@ func DefaultEnv(dns DNS) Env {
 		DNS:            dns,
 		ValidateParams: validateEgressParams,
 		LimitSpec: func(v any) (string, error) {
-			l, err := egress.DecodeLimitSpec(plainValue(v))
+			l, err := egress.DecodeLimitSpec(plain.Unordered(v, true))
 			return l.String(), err
 		},
 		ThrottleSpec: func(v any) (string, error) {
-			t, err := egress.DecodeThrottleSpec(plainValue(v))
+			t, err := egress.DecodeThrottleSpec(plain.Unordered(v, true))
 			return t.String(), err
 		},
 		Duration: func(v any) (time.Duration, error) {
-			return egress.DecodeDuration(plainValue(v))
+			return plain.DecodeDuration(plain.Unordered(v, true))
 		},
 		CompileRegex: func(p string) (Matcher, error) { return regex.Compile(p) },
 	}
@@ -31,7 +32,7 @@ func DefaultEnv(dns DNS) Env {
 
 // validateEgressParams parses params on their own as a complete egress
 // path config (unknown fields rejected, missing ones defaulted).
-func validateEgressParams(params *Table) error {
-	_, err := egress.DecodeEgressPathConfig(params.Plain())
+func validateEgressParams(params *plain.Map) error {
+	_, err := egress.DecodeEgressPathConfig(params.Plain(true))
 	return err
 }

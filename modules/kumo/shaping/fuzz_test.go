@@ -1,6 +1,10 @@
 package shaping
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
+)
 
 // FuzzParseJSON: arbitrary bytes never panic, and accepted input yields a
 // table whose keys and values are all reachable.
@@ -31,7 +35,7 @@ func FuzzParseTOML(f *testing.F) {
 
 func walk(t *testing.T, v any) {
 	switch x := v.(type) {
-	case *Table:
+	case *plain.Map:
 		if len(x.Keys()) != x.Len() {
 			t.Fatal("key list and map disagree")
 		}

@@ -3,12 +3,10 @@ package shaping
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"math"
 	"sort"
 	"strconv"
 
-	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // Hash returns a lowercase hex SHA-256 over the merged data and the load
@@ -123,8 +121,8 @@ func appendRules(out []byte, rules []*Rule) []byte {
 // Serialize renders the rule as match_rules returns it to Lua: regex and
 // action always arrays, trigger "Immediate" or {Threshold=...}, duration in
 // humantime form.
-func (r *Rule) Serialize() *Table {
-	t := NewTable()
+func (r *Rule) Serialize() *plain.Map {
+	t := plain.NewMap(0)
 	regex := make([]any, len(r.Regex))
 	for i, p := range r.Regex {
 		regex[i] = p
@@ -133,10 +131,10 @@ func (r *Rule) Serialize() *Table {
 	actions := make([]any, len(r.Actions))
 	for i, a := range r.Actions {
 		if a.Kind == SetConfig || a.Kind == SetDomainConfig {
-			inner := NewTable()
+			inner := plain.NewMap(0)
 			inner.Set("name", a.Name)
-			inner.Set("value", cloneValue(a.Value))
-			outer := NewTable()
+			inner.Set("value", plain.Clone(a.Value))
+			outer := plain.NewMap(0)
 			outer.Set(string(a.Kind), inner)
 			actions[i] = outer
 		} else {
@@ -147,61 +145,35 @@ func (r *Rule) Serialize() *Table {
 	if r.Threshold == "" {
 		t.Set("trigger", "Immediate")
 	} else {
-		th := NewTable()
+		th := plain.NewMap(0)
 		th.Set("Threshold", r.Threshold)
 		t.Set("trigger", th)
 	}
-	t.Set("duration", egress.FormatDuration(r.Duration))
+	t.Set("duration", plain.FormatDuration(r.Duration))
 	t.Set("match_internal", r.MatchInternal)
 	return t
 }
 
-func appendTableFields(out []byte, t *Table) []byte {
-	for i, k := range t.keys {
+func appendTableFields(out []byte, t *plain.Map) []byte {
+	for i, k := range t.Keys() {
 		if i > 0 {
 			out = append(out, ',')
 		}
 		out = appendJSON(out, k)
 		out = append(out, ':')
-		out = appendJSON(out, t.vals[k])
+		out = appendJSON(out, t.Value(k))
 	}
 	return out
 }
 
-// appendJSON writes v as compact JSON, tables in key order, integers as
-// integers.
+// hashJSON writes hashed values: every value gets a form (NaN and the
+// infinities, which TOML allows, as null), maps in their order.
+var hashJSON = plain.JSONOptions{NonFiniteNull: true, EscapeBytes: true}
+
+// appendJSON writes v as compact JSON for the hash.
 func appendJSON(out []byte, v any) []byte {
-	switch x := v.(type) {
-	case nil:
-		return append(out, "null"...)
-	case bool:
-		return strconv.AppendBool(out, x)
-	case int64:
-		return strconv.AppendInt(out, x, 10)
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return append(out, "null"...)
-		}
-		return strconv.AppendFloat(out, x, 'g', -1, 64)
-	case string:
-		b, _ := json.Marshal(x)
-		return append(out, b...)
-	case []any:
-		out = append(out, '[')
-		for i, e := range x {
-			if i > 0 {
-				out = append(out, ',')
-			}
-			out = appendJSON(out, e)
-		}
-		return append(out, ']')
-	case *Table:
-		out = append(out, '{')
-		out = appendTableFields(out, x)
-		return append(out, '}')
-	}
-	b, _ := json.Marshal(v)
-	return append(out, b...)
+	out, _ = plain.AppendJSON(out, v, hashJSON)
+	return out
 }
 
 // ReferencedSources maps each source name used by a site or domain block
@@ -211,12 +183,12 @@ func appendJSON(out []byte, v any) []byte {
 func (s *Shaping) ReferencedSources() map[string][]string {
 	out := map[string][]string{}
 	for _, site := range s.bySite.keys {
-		for _, src := range s.bySite.m[site].Sources.keys {
+		for _, src := range s.bySite.m[site].Sources.Keys() {
 			out[src] = append(out[src], "site:"+site)
 		}
 	}
 	for _, d := range s.byDomain.keys {
-		for _, src := range s.byDomain.m[d].Sources.keys {
+		for _, src := range s.byDomain.m[d].Sources.Keys() {
 			out[src] = append(out[src], "domain:"+d)
 		}
 	}

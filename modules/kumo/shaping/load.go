@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // CheckLevel decides where a load message goes: dropped, a warning, or an
@@ -82,7 +84,7 @@ type Env struct {
 	// HTTPClient fetches http(s) paths; nil means http.DefaultClient.
 	HTTPClient *http.Client
 	// ValidateParams parses params as a complete egress path config.
-	ValidateParams func(params *Table) error
+	ValidateParams func(params *plain.Map) error
 	// LimitSpec renders provider_connection_limit ("10", "local:5").
 	LimitSpec func(v any) (string, error)
 	// ThrottleSpec returns the canonical form of a rate ("100/h").
@@ -123,7 +125,7 @@ func (e *HardError) Unwrap() error { return e.Err }
 // loaded is one file's parsed content.
 type loaded struct {
 	path string
-	doc  *Table
+	doc  *plain.Map
 }
 
 type loader struct {
@@ -182,11 +184,39 @@ func Load(ctx context.Context, paths []string, opts Options, env Env) (*Shaping,
 	return l.s, nil
 }
 
+// readLocal reads a local path as a load does: the file MapPath names, or,
+// when that file does not exist, Fallback's stand-in. name is what origins
+// and messages call what was read.
+func (e Env) readLocal(path string) (data []byte, file, name string, err error) {
+	file = path
+	if e.MapPath != nil {
+		file = e.MapPath(path)
+	}
+	data, err = os.ReadFile(file)
+	if err != nil && errors.Is(err, os.ErrNotExist) && e.Fallback != nil {
+		if fb, fbName, ok := e.Fallback(path); ok {
+			return fb, file, fbName, nil
+		}
+	}
+	return data, file, file, err
+}
+
+// SourceName is the name a load gives path in origins and messages: a URL
+// itself; for a local path the file it reads (see Env.MapPath), or, when
+// that file does not exist, the name of the stand-in Env.Fallback serves.
+func (e Env) SourceName(path string) string {
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		return path
+	}
+	_, _, name, _ := e.readLocal(path)
+	return name
+}
+
 // loadPath fetches or reads one path and parses it by its name. It returns
 // the name the file goes by in origins and messages: path itself, or the
 // name of the stand-in Env.Fallback served for it. A nil table with a nil
 // error means the path counts as an empty file.
-func (l *loader) loadPath(path string) (*Table, string, error) {
+func (l *loader) loadPath(path string) (*plain.Map, string, error) {
 	remote := strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://")
 	name := path
 	var data []byte
@@ -202,17 +232,8 @@ func (l *loader) loadPath(path string) (*Table, string, error) {
 		}
 		data = b
 	} else {
-		file := path
-		if l.env.MapPath != nil {
-			file = l.env.MapPath(path)
-			name = file
-		}
-		b, err := os.ReadFile(file)
-		if err != nil && errors.Is(err, os.ErrNotExist) && l.env.Fallback != nil {
-			if fb, fbName, ok := l.env.Fallback(path); ok {
-				b, err, name = fb, nil, fbName
-			}
-		}
+		b, file, fileName, err := l.env.readLocal(path)
+		name = fileName
 		if err != nil {
 			l.pushAt(l.opts.LocalLoad, fmt.Sprintf("local shaping source %s error: loading data from file %s: %s", path, file, ioErrorText(err)), file, "")
 			return nil, name, nil
@@ -252,7 +273,7 @@ func (l *loader) loadPath(path string) (*Table, string, error) {
 	return nil, name, nil
 }
 
-func (l *loader) noteLenient(path string, lenient JSONLeniency) {
+func (l *loader) noteLenient(path string, lenient plain.Leniency) {
 	if lenient.Any() {
 		l.s.compat = append(l.s.compat, Diagnostic{Level: Warn, File: path, Message: fmt.Sprintf("%s: the JSON has %s; kumopolicy accepts them, but KumoMTA's shaping loader rejects this file", path, lenient)})
 	}
@@ -417,7 +438,7 @@ func (l *loader) finish() error {
 	if l.env.ValidateParams == nil {
 		return nil
 	}
-	fail := func(origins []Origin, prov *provenance, prefix string, params *Table, err error, format string, args ...any) error {
+	fail := func(origins []Origin, prov *provenance, prefix string, params *plain.Map, err error, format string, args ...any) error {
 		at := l.blame(origins, prov, prefix, params, err)
 		return &HardError{originFile(at), fmt.Errorf(format+": %w%s", append(args, err, definedIn(at))...)}
 	}
@@ -425,8 +446,8 @@ func (l *loader) finish() error {
 		if err := l.env.ValidateParams(blk.Params); err != nil {
 			return fail(blk.Origin, &blk.prov, "", blk.Params, err, "%s: %s: interpreting %s params as EgressPathConfig", kind, key, label)
 		}
-		for _, name := range blk.Sources.keys {
-			src := blk.Sources.vals[name].(*Table)
+		for _, name := range blk.Sources.Keys() {
+			src := blk.Sources.Value(name).(*plain.Map)
 			if err := l.env.ValidateParams(src); err != nil {
 				return fail(blk.Origin, &blk.prov, sourcePath(name), src, err, "%s: %s: interpreting %s source '%s' as EgressPathConfig", kind, key, label, name)
 			}
@@ -449,8 +470,8 @@ func (l *loader) finish() error {
 		if err := l.env.ValidateParams(p.Params); err != nil {
 			return fail(p.Origin, &p.prov, "", p.Params, err, "provider: %s: interpreting provider '%s' params as EgressPathConfig", p.Name, p.Name)
 		}
-		for _, name := range p.Sources.keys {
-			src := p.Sources.vals[name].(*Table).Clone()
+		for _, name := range p.Sources.Keys() {
+			src := p.Sources.Value(name).(*plain.Map).Clone()
 			src.Delete("provider_source_selection_rate")
 			if err := l.env.ValidateParams(src); err != nil {
 				return fail(p.Origin, &p.prov, sourcePath(name), src, err, "provider: %s: interpreting provider '%s' source '%s' as EgressPathConfig", p.Name, p.Name, name)
@@ -466,13 +487,13 @@ func (l *loader) finish() error {
 // additional_* table) and returns the definition that set the one that
 // fails with the same message (or, failing that, the first that fails on
 // its own). When no option fails on its own, every definition is named.
-func (l *loader) blame(origins []Origin, prov *provenance, prefix string, params *Table, err error) []Origin {
+func (l *loader) blame(origins []Origin, prov *provenance, prefix string, params *plain.Map, err error) []Origin {
 	if len(origins) <= 1 {
 		return origins
 	}
 	want := err.Error()
 	found, exact := "", false
-	try := func(path string, one *Table) {
+	try := func(path string, one *plain.Map) {
 		if exact {
 			return
 		}
@@ -484,19 +505,19 @@ func (l *loader) blame(origins []Origin, prov *provenance, prefix string, params
 			}
 		}
 	}
-	for _, k := range params.keys {
-		v := params.vals[k]
-		if t, ok := v.(*Table); ok && additionalMaps[k] {
-			for _, e := range t.keys {
-				entry := NewTable()
-				entry.Set(e, t.vals[e])
-				one := NewTable()
+	for _, k := range params.Keys() {
+		v := params.Value(k)
+		if t, ok := v.(*plain.Map); ok && additionalMaps[k] {
+			for _, e := range t.Keys() {
+				entry := plain.NewMap(0)
+				entry.Set(e, t.Value(e))
+				one := plain.NewMap(0)
 				one.Set(k, entry)
 				try(prefix+k+pathSep+e, one)
 			}
 			continue
 		}
-		one := NewTable()
+		one := plain.NewMap(0)
 		one.Set(k, v)
 		try(prefix+k, one)
 	}

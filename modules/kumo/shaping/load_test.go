@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // fakeDNS maps domains to (site, hosts); missing domains are NXDOMAIN.
@@ -93,8 +95,8 @@ provider_max_message_rate = "10/s"
 	if !ok || site.Name != "gmail.com" {
 		t.Fatalf("site %+v", site)
 	}
-	if !reflect.DeepEqual(site.Params.Plain(), map[string]any{"max_deliveries_per_connection": int64(50), "connection_limit": int64(3)}) {
-		t.Fatalf("site params merged across files wrong: %v", site.Params.Plain())
+	if !reflect.DeepEqual(site.Params.Plain(true), map[string]any{"max_deliveries_per_connection": int64(50), "connection_limit": int64(3)}) {
+		t.Fatalf("site params merged across files wrong: %v", site.Params.Plain(true))
 	}
 	if !reflect.DeepEqual(s.siteAliases["(alt1)?.gmail-smtp-in.l.google.com"], []string{"gmail.com", "googlemail.com"}) {
 		t.Fatalf("aliases %v", s.siteAliases)
@@ -214,7 +216,7 @@ func TestLoadFinishValidation(t *testing.T) {
 conection_limit = 10
 `})
 	env := testEnv()
-	env.ValidateParams = func(p *Table) error {
+	env.ValidateParams = func(p *plain.Map) error {
 		for _, k := range p.Keys() {
 			if k == "conection_limit" {
 				return errors.New("unknown field `conection_limit`")
@@ -294,12 +296,12 @@ max_deliveries_per_connection = 7
 	}
 	ctx := context.Background()
 	// First definition has replace_base: default is discarded at query time.
-	got := s.Resolve(ctx, Query{"gmail.com", "s", "(alt1)?.gmail-smtp-in.l.google.com"}, testDNS, nil).Plain()
+	got := s.Resolve(ctx, Query{"gmail.com", "s", "(alt1)?.gmail-smtp-in.l.google.com"}, testDNS, nil).Plain(true)
 	if !reflect.DeepEqual(got, map[string]any{"max_deliveries_per_connection": int64(5)}) {
 		t.Fatalf("gmail: %v", got)
 	}
 	// A later replace_base replaced the stored params but keeps merging over default.
-	got = s.Resolve(ctx, Query{"yahoo.com", "s", "(mta5|mta6|mta7).am0.yahoodns.net"}, testDNS, nil).Plain()
+	got = s.Resolve(ctx, Query{"yahoo.com", "s", "(mta5|mta6|mta7).am0.yahoodns.net"}, testDNS, nil).Plain(true)
 	if !reflect.DeepEqual(got, map[string]any{"connection_limit": int64(10), "max_deliveries_per_connection": int64(7)}) {
 		t.Fatalf("yahoo: %v", got)
 	}

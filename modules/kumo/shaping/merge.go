@@ -1,5 +1,7 @@
 package shaping
 
+import "github.com/kumopolicy/kumopolicy/modules/kumo/plain"
+
 // The merge rules of KumoMTA's shaping data: how a later layer's parameters
 // combine with what is already there, at load time (across files) and at
 // query time (default → providers → site → domain → sources).
@@ -16,37 +18,37 @@ var additionalMaps = map[string]bool{
 // additional_* tables merge entry by entry when both sides are tables;
 // every other value replaces dst's whole value (nested tables included).
 // An existing key keeps its position; new keys are appended.
-func mergeTable(dst, src *Table) { mergeTableTracked(dst, src, nil) }
+func mergeTable(dst, src *plain.Map) { mergeTableTracked(dst, src, nil) }
 
 // mergeTableTracked is mergeTable that, when tr is not nil, records in
 // tr.into which definition set each value and what it replaced. Only
 // loading tracks; the query-time merge passes nil and pays nothing.
-func mergeTableTracked(dst, src *Table, tr *tracker) {
-	for _, k := range src.keys {
-		sv := src.vals[k]
+func mergeTableTracked(dst, src *plain.Map, tr *tracker) {
+	for _, k := range src.Keys() {
+		sv := src.Value(k)
 		if additionalMaps[k] {
-			if dt, ok := dst.vals[k].(*Table); ok {
-				if st, ok := sv.(*Table); ok {
-					for _, ik := range st.keys {
+			if dt, ok := dst.Value(k).(*plain.Map); ok {
+				if st, ok := sv.(*plain.Map); ok {
+					for _, ik := range st.Keys() {
 						if tr != nil {
-							old, had := dt.vals[ik]
+							old, had := dt.Get(ik)
 							tr.set(tr.prefix+k+pathSep+ik, old, had)
 						}
-						dt.Set(ik, cloneValue(st.vals[ik]))
+						dt.Set(ik, plain.Clone(st.Value(ik)))
 					}
 					continue
 				}
 			}
 		}
 		if tr != nil {
-			old, had := dst.vals[k]
+			old, had := dst.Get(k)
 			path := tr.prefix + k
 			if had && additionalMaps[k] {
 				tr.into.forget(path + pathSep) // the entries' trails go with the table
 			}
 			tr.set(path, old, had)
 		}
-		dst.Set(k, cloneValue(sv))
+		dst.Set(k, plain.Clone(sv))
 	}
 }
 
@@ -62,9 +64,9 @@ type Block struct {
 	// a key is kept.
 	ReplaceBase bool
 	// Params are the egress path parameters exactly as written.
-	Params *Table
+	Params *plain.Map
 	// Sources maps a source name to its parameter table (ordered).
-	Sources *Table
+	Sources *plain.Map
 	// Automation holds the block's rules in order.
 	Automation []*Rule
 	// Origin records every definition of the block (file and block key),
@@ -83,7 +85,7 @@ type Origin struct {
 func (o Origin) String() string { return o.File + " [" + o.Key + "]" }
 
 func newBlock(name string) *Block {
-	return &Block{Name: name, MxRollup: true, Params: NewTable(), Sources: NewTable()}
+	return &Block{Name: name, MxRollup: true, Params: plain.NewMap(0), Sources: plain.NewMap(0)}
 }
 
 // mergeBlock merges a later block b into a (3.3): with b.ReplaceBase,
@@ -110,10 +112,10 @@ func mergeBlock(a, b *Block) {
 
 // mergeSources table-merges each source of src into the same-named source
 // of dst, adding sources dst lacks. tr, when not nil, records provenance.
-func mergeSources(dst, src *Table, tr *tracker) {
-	for _, name := range src.keys {
-		st := src.vals[name].(*Table)
-		if dt, ok := dst.vals[name].(*Table); ok {
+func mergeSources(dst, src *plain.Map, tr *tracker) {
+	for _, name := range src.Keys() {
+		st := src.Value(name).(*plain.Map)
+		if dt, ok := dst.Value(name).(*plain.Map); ok {
 			var sub *tracker
 			if tr != nil {
 				c := *tr
@@ -140,8 +142,8 @@ type Provider struct {
 	// MaxMessageRate is provider_max_message_rate in canonical form, or "".
 	MaxMessageRate string
 	ReplaceBase    bool
-	Params         *Table
-	Sources        *Table
+	Params         *plain.Map
+	Sources        *plain.Map
 	Automation     []*Rule
 	Origin         []Origin
 	// prov says which of the Origin definitions set each value (also

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // fileBlocks is one file's blocks, in file order.
@@ -33,16 +33,16 @@ func (l *loader) parseFile(f loaded) (*fileBlocks, error) {
 		}
 		return &HardError{f.path, fmt.Errorf("parsing %s from file %s: %s: %w", kind, f.path, keyPath, err)}
 	}
-	for _, key := range f.doc.keys {
-		val := f.doc.vals[key]
+	for _, key := range f.doc.Keys() {
+		val := f.doc.Value(key)
 		switch key {
 		case "provider":
-			provs, ok := val.(*Table)
+			provs, ok := val.(*plain.Map)
 			if !ok {
-				return nil, fail(key, fmt.Errorf("invalid type: %s, expected a table of providers", describeValue(val)))
+				return nil, fail(key, fmt.Errorf("invalid type: %s, expected a table of providers", plain.Describe(val)))
 			}
-			for _, name := range provs.keys {
-				p, err := l.parseProvider(name, provs.vals[name], f.path)
+			for _, name := range provs.Keys() {
+				p, err := l.parseProvider(name, provs.Value(name), f.path)
 				if err != nil {
 					return nil, fail("provider."+quoteKey(name), err)
 				}
@@ -63,10 +63,11 @@ func (l *loader) parseFile(f loaded) (*fileBlocks, error) {
 	return fb, nil
 }
 
-// quoteKey renders a key for a key path, quoting it when it has dots.
+// quoteKey renders a key for a key path, quoting it (as a TOML string)
+// when it has dots.
 func quoteKey(k string) string {
 	if strings.ContainsAny(k, ". \"") || k == "" {
-		return fmt.Sprintf("%q", k)
+		return string(plain.AppendQuoted(nil, k, plain.TOML))
 	}
 	return k
 }
@@ -74,14 +75,14 @@ func quoteKey(k string) string {
 // parseBlock reads a domain or default block: mx_rollup, replace_base,
 // automation and sources are taken out; every other key is a parameter.
 func (l *loader) parseBlock(key string, val any, path string) (*Block, error) {
-	t, ok := val.(*Table)
+	t, ok := val.(*plain.Map)
 	if !ok {
-		return nil, fmt.Errorf("invalid type: %s, expected a table of egress path parameters", describeValue(val))
+		return nil, fmt.Errorf("invalid type: %s, expected a table of egress path parameters", plain.Describe(val))
 	}
 	blk := newBlock(key)
 	blk.Origin = []Origin{{File: path, Key: quoteKey(key)}}
-	for _, k := range t.keys {
-		v := t.vals[k]
+	for _, k := range t.Keys() {
+		v := t.Value(k)
 		var err error
 		switch k {
 		case "mx_rollup":
@@ -93,7 +94,7 @@ func (l *loader) parseBlock(key string, val any, path string) (*Block, error) {
 		case "sources":
 			blk.Sources, err = sourcesValue(v)
 		default:
-			blk.Params.Set(k, cloneValue(v))
+			blk.Params.Set(k, plain.Clone(v))
 		}
 		if err != nil {
 			return nil, err
@@ -107,13 +108,13 @@ func (l *loader) parseBlock(key string, val any, path string) (*Block, error) {
 
 // parseProvider reads a provider block.
 func (l *loader) parseProvider(name string, val any, path string) (*Provider, error) {
-	t, ok := val.(*Table)
+	t, ok := val.(*plain.Map)
 	if !ok {
-		return nil, fmt.Errorf("invalid type: %s, expected a provider table", describeValue(val))
+		return nil, fmt.Errorf("invalid type: %s, expected a provider table", plain.Describe(val))
 	}
-	p := &Provider{Name: name, Params: NewTable(), Sources: NewTable(), Origin: []Origin{{File: path, Key: "provider." + quoteKey(name)}}}
-	for _, k := range t.keys {
-		v := t.vals[k]
+	p := &Provider{Name: name, Params: plain.NewMap(0), Sources: plain.NewMap(0), Origin: []Origin{{File: path, Key: "provider." + quoteKey(name)}}}
+	for _, k := range t.Keys() {
+		v := t.Value(k)
 		var err error
 		switch k {
 		case "match":
@@ -140,7 +141,7 @@ func (l *loader) parseProvider(name string, val any, path string) (*Provider, er
 		case "sources":
 			p.Sources, err = sourcesValue(v)
 		default:
-			p.Params.Set(k, cloneValue(v))
+			p.Params.Set(k, plain.Clone(v))
 		}
 		if err != nil {
 			return nil, err
@@ -159,18 +160,18 @@ func prefixed(key string, err error) error {
 func parseMatches(v any) ([]Match, error) {
 	arr, ok := v.([]any)
 	if !ok {
-		return nil, fmt.Errorf("invalid type: %s, expected a sequence of match entries", describeValue(v))
+		return nil, fmt.Errorf("invalid type: %s, expected a sequence of match entries", plain.Describe(v))
 	}
 	out := make([]Match, 0, len(arr))
 	for i, e := range arr {
-		t, ok := e.(*Table)
+		t, ok := e.(*plain.Map)
 		if !ok || t.Len() != 1 {
-			return nil, fmt.Errorf("[%d]: expected a table with one of `DomainSuffix`, `MXSuffix` or `HostName`, got %s", i, describeValue(e))
+			return nil, fmt.Errorf("[%d]: expected a table with one of `DomainSuffix`, `MXSuffix` or `HostName`, got %s", i, plain.Describe(e))
 		}
-		kind := t.keys[0]
-		s, ok := t.vals[kind].(string)
+		kind := t.Keys()[0]
+		s, ok := t.Value(kind).(string)
 		if !ok {
-			return nil, fmt.Errorf("[%d].%s: invalid type: %s, expected a string", i, kind, describeValue(t.vals[kind]))
+			return nil, fmt.Errorf("[%d].%s: invalid type: %s, expected a string", i, kind, plain.Describe(t.Value(kind)))
 		}
 		switch kind {
 		case "DomainSuffix":
@@ -189,34 +190,25 @@ func parseMatches(v any) ([]Match, error) {
 func boolValue(key string, v any) (bool, error) {
 	b, ok := v.(bool)
 	if !ok {
-		return false, fmt.Errorf("%s: invalid type: %s, expected a boolean", key, describeValue(v))
+		return false, fmt.Errorf("%s: invalid type: %s, expected a boolean", key, plain.Describe(v))
 	}
 	return b, nil
 }
 
-func sourcesValue(v any) (*Table, error) {
-	t, ok := v.(*Table)
+func sourcesValue(v any) (*plain.Map, error) {
+	t, ok := v.(*plain.Map)
 	if !ok {
-		return nil, fmt.Errorf("sources: invalid type: %s, expected a table of source name to parameters", describeValue(v))
+		return nil, fmt.Errorf("sources: invalid type: %s, expected a table of source name to parameters", plain.Describe(v))
 	}
-	out := NewTable()
-	for _, name := range t.keys {
-		st, ok := t.vals[name].(*Table)
+	out := plain.NewMap(0)
+	for _, name := range t.Keys() {
+		st, ok := t.Value(name).(*plain.Map)
 		if !ok {
-			return nil, fmt.Errorf("sources.%s: invalid type: %s, expected a table of egress path parameters", quoteKey(name), describeValue(t.vals[name]))
+			return nil, fmt.Errorf("sources.%s: invalid type: %s, expected a table of egress path parameters", quoteKey(name), plain.Describe(t.Value(name)))
 		}
 		out.Set(name, st.Clone())
 	}
 	return out, nil
-}
-
-// describeValue names a value's type and value for error messages, in
-// serde's style (egress.Unexpected, with ordered tables as maps).
-func describeValue(v any) string {
-	if _, ok := v.(*Table); ok {
-		return "map"
-	}
-	return egress.Unexpected(v)
 }
 
 // ActionKind is what an automation rule does when it fires.
@@ -250,19 +242,19 @@ type Rule struct {
 	Duration      time.Duration
 	MatchInternal bool
 	// Raw is the rule table as written.
-	Raw *Table
+	Raw *plain.Map
 }
 
 func (l *loader) parseRules(v any) ([]*Rule, error) {
 	arr, ok := v.([]any)
 	if !ok {
-		return nil, fmt.Errorf("automation: invalid type: %s, expected a sequence of rules", describeValue(v))
+		return nil, fmt.Errorf("automation: invalid type: %s, expected a sequence of rules", plain.Describe(v))
 	}
 	out := make([]*Rule, 0, len(arr))
 	for i, e := range arr {
-		t, ok := e.(*Table)
+		t, ok := e.(*plain.Map)
 		if !ok {
-			return nil, fmt.Errorf("automation[%d]: invalid type: %s, expected a rule table", i, describeValue(e))
+			return nil, fmt.Errorf("automation[%d]: invalid type: %s, expected a rule table", i, plain.Describe(e))
 		}
 		r, err := l.parseRule(t)
 		if err != nil {
@@ -274,7 +266,7 @@ func (l *loader) parseRules(v any) ([]*Rule, error) {
 }
 
 // parseRule types one rule. Unknown keys are ignored, as KumoMTA does.
-func (l *loader) parseRule(t *Table) (*Rule, error) {
+func (l *loader) parseRule(t *plain.Map) (*Rule, error) {
 	r := &Rule{Raw: t.Clone()}
 
 	rv, ok := t.Get("regex")
@@ -288,12 +280,12 @@ func (l *loader) parseRule(t *Table) (*Rule, error) {
 		for _, e := range x {
 			s, ok := e.(string)
 			if !ok {
-				return nil, fmt.Errorf("invalid type: %s, expected regex string or array of regex strings for field regex", describeValue(e))
+				return nil, fmt.Errorf("invalid type: %s, expected regex string or array of regex strings for field regex", plain.Describe(e))
 			}
 			r.Regex = append(r.Regex, s)
 		}
 	default:
-		return nil, fmt.Errorf("invalid type: %s, expected regex string or array of regex strings for field regex", describeValue(rv))
+		return nil, fmt.Errorf("invalid type: %s, expected regex string or array of regex strings for field regex", plain.Describe(rv))
 	}
 	for _, pat := range r.Regex {
 		if l.env.CompileRegex == nil {
@@ -322,7 +314,7 @@ func (l *loader) parseRule(t *Table) (*Rule, error) {
 			if x != "Immediate" {
 				return nil, fmt.Errorf("trigger: unknown variant `%s`, expected `Immediate` or `{Threshold=\"<rate>\"}`", x)
 			}
-		case *Table:
+		case *plain.Map:
 			spec, ok := x.Get("Threshold")
 			if !ok || x.Len() != 1 {
 				return nil, fmt.Errorf("trigger: expected `Immediate` or `{Threshold=\"<rate>\"}`")
@@ -335,7 +327,7 @@ func (l *loader) parseRule(t *Table) (*Rule, error) {
 			}
 			r.Threshold = canon
 		default:
-			return nil, fmt.Errorf("trigger: invalid type: %s, expected `Immediate` or `{Threshold=\"<rate>\"}`", describeValue(tv))
+			return nil, fmt.Errorf("trigger: invalid type: %s, expected `Immediate` or `{Threshold=\"<rate>\"}`", plain.Describe(tv))
 		}
 	}
 
@@ -384,39 +376,39 @@ func (l *loader) parseAction(v any) (Action, error) {
 			return Action{Kind: k}, nil
 		}
 		return Action{}, fmt.Errorf("unknown variant `%s`, expected one of `Suspend`, `SuspendTenant`, `SuspendCampaign`, `Bounce`, `BounceTenant`, `BounceCampaign`, `SetConfig`, `SetDomainConfig`", x)
-	case *Table:
+	case *plain.Map:
 		if x.Len() != 1 {
 			return Action{}, fmt.Errorf("expected a table with one key, `SetConfig` or `SetDomainConfig`")
 		}
-		kind := ActionKind(x.keys[0])
+		kind := ActionKind(x.Keys()[0])
 		if kind != SetConfig && kind != SetDomainConfig {
 			return Action{}, fmt.Errorf("unknown variant `%s`, expected `SetConfig` or `SetDomainConfig`", kind)
 		}
-		body, ok := x.vals[x.keys[0]].(*Table)
+		body, ok := x.Value(x.Keys()[0]).(*plain.Map)
 		if !ok {
-			return Action{}, fmt.Errorf("%s: invalid type: %s, expected a table with `name` and `value`", kind, describeValue(x.vals[x.keys[0]]))
+			return Action{}, fmt.Errorf("%s: invalid type: %s, expected a table with `name` and `value`", kind, plain.Describe(x.Value(x.Keys()[0])))
 		}
-		name, ok := body.vals["name"].(string)
+		name, ok := body.Value("name").(string)
 		if !ok {
 			return Action{}, fmt.Errorf("%s: missing or invalid field `name`", kind)
 		}
-		value, ok := body.vals["value"]
+		value, ok := body.Get("value")
 		if !ok {
 			return Action{}, fmt.Errorf("%s: missing field `value`", kind)
 		}
-		for _, k := range body.keys {
+		for _, k := range body.Keys() {
 			if k != "name" && k != "value" {
 				return Action{}, fmt.Errorf("%s: unknown field `%s`, expected `name` or `value`", kind, k)
 			}
 		}
 		if l.env.ValidateParams != nil {
-			one := NewTable()
-			one.Set(name, cloneValue(value))
+			one := plain.NewMap(0)
+			one.Set(name, plain.Clone(value))
 			if err := l.env.ValidateParams(one); err != nil {
 				return Action{}, fmt.Errorf("%s: %w", kind, err)
 			}
 		}
-		return Action{Kind: kind, Name: name, Value: cloneValue(value)}, nil
+		return Action{Kind: kind, Name: name, Value: plain.Clone(value)}, nil
 	}
-	return Action{}, fmt.Errorf("invalid type: %s, expected an action name or a SetConfig table", describeValue(v))
+	return Action{}, fmt.Errorf("invalid type: %s, expected an action name or a SetConfig table", plain.Describe(v))
 }

@@ -1,6 +1,10 @@
 package shaping
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
+)
 
 // Provenance: which file and block set each value of a merged block.
 //
@@ -172,7 +176,7 @@ func settingOf(origins []Origin, p *provenance, path string) Setting {
 	s := Setting{Origin: originAt(origins, from)}
 	if t != nil {
 		for _, o := range t.over {
-			s.Overrode = append(s.Overrode, Overridden{cloneValue(o.value), originAt(origins, o.from)})
+			s.Overrode = append(s.Overrode, Overridden{plain.Clone(o.value), originAt(origins, o.from)})
 		}
 		s.Omitted = t.omitted
 	}

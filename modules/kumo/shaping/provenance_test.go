@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // loadNamed loads the files (name, body pairs, in order) from a temporary
@@ -57,7 +59,7 @@ func lastSetter(layers []Layer, key, entry string) (string, string) {
 			kind, by = l.Kind, who(l.Setting(key))
 			continue
 		}
-		if t, ok := v.(*Table); ok {
+		if t, ok := v.(*plain.Map); ok {
 			if _, ok := t.Get(entry); ok {
 				kind, by = l.Kind, who(l.EntrySetting(key, entry))
 			}
@@ -66,7 +68,7 @@ func lastSetter(layers []Layer, key, entry string) (string, string) {
 	return kind, by
 }
 
-func resolveTrace(t *testing.T, s *Shaping, q Query) (*Table, []Layer) {
+func resolveTrace(t *testing.T, s *Shaping, q Query) (*plain.Map, []Layer) {
 	t.Helper()
 	var layers []Layer
 	got := s.Resolve(context.Background(), q, testDNS, &layers)
@@ -178,8 +180,8 @@ additional_connection_limits = { z = 6, w = 7 }
 	}
 	got, layers := resolveTrace(t, s, Query{"ex.com", "s1", "ex.com"})
 	acl, _ := got.Get("additional_connection_limits")
-	if want := map[string]any{"x": int64(9), "y": int64(3), "z": int64(6), "w": int64(7)}; !reflect.DeepEqual(acl.(*Table).Plain(), want) {
-		t.Fatalf("merged %v", acl.(*Table).Plain())
+	if want := map[string]any{"x": int64(9), "y": int64(3), "z": int64(6), "w": int64(7)}; !reflect.DeepEqual(acl.(*plain.Map).Plain(true), want) {
+		t.Fatalf("merged %v", acl.(*plain.Map).Plain(true))
 	}
 	checkAttribution(t, layers, []attribution{
 		{"additional_connection_limits", "x", "domain", `c.toml ["ex.com"]`},
@@ -266,7 +268,7 @@ max_message_rate = "1/s"
 	}
 	got, layers := resolveTrace(t, s, Query{"ex.com", "s1", "ex.com"})
 	if _, ok := got.Get("idle_timeout"); ok {
-		t.Fatalf("replace_base kept a discarded value: %v", got.Plain())
+		t.Fatalf("replace_base kept a discarded value: %v", got.Plain(true))
 	}
 	// What a.toml set was discarded, not overridden: only values set after
 	// the replacement are listed as overridden.

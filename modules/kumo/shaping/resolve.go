@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 var errNoResolver = errors.New("no DNS resolver configured")
@@ -97,23 +99,23 @@ func (p *Provider) domainMatches(ctx context.Context, domain string, mx MXLookup
 // (section 7): provider_name, the named additional connection limit and
 // message rate, and provider_source_selection_rate moved from t into a
 // named additional source selection rate. It returns what it merged.
-func (p *Provider) applyImplied(source string, t *Table) *Table {
-	implied := NewTable()
+func (p *Provider) applyImplied(source string, t *plain.Map) *plain.Map {
+	implied := plain.NewMap(0)
 	implied.Set("provider_name", p.Name)
 	prefix := "shaping-provider-" + p.Name + "-" + source
 	if p.ConnectionLimit != "" {
-		m := NewTable()
+		m := plain.NewMap(0)
 		m.Set(prefix+"-limit", p.ConnectionLimit)
 		implied.Set("additional_connection_limits", m)
 	}
 	if p.MaxMessageRate != "" {
-		m := NewTable()
+		m := plain.NewMap(0)
 		m.Set(prefix+"-rate", p.MaxMessageRate)
 		implied.Set("additional_message_rate_throttles", m)
 	}
 	if v, ok := t.Get("provider_source_selection_rate"); ok {
 		t.Delete("provider_source_selection_rate")
-		m := NewTable()
+		m := plain.NewMap(0)
 		m.Set(prefix+"-selection-rate", v)
 		implied.Set("additional_source_selection_rates", m)
 	}
@@ -136,10 +138,10 @@ func (p *Provider) impliedPaths(source, selectionFrom string) map[string]string 
 // Layer names one step of a resolution, for explaining where values came
 // from.
 type Layer struct {
-	Kind   string // "default", "provider", "provider-source", "site", "domain", "site-source", "domain-source", "provider-implied"
-	Name   string // provider, site or domain name; source name for *-source
-	Params *Table // what this layer contributed (after replace_base effects)
-	Reset  bool   // the layer discarded everything before it (replace_base)
+	Kind   string     // "default", "provider", "provider-source", "site", "domain", "site-source", "domain-source", "provider-implied"
+	Name   string     // provider, site or domain name; source name for *-source
+	Params *plain.Map // what this layer contributed (after replace_base effects)
+	Reset  bool       // the layer discarded everything before it (replace_base)
 	// Origin lists every definition of the block the layer comes from;
 	// Setting and EntrySetting say which one set a given value.
 	Origin []Origin

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // tbl builds a Table from alternating keys and values.
-func tbl(kv ...any) *Table {
-	t := NewTable()
+func tbl(kv ...any) *plain.Map {
+	t := plain.NewMap(0)
 	for i := 0; i < len(kv); i += 2 {
 		t.Set(kv[i].(string), kv[i+1])
 	}
@@ -39,12 +41,12 @@ func TestMergeTableAdditionalMapsMerge(t *testing.T) {
 		t.Fatalf("key order %v", got)
 	}
 	acl, _ := dst.Get("additional_connection_limits")
-	if !reflect.DeepEqual(acl.(*Table).Plain(), map[string]any{"a": "1", "b": "20", "c": "3"}) {
-		t.Fatalf("additional map not merged entry-wise: %v", acl.(*Table).Plain())
+	if !reflect.DeepEqual(acl.(*plain.Map).Plain(true), map[string]any{"a": "1", "b": "20", "c": "3"}) {
+		t.Fatalf("additional map not merged entry-wise: %v", acl.(*plain.Map).Plain(true))
 	}
 	cert, _ := dst.Get("tls_certificate")
-	if !reflect.DeepEqual(cert.(*Table).Plain(), map[string]any{"vault_path": "p"}) {
-		t.Fatalf("other tables must be replaced whole: %v", cert.(*Table).Plain())
+	if !reflect.DeepEqual(cert.(*plain.Map).Plain(true), map[string]any{"vault_path": "p"}) {
+		t.Fatalf("other tables must be replaced whole: %v", cert.(*plain.Map).Plain(true))
 	}
 	// A non-table on either side replaces.
 	mergeTable(dst, tbl("additional_connection_limits", "oops"))
@@ -63,12 +65,12 @@ func TestMergeBlockAndReplaceBase(t *testing.T) {
 	b.Sources = tbl("s1", tbl("z", int64(1)), "s2", tbl("x", int64(5)))
 	b.Automation = []*Rule{{}}
 	mergeBlock(a, b)
-	if !reflect.DeepEqual(a.Params.Plain(), map[string]any{"x": int64(1), "y": int64(3)}) {
-		t.Fatalf("params %v", a.Params.Plain())
+	if !reflect.DeepEqual(a.Params.Plain(true), map[string]any{"x": int64(1), "y": int64(3)}) {
+		t.Fatalf("params %v", a.Params.Plain(true))
 	}
 	s1, _ := a.Sources.Get("s1")
-	if !reflect.DeepEqual(s1.(*Table).Plain(), map[string]any{"x": int64(10), "z": int64(1)}) || a.Sources.Len() != 2 {
-		t.Fatalf("sources %v", a.Sources.Plain())
+	if !reflect.DeepEqual(s1.(*plain.Map).Plain(true), map[string]any{"x": int64(10), "z": int64(1)}) || a.Sources.Len() != 2 {
+		t.Fatalf("sources %v", a.Sources.Plain(true))
 	}
 	if len(a.Automation) != 2 || a.Name != "a.com" {
 		t.Fatalf("automation %d name %s", len(a.Automation), a.Name)
@@ -79,8 +81,8 @@ func TestMergeBlockAndReplaceBase(t *testing.T) {
 	c.Params = tbl("only", true)
 	a.ReplaceBase = false
 	mergeBlock(a, c)
-	if !reflect.DeepEqual(a.Params.Plain(), map[string]any{"only": true}) || a.Sources.Len() != 0 || len(a.Automation) != 0 {
-		t.Fatalf("replace_base did not replace: %v", a.Params.Plain())
+	if !reflect.DeepEqual(a.Params.Plain(true), map[string]any{"only": true}) || a.Sources.Len() != 0 || len(a.Automation) != 0 {
+		t.Fatalf("replace_base did not replace: %v", a.Params.Plain(true))
 	}
 	if a.ReplaceBase {
 		t.Fatal("the stored block's replace_base flag must not change")
@@ -88,13 +90,13 @@ func TestMergeBlockAndReplaceBase(t *testing.T) {
 }
 
 func TestMergeProviderKeepsFirstMaxMessageRate(t *testing.T) {
-	a := &Provider{Name: "p", MaxMessageRate: "10/s", ConnectionLimit: "5", Params: NewTable(), Sources: NewTable(), Matches: []Match{{DomainSuffix, ".a"}}}
-	b := &Provider{Name: "p", MaxMessageRate: "99/s", Params: tbl("k", int64(1)), Sources: NewTable(), Matches: []Match{{MXSuffix, ".b"}}}
+	a := &Provider{Name: "p", MaxMessageRate: "10/s", ConnectionLimit: "5", Params: plain.NewMap(0), Sources: plain.NewMap(0), Matches: []Match{{DomainSuffix, ".a"}}}
+	b := &Provider{Name: "p", MaxMessageRate: "99/s", Params: tbl("k", int64(1)), Sources: plain.NewMap(0), Matches: []Match{{MXSuffix, ".b"}}}
 	mergeProvider(a, b)
 	if a.MaxMessageRate != "10/s" || a.ConnectionLimit != "5" || len(a.Matches) != 2 {
 		t.Fatalf("%+v", a)
 	}
-	mergeProvider(a, &Provider{Name: "p", ReplaceBase: true, MaxMessageRate: "1/s", Params: NewTable(), Sources: NewTable()})
+	mergeProvider(a, &Provider{Name: "p", ReplaceBase: true, MaxMessageRate: "1/s", Params: plain.NewMap(0), Sources: plain.NewMap(0)})
 	if a.MaxMessageRate != "10/s" || a.ConnectionLimit != "" || len(a.Matches) != 0 {
 		t.Fatalf("replace_base provider: %+v", a)
 	}
@@ -165,7 +167,7 @@ func TestImpliedParams(t *testing.T) {
 		"additional_message_rate_throttles": map[string]any{"shaping-provider-Office 365-src-a-rate": "100/h"},
 		"additional_source_selection_rates": map[string]any{"shaping-provider-Office 365-src-a-selection-rate": "10/s"},
 	}
-	if got := target.Plain(); !reflect.DeepEqual(got, want) {
+	if got := target.Plain(true); !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v", got)
 	}
 }
@@ -207,7 +209,7 @@ func TestResolvePrecedence(t *testing.T) {
 	ctx := context.Background()
 	site := "(alt1)?.gmail-smtp-in.l.google.com"
 
-	got := s.Resolve(ctx, Query{"gmail.com", "s1", site}, mx, nil).Plain()
+	got := s.Resolve(ctx, Query{"gmail.com", "s1", site}, mx, nil).Plain(true)
 	want := map[string]any{
 		"connection_limit":              int64(3), // site source wins
 		"max_message_rate":              "100/hr", // raw value from default, not canonicalised
@@ -225,36 +227,36 @@ func TestResolvePrecedence(t *testing.T) {
 	// (want has no from_default_source: default.sources never apply.)
 
 	// Another source: no provider source, no site source.
-	got = s.Resolve(ctx, Query{"gmail.com", "s2", site}, mx, nil).Plain()
+	got = s.Resolve(ctx, Query{"gmail.com", "s2", site}, mx, nil).Plain(true)
 	if got["connection_limit"] != int64(20) || got["idle_timeout"] != nil {
 		t.Fatalf("gmail.com/s2: %v", got)
 	}
 
 	// The site is found only by the caller's site name.
-	got = s.Resolve(ctx, Query{"gmail.com", "s2", "some.other.site"}, mx, nil).Plain()
+	got = s.Resolve(ctx, Query{"gmail.com", "s2", "some.other.site"}, mx, nil).Plain(true)
 	if _, ok := got["max_deliveries_per_connection"]; ok {
 		t.Fatalf("site block applied to another site: %v", got)
 	}
 
 	// mx_rollup=false domain and its source.
-	got = s.Resolve(ctx, Query{"literal.example", "s1", "literal.example"}, mx, nil).Plain()
+	got = s.Resolve(ctx, Query{"literal.example", "s1", "literal.example"}, mx, nil).Plain(true)
 	if got["connection_limit"] != int64(1) {
 		t.Fatalf("domain source should win: %v", got)
 	}
 	// Domain keys are case-sensitive.
-	got = s.Resolve(ctx, Query{"Literal.Example", "s9", "x"}, mx, nil).Plain()
+	got = s.Resolve(ctx, Query{"Literal.Example", "s9", "x"}, mx, nil).Plain(true)
 	if got["connection_limit"] != int64(10) {
 		t.Fatalf("case-insensitive domain match: %v", got)
 	}
 
 	// A first-defined replace_base site discards default and providers.
-	got = s.Resolve(ctx, Query{"reset.example", "s1", "reset-site"}, mx, nil).Plain()
+	got = s.Resolve(ctx, Query{"reset.example", "s1", "reset-site"}, mx, nil).Plain(true)
 	if !reflect.DeepEqual(got, map[string]any{"only_this": true}) {
 		t.Fatalf("replace_base at query time: %v", got)
 	}
 
 	// Names that are not DNS names skip providers entirely.
-	got = s.Resolve(ctx, Query{"http://127.0.0.1:8008.tsa.kumomta", "unspecified", "x"}, mx, nil).Plain()
+	got = s.Resolve(ctx, Query{"http://127.0.0.1:8008.tsa.kumomta", "unspecified", "x"}, mx, nil).Plain(true)
 	if _, ok := got["provider_name"]; ok || got["connection_limit"] != int64(10) {
 		t.Fatalf("TSA hook name: %v", got)
 	}
@@ -279,7 +281,7 @@ func TestResolveTrace(t *testing.T) {
 		t.Fatalf("layers %v", kinds)
 	}
 	if v, _ := layers[2].Params.Get("provider_name"); v != "google" {
-		t.Fatalf("implied layer %v", layers[2].Params.Plain())
+		t.Fatalf("implied layer %v", layers[2].Params.Plain(true))
 	}
 }
 

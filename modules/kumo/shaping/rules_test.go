@@ -142,7 +142,7 @@ func TestSiteFromQueue(t *testing.T) {
 func TestRuleSerialize(t *testing.T) {
 	s := loadRules(t)
 	def, _ := s.byDomain.get("default")
-	got := def.Automation[1].Serialize().Plain()
+	got := def.Automation[1].Serialize().Plain(true)
 	want := map[string]any{
 		"regex":          []any{"internal thing", "never"},
 		"action":         []any{"Bounce", map[string]any{"SetConfig": map[string]any{"name": "connection_limit", "value": int64(1)}}},

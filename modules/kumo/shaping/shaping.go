@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // Shaping is loaded, merged shaping data. It is immutable once loaded and
@@ -110,8 +112,8 @@ type Query struct {
 // < site source < domain source. Values are returned exactly as written
 // (no defaults filled in); the result is a fresh table the caller owns.
 // When trace is not nil, each layer that contributed is appended to it.
-func (s *Shaping) Resolve(ctx context.Context, q Query, mx MXLookup, trace *[]Layer) *Table {
-	acc := NewTable()
+func (s *Shaping) Resolve(ctx context.Context, q Query, mx MXLookup, trace *[]Layer) *plain.Map {
+	acc := plain.NewMap(0)
 	note := func(l Layer) {
 		if trace != nil {
 			l.Params = l.Params.Clone()
@@ -153,7 +155,7 @@ func (s *Shaping) Resolve(ctx context.Context, q Query, mx MXLookup, trace *[]La
 		if !ok {
 			continue
 		}
-		src := v.(*Table)
+		src := v.(*plain.Map)
 		mergeTable(acc, src)
 		implied := p.applyImplied(q.Source, acc)
 		if trace != nil {
@@ -184,17 +186,17 @@ func (s *Shaping) Resolve(ctx context.Context, q Query, mx MXLookup, trace *[]La
 	// 6, 7: their tables for this source.
 	if haveSite {
 		if src, ok := site.Sources.Get(q.Source); ok {
-			mergeTable(acc, src.(*Table))
+			mergeTable(acc, src.(*plain.Map))
 			if trace != nil {
-				note(Layer{Kind: "site-source", Name: q.Site + "/" + q.Source, Params: src.(*Table), Origin: site.Origin, prov: &site.prov, prefix: sourcePath(q.Source)})
+				note(Layer{Kind: "site-source", Name: q.Site + "/" + q.Source, Params: src.(*plain.Map), Origin: site.Origin, prov: &site.prov, prefix: sourcePath(q.Source)})
 			}
 		}
 	}
 	if haveDomain {
 		if src, ok := dom.Sources.Get(q.Source); ok {
-			mergeTable(acc, src.(*Table))
+			mergeTable(acc, src.(*plain.Map))
 			if trace != nil {
-				note(Layer{Kind: "domain-source", Name: q.Domain + "/" + q.Source, Params: src.(*Table), Origin: dom.Origin, prov: &dom.prov, prefix: sourcePath(q.Source)})
+				note(Layer{Kind: "domain-source", Name: q.Domain + "/" + q.Source, Params: src.(*plain.Map), Origin: dom.Origin, prov: &dom.prov, prefix: sourcePath(q.Source)})
 			}
 		}
 	}
@@ -204,7 +206,7 @@ func (s *Shaping) Resolve(ctx context.Context, q Query, mx MXLookup, trace *[]La
 // mergeParams merges a stored block's parameters into acc at query time
 // and returns the result: with the block's replace_base flag, a copy of
 // its parameters replaces everything before it.
-func mergeParams(acc *Table, b *Block) *Table {
+func mergeParams(acc *plain.Map, b *Block) *plain.Map {
 	if b.ReplaceBase {
 		return b.Params.Clone()
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/internal/dnstest"
 	"github.com/kumopolicy/kumopolicy/internal/sharedref"
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
 
@@ -46,14 +47,14 @@ func rollupBlocks(t *testing.T, path string) []rollupBlock {
 			continue
 		}
 		v, _ := doc.Get(key)
-		blk, ok := v.(*shaping.Table)
+		blk, ok := v.(*plain.Map)
 		if !ok {
 			t.Fatalf("%s: block %q is a %T, not a table", path, key, v)
 		}
 		if r, ok := blk.Get("mx_rollup"); ok && r == false {
 			continue
 		}
-		params := blk.Plain()
+		params := blk.Plain(true)
 		for _, special := range []string{"mx_rollup", "replace_base", "automation", "sources"} {
 			delete(params, special)
 		}
@@ -103,7 +104,7 @@ func TestUpstreamShapingFilesLoad(t *testing.T) {
 				if len(set) > 1 {
 					continue // a domain in several files has merged values
 				}
-				got := s.Resolve(context.Background(), shaping.Query{Domain: b.domain, Site: site}, dnsEnv, nil).Plain()
+				got := s.Resolve(context.Background(), shaping.Query{Domain: b.domain, Site: site}, dnsEnv, nil).Plain(true)
 				for k, want := range b.params {
 					if !reflect.DeepEqual(got[k], want) {
 						t.Errorf("%s: %s = %#v, want its block's %#v", b.domain, k, got[k], want)

@@ -1,4 +1,4 @@
-package serde
+package plain
 
 import (
 	"encoding/json"
@@ -37,8 +37,8 @@ func TestFormatNumber(t *testing.T) {
 		{math.MaxFloat64, "1.7976931348623157e308"},
 	}
 	for _, c := range cases {
-		if got := formatNumber(c.f); got != c.want {
-			t.Errorf("formatNumber(%v) = %q, want %q", c.f, got, c.want)
+		if got := FormatNumber(c.f); got != c.want {
+			t.Errorf("FormatNumber(%v) = %q, want %q", c.f, got, c.want)
 		}
 	}
 	// Values in the plain-decimal range of 2^63 and above keep a ".0"
@@ -88,7 +88,7 @@ func TestStripComments(t *testing.T) {
 }
 
 func TestParseJSON(t *testing.T) {
-	got, err := ParseJSON([]byte(`{"i": 9223372036854775807, "u": 18446744073709551615, "f": 2.5, "e": 1e2, "tiny": 1e-400, "n": null, "a": [null]}`))
+	got, _, err := ParseJSON([]byte(`{"i": 9223372036854775807, "u": 18446744073709551615, "f": 2.5, "e": 1e2, "tiny": 1e-400, "n": null, "a": [null]}`), ParseOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestParseJSON(t *testing.T) {
 		"-1e999":                   "number -1e999 is out of range",
 		strings.Repeat("[", 20000): "exceeded max depth",
 	} {
-		_, err := ParseJSON([]byte(in))
+		_, _, err := ParseJSON([]byte(in), ParseOptions{})
 		if err == nil || !strings.Contains(err.Error(), wantErr) {
 			t.Errorf("ParseJSON(%.20q) error = %v, want %q", in, err, wantErr)
 		}
@@ -147,10 +147,10 @@ func TestEncodeJSONGoValues(t *testing.T) {
 		v    any
 		want string
 	}{
-		{map[string]any{"c": make(chan int)}, "cannot encode a Go value of type chan int (at .c)"},
+		{map[string]any{"c": make(chan int)}, "c: cannot encode a Go value of type chan int"},
 		{map[int]string{1: "a"}, "cannot encode a map with int keys"},
-		{custom{A: 1}, "cannot encode a Go value of type serde.custom"},
-		{[]any{math.NaN()}, "cannot encode NaN as JSON: JSON numbers must be finite (at [1])"},
+		{custom{A: 1}, "cannot encode a Go value of type plain.custom"},
+		{[]any{math.NaN()}, "[1]: cannot encode NaN as JSON: JSON numbers must be finite"},
 		{map[string]any{"a\xff": 1}, "not valid UTF-8"},
 	} {
 		_, err := EncodeJSON(c.v)
@@ -167,7 +167,8 @@ func TestEncodeJSONGoValues(t *testing.T) {
 }
 
 func TestParseTOMLTimes(t *testing.T) {
-	got, err := ParseTOML("a = 1979-05-27T07:32:00Z\nb = 1979-05-27T00:32:00-07:00\nc = 1979-05-27T07:32:00.25\nd = 1979-05-27\ne = 07:32:00\nf = 1979-05-27 07:32:00Z\n")
+	v, err := ParseTOML([]byte("a = 1979-05-27T07:32:00Z\nb = 1979-05-27T00:32:00-07:00\nc = 1979-05-27T07:32:00.25\nd = 1979-05-27\ne = 07:32:00\nf = 1979-05-27 07:32:00Z\n"), false)
+	got := v
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func TestParseTOMLTimes(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %#v\nwant %#v", got, want)
 	}
-	_, err = ParseTOML("a = 1\nb = \"open\n")
+	_, err = ParseTOML([]byte("a = 1\nb = \"open\n"), false)
 	se, ok := err.(*SyntaxError)
 	if !ok || se.Line != 2 {
 		t.Errorf("error %#v, want a SyntaxError on line 2", err)
@@ -190,11 +191,11 @@ func TestEncodeTOMLErrors(t *testing.T) {
 		v    any
 		want string
 	}{
-		{map[string]any{"a": []any{int64(1), nil}}, "cannot encode nil as TOML (TOML has no null value) (at .a[2])"},
-		{map[string]any{"t": map[string]any{"a": []any{map[string]any{"x": []any{nil}}}}}, "(at .t.a[1].x[1])"},
-		{[]any{}, "not an array"},
-		{nil, "not nil"},
-		{true, "not a boolean"},
+		{map[string]any{"a": []any{int64(1), nil}}, "a[2]: cannot encode nil as TOML (TOML has no null value)"},
+		{map[string]any{"t": map[string]any{"a": []any{map[string]any{"x": []any{nil}}}}}, "t.a[1].x[1]: "},
+		{[]any{}, "invalid type: sequence, expected a table with string keys (a TOML document)"},
+		{nil, "invalid type: nil, expected"},
+		{true, "invalid type: boolean `true`, expected"},
 	} {
 		_, err := EncodeTOML(c.v, TOMLCompact)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

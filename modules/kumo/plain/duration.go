@@ -1,15 +1,7 @@
-// Package egress holds the Lua-free value grammars (durations, rates,
-// limits, CIDR sets, key sources, TLS option names) and the config schemas
-// built on them (EgressPathConfig, QueueConfig, EgressSource, EgressPool),
-// shared by kumopolicy's bindings and commands. Configs are decoded
-// strictly from plain Go data with serde-style, path-qualified errors (see
-// decode.go) and serialized in KumoMTA's form with fields in declaration
-// order (see Map).
-//
-// duration.go implements KumoMTA's durations (shaping spec §13.3): the
-// humantime 2.x grammar for strings, plain numbers of seconds, and
-// humantime's output format.
-package egress
+package plain
+
+// KumoMTA's durations: the humantime 2.x grammar for strings, plain
+// numbers of seconds, and humantime's output format.
 
 import (
 	"fmt"
@@ -34,7 +26,7 @@ type DurationError struct {
 }
 
 func (e *DurationError) Error() string {
-	return fmt.Sprintf("invalid value: string %q, expected a duration", e.Input)
+	return InvalidValue(e.Input, "a duration").Error()
 }
 
 // Unit lengths in seconds used by humantime: a month is 30.44 days and a
@@ -228,11 +220,11 @@ func (p *durationParser) addItem(n uint64, unit string) string {
 func DurationFromSeconds(secs float64) (time.Duration, error) {
 	switch {
 	case math.IsNaN(secs) || math.IsInf(secs, 0):
-		return 0, fmt.Errorf("invalid value: floating point `%v`, expected a duration", secs)
+		return 0, InvalidValue(secs, "a duration")
 	case secs < 0 && secs == math.Trunc(secs):
 		return 0, fmt.Errorf("duration must either be a string or a positive integer specifying the number of seconds. (error: out of range integral type conversion attempted)")
 	case secs < 0:
-		return 0, fmt.Errorf("invalid value: floating point `%v`, expected a non-negative duration", secs)
+		return 0, InvalidValue(secs, "a non-negative duration")
 	case secs >= float64(math.MaxInt64)/float64(time.Second):
 		return 0, fmt.Errorf("invalid value: %v seconds, expected a duration shorter than %s", secs, FormatDuration(math.MaxInt64))
 	}

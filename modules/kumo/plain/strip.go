@@ -1,4 +1,4 @@
-package serde
+package plain
 
 // StripComments returns a copy of data in which every comment outside a
 // JSON string is replaced by spaces, as KumoMTA's JSON loaders do before

@@ -1,66 +1,11 @@
-package serde
+package plain
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/BurntSushi/toml"
 )
-
-// ParseTOML decodes a TOML document into plain data. Integers become
-// int64, floats float64 (inf and nan included), arrays []any (arrays of
-// tables too), tables map[string]any. Date-times become strings: offset
-// date-times in RFC 3339 (1979-05-27T07:32:00Z, -07:00 offsets kept), local
-// date-times, dates and times in their TOML form (1979-05-27T07:32:00,
-// 1979-05-27, 07:32:00). Syntax errors carry the line and column.
-func ParseTOML(text string) (map[string]any, error) {
-	var v map[string]any
-	if _, err := toml.Decode(text, &v); err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			msg := pe.Message
-			if pe.LastKey != "" {
-				msg = fmt.Sprintf("%s (last key %q)", msg, pe.LastKey)
-			}
-			return nil, &SyntaxError{Msg: msg, Line: pe.Position.Line, Column: pe.Position.Col}
-		}
-		return nil, err
-	}
-	if v == nil {
-		v = map[string]any{}
-	}
-	return tomlToPlain(v).(map[string]any), nil
-}
-
-// tomlToPlain turns the decoder's output (which uses time.Time and
-// []map[string]any) into plain data, in place where possible.
-func tomlToPlain(v any) any {
-	switch x := v.(type) {
-	case time.Time:
-		return FormatTime(x)
-	case map[string]any:
-		for k, e := range x {
-			x[k] = tomlToPlain(e)
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = tomlToPlain(e)
-		}
-		return x
-	case []map[string]any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = tomlToPlain(e)
-		}
-		return out
-	}
-	return v
-}
 
 // TOMLStyle selects the layout of EncodeTOML.
 type TOMLStyle int
@@ -88,17 +33,17 @@ const (
 // infinities as nan, inf and -inf. Nil map entries are omitted; nil array
 // elements are an error because TOML has no null.
 func EncodeTOML(v any, style TOMLStyle) (string, error) {
-	n, err := normalize(v, "", 0)
+	n, err := Normalize(v)
 	if err != nil {
 		return "", err
 	}
 	n = dropNilEntries(n)
 	root, ok := n.(map[string]any)
 	if !ok {
-		return "", &PathError{"", fmt.Sprintf("a TOML document must be a table with string keys, not %s", describe(n))}
+		return "", InvalidType(n, "a table with string keys (a TOML document)")
 	}
 	e := &tomlEncoder{style: style}
-	if err := e.table(nil, root, false, ""); err != nil {
+	if err := e.table(nil, root, false); err != nil {
 		return "", err
 	}
 	var out strings.Builder
@@ -156,25 +101,6 @@ func dropNilEntries(v any) any {
 	return v
 }
 
-// describe names the kind of a plain value for error messages.
-func describe(v any) string {
-	switch v.(type) {
-	case nil:
-		return "nil"
-	case bool:
-		return "a boolean"
-	case int64, float64:
-		return "a number"
-	case string:
-		return "a string"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "a table"
-	}
-	return fmt.Sprintf("a %T", v)
-}
-
 type tomlTable struct {
 	key         []string // nil for the root table
 	array       bool     // an element of an array of tables
@@ -207,10 +133,10 @@ func isArrayOfTables(v any) bool {
 	return true
 }
 
-func (e *tomlEncoder) table(key []string, m map[string]any, array bool, path string) error {
+func (e *tomlEncoder) table(key []string, m map[string]any, array bool) error {
 	t := &tomlTable{key: key, array: array}
 	e.tables = append(e.tables, t)
-	keys := sortedKeys(m)
+	keys := SortedKeys(m)
 	for _, k := range keys {
 		v := m[k]
 		if v == nil || e.isSection(v) || isArrayOfTables(v) {
@@ -218,8 +144,8 @@ func (e *tomlEncoder) table(key []string, m map[string]any, array bool, path str
 		}
 		t.body.WriteString(tomlKey(k))
 		t.body.WriteString(" = ")
-		if err := e.inline(&t.body, v, keyPath(path, k)); err != nil {
-			return err
+		if err := e.inline(&t.body, v); err != nil {
+			return AtField(err, k)
 		}
 		t.body.WriteByte('\n')
 	}
@@ -229,14 +155,14 @@ func (e *tomlEncoder) table(key []string, m map[string]any, array bool, path str
 		switch {
 		case e.isSection(v):
 			t.hasChildren = true
-			if err := e.table(sub, v.(map[string]any), false, keyPath(path, k)); err != nil {
-				return err
+			if err := e.table(sub, v.(map[string]any), false); err != nil {
+				return AtField(err, k)
 			}
 		case isArrayOfTables(v):
 			t.hasChildren = true
 			for i, el := range v.([]any) {
-				if err := e.table(sub, el.(map[string]any), true, indexPath(keyPath(path, k), i)); err != nil {
-					return err
+				if err := e.table(sub, el.(map[string]any), true); err != nil {
+					return AtField(AtIndex(err, i+1), k)
 				}
 			}
 		}
@@ -245,10 +171,10 @@ func (e *tomlEncoder) table(key []string, m map[string]any, array bool, path str
 }
 
 // inline writes v as an inline TOML value.
-func (e *tomlEncoder) inline(b *strings.Builder, v any, path string) error {
+func (e *tomlEncoder) inline(b *strings.Builder, v any) error {
 	switch x := v.(type) {
 	case nil:
-		return &PathError{path, "cannot encode nil as TOML (TOML has no null value)"}
+		return &Error{Msg: "cannot encode nil as TOML (TOML has no null value)"}
 	case bool:
 		b.WriteString(strconv.FormatBool(x))
 	case int64:
@@ -262,7 +188,7 @@ func (e *tomlEncoder) inline(b *strings.Builder, v any, path string) error {
 		case math.IsInf(x, -1):
 			b.WriteString("-inf")
 		default:
-			b.WriteString(formatNumber(x))
+			b.WriteString(FormatNumber(x))
 		}
 	case string:
 		writeTOMLString(b, x)
@@ -275,8 +201,8 @@ func (e *tomlEncoder) inline(b *strings.Builder, v any, path string) error {
 			} else if i > 0 {
 				b.WriteString(", ")
 			}
-			if err := e.inline(b, el, indexPath(path, i)); err != nil {
-				return err
+			if err := e.inline(b, el); err != nil {
+				return AtIndex(err, i+1)
 			}
 			if multiline {
 				b.WriteByte(',')
@@ -287,7 +213,7 @@ func (e *tomlEncoder) inline(b *strings.Builder, v any, path string) error {
 		}
 		b.WriteByte(']')
 	case map[string]any:
-		keys := sortedKeys(x)
+		keys := SortedKeys(x)
 		b.WriteByte('{')
 		n := 0
 		for _, k := range keys {
@@ -301,8 +227,8 @@ func (e *tomlEncoder) inline(b *strings.Builder, v any, path string) error {
 			b.WriteByte(' ')
 			b.WriteString(tomlKey(k))
 			b.WriteString(" = ")
-			if err := e.inline(b, x[k], keyPath(path, k)); err != nil {
-				return err
+			if err := e.inline(b, x[k]); err != nil {
+				return AtField(err, k)
 			}
 		}
 		if n > 0 {
@@ -310,7 +236,7 @@ func (e *tomlEncoder) inline(b *strings.Builder, v any, path string) error {
 		}
 		b.WriteByte('}')
 	default:
-		return &PathError{path, fmt.Sprintf("cannot encode a Go value of type %T", v)}
+		return &Error{Msg: fmt.Sprintf("cannot encode a Go value of type %T", v)}
 	}
 	return nil
 }
@@ -333,31 +259,5 @@ func tomlKey(k string) string {
 
 // writeTOMLString writes s (valid UTF-8) as a TOML basic string.
 func writeTOMLString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\f':
-			b.WriteString(`\f`)
-		case '\r':
-			b.WriteString(`\r`)
-		default:
-			if c < 0x20 || c == 0x7f {
-				fmt.Fprintf(b, `\u%04X`, c)
-			} else {
-				b.WriteByte(c)
-			}
-		}
-	}
-	b.WriteByte('"')
+	b.Write(AppendQuoted(make([]byte, 0, len(s)+2), s, TOML))
 }
