@@ -16,7 +16,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
-// kumo.memoize(FUNC, PARAMS) (shaping spec §14, lua_api §5.8).
+// kumo.memoize(FUNC, PARAMS).
 //
 // The caches live in a memoize.Registry shared by every state of the
 // runtime (see MemoizeRegistry); only Go data is stored in them. A result is
@@ -136,7 +136,7 @@ func memoizeReadParams(L *lua.LState) (memoize.Params, error) {
 }
 
 // memoizeDuration reads a duration parameter: a humantime string or a
-// number of seconds (shaping spec §13.3).
+// number of seconds.
 func memoizeDuration(v lua.LValue) (time.Duration, error) {
 	switch x := v.(type) {
 	case lua.LString:
@@ -320,8 +320,8 @@ func (t *memoTable) lua(L *lua.LState) lua.LValue {
 	return out
 }
 
-// memoFreeze converts a result value to its stored form (shaping spec
-// §14.4). inProgress holds the tables being frozen, to refuse cycles.
+// memoFreeze converts a result value to its stored form.
+// inProgress holds the tables being frozen, to refuse cycles.
 func memoFreeze(v lua.LValue, inProgress []*lua.LTable) (memoValue, error) {
 	switch x := v.(type) {
 	case *lua.LNilType, lua.LBool, lua.LNumber, lua.LString:

@@ -6,7 +6,7 @@ import "time"
 
 // EgressPathConfig is KumoMTA's per-path delivery configuration, the
 // result of the get_egress_path_config event and of
-// kumo.make_egress_path (shaping spec §12). Decode it with
+// kumo.make_egress_path. Decode it with
 // DecodeEgressPathConfig; serialize it with Serialize.
 //
 // Options that are None are nil pointers. Name → value maps keep their

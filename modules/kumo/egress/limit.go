@@ -8,7 +8,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
-// LimitSpec is KumoMTA's concurrency limit (shaping spec §13.1), as used by
+// LimitSpec is KumoMTA's concurrency limit, as used by
 // connection_limit and additional_connection_limits: a count of at least 1,
 // optionally forced to be process-local.
 type LimitSpec struct {

@@ -10,7 +10,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
-// ThrottleSpec is KumoMTA's rate (shaping spec §13.2): Limit events per
+// ThrottleSpec is KumoMTA's rate: Limit events per
 // Period seconds, with an optional burst and a process-local flag. It is
 // written `["local:"] LIMIT "/" [MULT] UNIT [",max_burst=" BURST]`, for
 // example "100/h", "local:10/min", "1,000/hr" or "50/day,max_burst=1".

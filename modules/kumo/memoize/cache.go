@@ -94,8 +94,7 @@ func (c *Cache) KeyFor(args string) Key {
 	return k
 }
 
-// Get returns the value cached for args, populating it on a miss (shaping
-// spec §14.5):
+// Get returns the value cached for args, populating it on a miss:
 //
 //   - A present, unexpired entry is returned; its expiry is the population's
 //     completion time plus the TTL. A cached error (an entry whose

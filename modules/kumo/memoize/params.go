@@ -16,7 +16,7 @@ const FailedTTL = 60 * time.Second
 // Sweeps are lazy: they run during lookups, so an idle cache costs nothing.
 const SweepInterval = 30 * time.Second
 
-// Params are the parameters of kumo.memoize (shaping spec §14.1). Two
+// Params are the parameters of kumo.memoize. Two
 // definitions name the same cache only when their Params are equal (==).
 type Params struct {
 	Name     string

@@ -1,4 +1,4 @@
-// Package memoize is the Lua-free core of kumo.memoize (shaping spec §14):
+// Package memoize is the Lua-free core of kumo.memoize:
 // a registry of named caches with TTL, LRU capacity, single-flight
 // population, cached errors, stale reads and config-epoch invalidation.
 //
@@ -67,8 +67,8 @@ func NewRegistry(opts ...Option) *Registry {
 // Clock returns the registry's clock.
 func (r *Registry) Clock() Clock { return r.clock }
 
-// Define returns the cache named p.Name, applying the identity rules of
-// shaping spec §14.2: when a cache of that name exists with identical
+// Define returns the cache named p.Name, applying KumoMTA's identity
+// rules: when a cache of that name exists with identical
 // params it is reused with its entries (whatever function the caller
 // memoizes); otherwise a new, empty cache replaces it. A name that collides
 // with a built-in cache is an error (see CheckName).

@@ -10,7 +10,7 @@ import (
 )
 
 // Hash returns a lowercase hex SHA-256 over the merged data and the load
-// messages (section 11): the same load gives the same hash, and different
+// messages: the same load gives the same hash, and different
 // merged content or messages give a different one. It does not cover file
 // names, comments or formatting. Values are not byte-compatible with
 // KumoMTA's hashes, which only promise change detection too.

@@ -48,7 +48,7 @@ func ParseCheckLevel(s string, fold bool) (CheckLevel, error) {
 	return Ignore, fmt.Errorf("unknown variant `%s`, expected one of `Ignore`, `Warn`, `Error`", s)
 }
 
-// Options are kumo.shaping.load's options (section 1.2).
+// Options are kumo.shaping.load's options.
 type Options struct {
 	ProviderOverlap CheckLevel
 	DNSFail         CheckLevel
@@ -151,8 +151,8 @@ func (l *loader) pushAt(level CheckLevel, msg, file, block string) {
 	l.s.diags = append(l.s.diags, Diagnostic{Level: level, Message: msg, File: file, Block: block})
 }
 
-// Load reads, merges and validates the shaping files at paths, in order
-// (section 1 and 3). Problems the options govern become warnings or errors
+// Load reads, merges and validates the shaping files at paths, in order.
+// Problems the options govern become warnings or errors
 // on the result; parse failures of .toml/.json files and invalid blocks
 // return a *HardError.
 func Load(ctx context.Context, paths []string, opts Options, env Env) (*Shaping, error) {
@@ -389,7 +389,7 @@ type siteResult struct {
 	err  error
 }
 
-// mergeFiles processes the files in order (section 3.2).
+// mergeFiles processes the files in order.
 func (l *loader) mergeFiles(files []*fileBlocks, sites map[string]siteResult) {
 	for _, f := range files {
 		if f.def != nil {
@@ -431,7 +431,7 @@ func isSingleLabel(key string) bool {
 }
 
 // finish validates every stored block's parameters, and each of its
-// sources, as a complete egress path config (section 3.4). The first
+// sources, as a complete egress path config. The first
 // failure fails the load; the error names the file and block that hold
 // the offending option (see blame).
 func (l *loader) finish() error {
@@ -548,9 +548,9 @@ func originFile(o []Origin) string {
 	return o[0].File
 }
 
-// postChecks pushes the aliased_site and provider_overlap messages
-// (section 3.5). KumoMTA reports overlaps in hash-map order; kumopolicy
-// reports them in the order the domains first appear.
+// postChecks pushes the aliased_site and provider_overlap messages.
+// KumoMTA reports overlaps in hash-map order; kumopolicy reports them in
+// the order the domains first appear.
 func (l *loader) postChecks(files []*fileBlocks) {
 	if l.opts.AliasedSite != Ignore {
 		for _, site := range l.s.bySite.keys {

@@ -233,7 +233,7 @@ type Action struct {
 	Value any
 }
 
-// Rule is an automation rule (section 2.4).
+// Rule is an automation rule.
 type Rule struct {
 	Regex         []string
 	Matchers      []Matcher

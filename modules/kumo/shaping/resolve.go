@@ -52,7 +52,7 @@ func hostMatches(candidate, name string) bool {
 	return strings.TrimSuffix(candidate, ".") == name
 }
 
-// domainMatches reports whether provider p applies to domain (section 5): a
+// domainMatches reports whether provider p applies to domain: a
 // DomainSuffix entry that matches decides at once; otherwise, when there
 // are MXSuffix or HostName entries, every MX host of the domain must match
 // one of them. A lookup failure means no match.
@@ -95,8 +95,8 @@ func (p *Provider) domainMatches(ctx context.Context, domain string, mx MXLookup
 	return true
 }
 
-// applyImplied merges provider p's implied parameters for source into t
-// (section 7): provider_name, the named additional connection limit and
+// applyImplied merges provider p's implied parameters for source into t:
+// provider_name, the named additional connection limit and
 // message rate, and provider_source_selection_rate moved from t into a
 // named additional source selection rate. It returns what it merged.
 func (p *Provider) applyImplied(source string, t *plain.Map) *plain.Map {

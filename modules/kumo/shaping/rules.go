@@ -85,7 +85,7 @@ func SiteFromQueue(site, source string) string {
 // ErrNoRecipients is returned for a record without recipients.
 var ErrNoRecipients = errors.New("no recipients!?")
 
-// MatchRules returns the automation rules that apply to rec (section 10):
+// MatchRules returns the automation rules that apply to rec:
 // default rules, then those of every provider matching the recipient
 // domain, then the site's, then the mx_rollup=false domain's.
 func (s *Shaping) MatchRules(ctx context.Context, rec RecordView, mx MXLookup) ([]MatchedRule, error) {

@@ -141,7 +141,7 @@ func TestUpstreamShapingFilesLoad(t *testing.T) {
 	}
 }
 
-// Finish validation (section 3.4): provider source tables may carry
+// Finish validation: provider source tables may carry
 // provider_source_selection_rate, which is stripped before they are parsed
 // as egress path configs; elsewhere it is an unknown field, and every
 // block and source is checked on its own.
