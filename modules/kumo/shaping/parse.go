@@ -245,6 +245,42 @@ type Rule struct {
 	Raw *plain.Map
 }
 
+// Serialize renders the rule as match_rules returns it to Lua: regex and
+// action always arrays, trigger "Immediate" or {Threshold=...}, duration in
+// humantime form.
+func (r *Rule) Serialize() *plain.Map {
+	t := plain.NewMap(0)
+	regex := make([]any, len(r.Regex))
+	for i, p := range r.Regex {
+		regex[i] = p
+	}
+	t.Set("regex", regex)
+	actions := make([]any, len(r.Actions))
+	for i, a := range r.Actions {
+		if a.Kind == SetConfig || a.Kind == SetDomainConfig {
+			inner := plain.NewMap(0)
+			inner.Set("name", a.Name)
+			inner.Set("value", plain.Clone(a.Value))
+			outer := plain.NewMap(0)
+			outer.Set(string(a.Kind), inner)
+			actions[i] = outer
+		} else {
+			actions[i] = string(a.Kind)
+		}
+	}
+	t.Set("action", actions)
+	if r.Threshold == "" {
+		t.Set("trigger", "Immediate")
+	} else {
+		th := plain.NewMap(0)
+		th.Set("Threshold", r.Threshold)
+		t.Set("trigger", th)
+	}
+	t.Set("duration", plain.FormatDuration(r.Duration))
+	t.Set("match_internal", r.MatchInternal)
+	return t
+}
+
 func (l *loader) parseRules(v any) ([]*Rule, error) {
 	arr, ok := v.([]any)
 	if !ok {
