@@ -15,38 +15,6 @@ import (
 	"github.com/kumopolicy/kumopolicy/internal/dnstest"
 )
 
-// extraShaping adds the cases KumoMTA's shipped files do not exercise:
-// replace_base (first definition and a later one), mx_rollup=false blocks
-// with sources, site sources, and provider sources with a selection rate.
-const extraShaping = `
-["replaced.example"]
-mx_rollup = false
-replace_base = true
-connection_limit = 1
-
-["gmail.com"]
-max_deliveries_per_connection = 33
-["gmail.com".sources."ip-1"]
-connection_limit = 3
-
-["literal.example"]
-mx_rollup = false
-idle_timeout = "17s"
-["literal.example".sources."ip-2"]
-max_message_rate = "7/min"
-
-[provider."google".sources."ip-1"]
-provider_source_selection_rate = "10/min"
-idle_timeout = "9s"
-
-["yahoo.com"]
-replace_base = true
-max_deliveries_per_connection = 20
-
-["comcast.net".sources."ip-2"]
-max_deliveries_per_connection = 5
-`
-
 // equivalencePolicy answers a list of queries with the shaping helper
 // found on package.path: KumoMTA's when PREFIX puts the checkout first,
 // kumopolicy's embedded one otherwise. For each query it returns the raw
@@ -120,8 +88,9 @@ func TestShapingHelperEquivalence(t *testing.T) {
 	for _, name := range []string{"policy-extras-shaping.toml", "community-shaping.toml"} {
 		files = append(files, sharedref.UpstreamData(t, name))
 	}
-	extra := filepath.Join(t.TempDir(), "extra.toml")
-	if err := os.WriteFile(extra, []byte(extraShaping), 0o644); err != nil {
+	// testdata/extra-shaping.toml adds what KumoMTA's files do not exercise.
+	extra, err := filepath.Abs("testdata/extra-shaping.toml")
+	if err != nil {
 		t.Fatal(err)
 	}
 	files = append(files, extra)

@@ -10,39 +10,7 @@ import (
 )
 
 func TestParseTOMLKeepsOrder(t *testing.T) {
-	doc, err := ParseTOML([]byte(`
-["zeta.com"]
-mx_rollup = false
-connection_limit = 3
-
-[default]
-connection_limit = 10
-idle_timeout = "5s"
-
-["alpha.com"]
-max_message_rate = "100/s"
-
-[provider."yahoo"]
-match = [{ MXSuffix = ".yahoodns.net" }]
-
-[provider."gmail"]
-match = [{ MXSuffix = ".google.com" }, { DomainSuffix = ".gmail.com" }]
-
-[[provider."gmail".automation]]
-regex = "first"
-action = "Suspend"
-duration = "1h"
-
-[[provider."gmail".automation]]
-regex = "second"
-action = "Suspend"
-duration = "2h"
-
-["middle.com".sources."ip-2"]
-connection_limit = 1
-["middle.com".sources."ip-1"]
-connection_limit = 2
-`))
+	doc, err := ParseTOML([]byte(fixture(t, "order.toml")))
 	if err != nil {
 		t.Fatal(err)
 	}

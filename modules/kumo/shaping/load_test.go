@@ -58,25 +58,19 @@ func writeFiles(t *testing.T, files map[string]string) string {
 
 func testEnv() Env { return Env{DNS: testDNS} }
 
+// fixture returns the content of testdata/name.
+func fixture(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestLoadMergesFilesInOrder(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
-		"a.toml": `
-[default]
-connection_limit = 10
-[default.sources."s1"]
-x = 1
-
-["gmail.com"]
-max_deliveries_per_connection = 50
-
-["literal.example"]
-mx_rollup = false
-connection_limit = 1
-
-[provider."google"]
-match = [{MXSuffix = ".google.com"}]
-provider_max_message_rate = "10/s"
-`,
+		"a.toml": fixture(t, "TestLoadMergesFilesInOrder/a.toml"),
 		"b.json": `{
   "default": {"idle_timeout": "5s"},
   "googlemail.com": {"connection_limit": 3},
@@ -115,20 +109,7 @@ provider_max_message_rate = "10/s"
 
 func TestLoadMessages(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
-		"main.toml": `
-[example]
-connection_limit = 1
-["nxdomain.example"]
-connection_limit = 2
-["nullmx.example"]
-connection_limit = 3
-["gmail.com"]
-connection_limit = 4
-["googlemail.com"]
-connection_limit = 5
-[provider."google"]
-match = [{MXSuffix = ".google.com"}]
-`,
+		"main.toml":    fixture(t, "TestLoadMessages/main.toml"),
 		"garbage.conf": "this is [ not toml or json",
 	})
 	missing := filepath.Join(dir, "missing.toml")
@@ -275,15 +256,7 @@ func TestLoadJSONLeniencyIsNoted(t *testing.T) {
 
 func TestLoadThenResolveReplaceBaseSurprise(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
-		"one.toml": `
-[default]
-connection_limit = 10
-["gmail.com"]
-replace_base = true
-max_deliveries_per_connection = 5
-["yahoo.com"]
-idle_timeout = "1s"
-`,
+		"one.toml": fixture(t, "TestLoadThenResolveReplaceBaseSurprise/one.toml"),
 		"two.toml": `
 ["yahoo.com"]
 replace_base = true
@@ -308,16 +281,7 @@ max_deliveries_per_connection = 7
 }
 
 func TestLint(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"p.toml": `
-[provider."dotted"]
-match = [{MXSuffix = ".kpnmail.nl."}]
-[provider."upper"]
-match = [{MXSuffix = ".Google.com"}, {DomainSuffix = ".Example.com"}]
-[provider."orphan"]
-connection_limit = 1
-[provider."ok"]
-match = [{MXSuffix = ".google.com"}]
-`})
+	dir := writeFiles(t, map[string]string{"p.toml": fixture(t, "TestLint/p.toml")})
 	s, err := Load(context.Background(), []string{filepath.Join(dir, "p.toml")}, DefaultOptions(), testEnv())
 	if err != nil {
 		t.Fatal(err)

@@ -25,44 +25,9 @@ func regexEnv() Env {
 	return env
 }
 
-const rulesTOML = `
-[default]
-[[default.automation]]
-regex = "^(?!.*KumoMTA internal).*RL000010"
-action = "Suspend"
-duration = "1h"
-
-[[default.automation]]
-regex = ["internal thing", "never"]
-action = ["Bounce", {SetConfig = {name = "connection_limit", value = 1}}]
-trigger = {Threshold = "2/hr"}
-duration = "90m"
-match_internal = true
-
-["gmail.com"]
-[[ "gmail.com".automation ]]
-regex = "4\\.7\\.28"
-action = {SetDomainConfig = {name = "max_message_rate", value = "1/s"}}
-duration = "30m"
-
-["literal.example"]
-mx_rollup = false
-[["literal.example".automation]]
-regex = "literal"
-action = "SuspendTenant"
-duration = 60
-
-[provider."google"]
-match = [{MXSuffix = ".google.com"}]
-[[provider."google".automation]]
-regex = "421"
-action = "SuspendCampaign"
-duration = "2h"
-`
-
 func loadRules(t *testing.T) *Shaping {
 	t.Helper()
-	dir := writeFiles(t, map[string]string{"r.toml": rulesTOML})
+	dir := writeFiles(t, map[string]string{"r.toml": fixture(t, "rules.toml")})
 	s, err := Load(context.Background(), []string{filepath.Join(dir, "r.toml")}, DefaultOptions(), regexEnv())
 	if err != nil {
 		t.Fatal(err)
