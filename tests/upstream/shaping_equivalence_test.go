@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"github.com/kumopolicy/kumopolicy/internal/sharedref"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
