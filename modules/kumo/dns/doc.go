@@ -44,11 +44,18 @@
 // (4096 entries, per name and family): answers live for their TTL, NXDOMAIN
 // and NODATA for their SOA negative TTL, failures are not cached.
 //
-// # Name servers
+// # Name servers and connections
 //
 // A Resolver created with no name servers reads them from /etc/resolv.conf
 // on its first query. Tests always configure explicit loopback servers (see
 // internal/dnstest).
+//
+// Connections to the name servers are reused: each server keeps up to 128
+// idle UDP and 128 idle TCP connections, one query at a time on each. A
+// connection is closed after any failure or timeout, after 100 queries (so
+// the source port keeps changing), and after 5 s unused; Configure closes
+// those of the old servers. Answers whose ID or question do not match the
+// query are ignored.
 //
 // # Not supported
 //

@@ -26,9 +26,13 @@ type Resolver struct {
 	mx    *ttlCache[mxKey, mxResult]
 	addrs *ttlCache[addrKey, addrResult]
 
-	stats struct {
-		queries atomic.Uint64
-	}
+	stats counters
+}
+
+// counters are the resolver's network counters.
+type counters struct {
+	queries atomic.Uint64 // messages sent
+	dials   atomic.Uint64 // connections opened
 }
 
 // Option customises a Resolver at construction.
@@ -95,12 +99,26 @@ func NewFromAddrs(addrs []string, opts ...Option) (*Resolver, error) {
 
 // Configure replaces the upstream name servers and query options. The
 // caches are kept, as KumoMTA keeps its MX cache when the resolver is
-// reconfigured; lookups already under way finish with the old servers.
+// reconfigured; lookups already under way finish with the old servers. The
+// idle connections to the old servers are closed.
 func (r *Resolver) Configure(cfg Config) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cfg = cfg
-	r.tr.Store(nil)
+	r.tr.Swap(nil).close()
+}
+
+// CloseIdleConnections closes the connections kept open to the name
+// servers between queries. The resolver stays usable: later queries open
+// new ones. Connections are also closed when the resolver is garbage
+// collected.
+func (r *Resolver) CloseIdleConnections() {
+	if t := r.tr.Load(); t != nil && t.pools != nil {
+		t.close()
+		// A closed pool keeps nothing, so let the next query build a
+		// fresh transport (same configuration) with open pools.
+		r.tr.CompareAndSwap(t, nil)
+	}
 }
 
 // Config returns the configuration last given to New or Configure.
@@ -121,7 +139,7 @@ func (r *Resolver) transport() *transport {
 	if t := r.tr.Load(); t != nil {
 		return t
 	}
-	t := loadTransport(r.cfg)
+	t := loadTransport(r.cfg, &r.stats)
 	r.tr.Store(t)
 	return t
 }
@@ -185,6 +203,11 @@ type Stats struct {
 	// Queries is the number of DNS messages sent (retries and TCP
 	// fallbacks included).
 	Queries uint64
+	// Dials is the number of connections opened to name servers (UDP and
+	// TCP); they are reused across queries. IdleConns is the number kept
+	// open between queries.
+	Dials     uint64
+	IdleConns int
 	// MXHits counts MX lookups answered from the cache or by joining a
 	// lookup already under way; MXMisses those that started a resolution.
 	MXHits, MXMisses uint64
@@ -197,10 +220,19 @@ type Stats struct {
 func (r *Resolver) Stats() Stats {
 	return Stats{
 		Queries:   r.stats.queries.Load(),
+		Dials:     r.stats.dials.Load(),
+		IdleConns: r.idleConns(),
 		MXHits:    r.mx.hits.Load(),
 		MXMisses:  r.mx.misses.Load(),
 		MXEntries: r.mx.len(),
 	}
+}
+
+func (r *Resolver) idleConns() int {
+	if t := r.tr.Load(); t != nil && t.pools != nil {
+		return t.pools.idle()
+	}
+	return 0
 }
 
 // PurgeCaches empties the MX and address caches.
