@@ -146,6 +146,11 @@ const (
 	edns0Size                = 1232
 )
 
+// MaxMXCacheCapacity bounds the MX cache's growth (see WithMXCacheLimit):
+// four times the starting capacity. A cached MX result takes about 600
+// bytes, so a full cache holds about 150 MiB.
+const MaxMXCacheCapacity = 1 << 18
+
 func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultQueryTimeout

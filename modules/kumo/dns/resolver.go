@@ -39,9 +39,10 @@ type counters struct {
 type Option func(*resolverSettings)
 
 type resolverSettings struct {
-	now          func() time.Time
-	mxCapacity   int
-	addrCapacity int
+	now           func() time.Time
+	mxCapacity    int
+	mxMaxCapacity int
+	addrCapacity  int
 }
 
 // WithClock makes the resolver read the time from now (for tests of TTL
@@ -51,7 +52,8 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithCacheCapacity sets the number of entries the MX and address caches
-// hold (defaults 65536 and 4096).
+// hold (defaults 65536 and 4096). The MX cache grows beyond mx when it
+// holds that many unexpired results, up to its limit (WithMXCacheLimit).
 func WithCacheCapacity(mx, addrs int) Option {
 	return func(s *resolverSettings) {
 		if mx > 0 {
@@ -63,18 +65,29 @@ func WithCacheCapacity(mx, addrs int) Option {
 	}
 }
 
+// WithMXCacheLimit sets how far the MX cache may grow to keep results that
+// have not expired (default MaxMXCacheCapacity). A limit at or below the
+// capacity makes the capacity fixed.
+func WithMXCacheLimit(n int) Option {
+	return func(s *resolverSettings) {
+		if n > 0 {
+			s.mxMaxCapacity = n
+		}
+	}
+}
+
 // New creates a resolver. With no name servers in cfg, they are read from
 // cfg.ResolvConf (default /etc/resolv.conf) when the first query is made.
 func New(cfg Config, opts ...Option) *Resolver {
-	s := resolverSettings{now: time.Now, mxCapacity: DefaultMXCacheCapacity, addrCapacity: DefaultAddrCacheCapacity}
+	s := resolverSettings{now: time.Now, mxCapacity: DefaultMXCacheCapacity, mxMaxCapacity: MaxMXCacheCapacity, addrCapacity: DefaultAddrCacheCapacity}
 	for _, o := range opts {
 		o(&s)
 	}
 	r := &Resolver{
 		now:   s.now,
 		cfg:   cfg,
-		mx:    newTTLCache[mxKey, mxResult](s.mxCapacity, s.now),
-		addrs: newTTLCache[addrKey, addrResult](s.addrCapacity, s.now),
+		mx:    newTTLCache[mxKey, mxResult](s.mxCapacity, s.mxMaxCapacity, s.now),
+		addrs: newTTLCache[addrKey, addrResult](s.addrCapacity, s.addrCapacity, s.now),
 	}
 	r.mxTimeout.Store(int64(DefaultMXTimeout))
 	r.mxNegTTL.Store(int64(DefaultMXNegativeTTL))
@@ -212,19 +225,21 @@ type Stats struct {
 	// lookup already under way; MXMisses those that started a resolution.
 	MXHits, MXMisses uint64
 	// MXEntries is the number of cached MX results (expired ones included
-	// until they are evicted or looked up).
-	MXEntries int
+	// until they are evicted or looked up); MXCapacity the number the
+	// cache holds now (it grows to keep unexpired results).
+	MXEntries, MXCapacity int
 }
 
 // Stats returns the resolver's counters.
 func (r *Resolver) Stats() Stats {
 	return Stats{
-		Queries:   r.stats.queries.Load(),
-		Dials:     r.stats.dials.Load(),
-		IdleConns: r.idleConns(),
-		MXHits:    r.mx.hits.Load(),
-		MXMisses:  r.mx.misses.Load(),
-		MXEntries: r.mx.len(),
+		Queries:    r.stats.queries.Load(),
+		Dials:      r.stats.dials.Load(),
+		IdleConns:  r.idleConns(),
+		MXHits:     r.mx.hits.Load(),
+		MXMisses:   r.mx.misses.Load(),
+		MXEntries:  r.mx.len(),
+		MXCapacity: r.mx.cap(),
 	}
 }
 
