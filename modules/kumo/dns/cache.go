@@ -94,9 +94,10 @@ func (c *ttlCache[K, V]) get(key K) (V, bool) {
 
 // getOrFill returns the live entry for key, or runs fill once for all the
 // concurrent callers that miss and stores its result until the deadline
-// fill returns. fill runs in its own goroutine and never sees ctx: a caller
-// whose ctx ends stops waiting (with ctx's error), the fill goes on and its
-// result is cached for the others.
+// fill returns. fill never sees ctx: a caller whose ctx ends stops waiting
+// (with ctx's error), the fill goes on in its own goroutine and its result
+// is cached for the others. A caller whose ctx cannot end runs its fill
+// itself.
 func (c *ttlCache[K, V]) getOrFill(ctx context.Context, key K, fill func() (V, time.Time)) (V, error) {
 	if v, ok := c.get(key); ok {
 		c.hits.Add(1)
@@ -115,6 +116,11 @@ func (c *ttlCache[K, V]) getOrFill(ctx context.Context, key K, fill func() (V, t
 		c.misses.Add(1)
 		f = &flight[V]{done: make(chan struct{})}
 		c.flights[key] = f
+		if ctx.Done() == nil {
+			c.mu.Unlock()
+			c.run(key, f, fill)
+			return f.value, nil
+		}
 		go c.run(key, f, fill)
 	} else {
 		c.hits.Add(1)
