@@ -145,8 +145,8 @@ func (p *connPool) exchange(ctx context.Context, m *mdns.Msg, deadline time.Time
 		return nil, err
 	}
 	p.stats.queries.Add(1)
-	resp, err := exchangeOn(ctx, c.co, m, deadline)
-	p.put(c, err == nil)
+	resp, clean, err := exchangeOn(ctx, c.co, m, deadline)
+	p.put(c, clean)
 	if err == nil || !reused || isTimeout(err) || ctx.Err() != nil {
 		return resp, err
 	}
@@ -155,8 +155,8 @@ func (p *connPool) exchange(ctx context.Context, m *mdns.Msg, deadline time.Time
 		return nil, err
 	}
 	p.stats.queries.Add(1)
-	resp, err = exchangeOn(ctx, c.co, m, deadline)
-	p.put(c, err == nil)
+	resp, clean, err = exchangeOn(ctx, c.co, m, deadline)
+	p.put(c, clean)
 	return resp, err
 }
 
@@ -165,16 +165,27 @@ var errMismatch = errors.New("the answer does not match the question")
 
 // exchangeOn writes m on co and reads the answer. Over UDP, datagrams that
 // are not the answer to m (another ID or question: a late answer, a spoof)
-// are skipped; over TCP they are an error.
-func exchangeOn(ctx context.Context, co *mdns.Conn, m *mdns.Msg, deadline time.Time) (*mdns.Msg, error) {
+// are skipped; over TCP they are an error. clean reports whether co may
+// carry another exchange: the exchange succeeded and ctx did not end
+// meanwhile (which moves co's deadline).
+func exchangeOn(ctx context.Context, co *mdns.Conn, m *mdns.Msg, deadline time.Time) (resp *mdns.Msg, clean bool, err error) {
 	if err := co.SetDeadline(deadline); err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	interrupted := func() bool { return false }
 	if ctx.Done() != nil {
 		// Unblock the read as soon as ctx ends.
 		stop := context.AfterFunc(ctx, func() { co.SetDeadline(time.Now()) })
-		defer stop()
+		interrupted = func() bool { return !stop() }
 	}
+	resp, err = readAnswer(co, m)
+	if interrupted() || err != nil {
+		return resp, false, err
+	}
+	return resp, true, nil
+}
+
+func readAnswer(co *mdns.Conn, m *mdns.Msg) (*mdns.Msg, error) {
 	if err := co.WriteMsg(m); err != nil {
 		return nil, err
 	}

@@ -67,9 +67,9 @@ func TestExchangeSkipsDatagramsThatDoNotAnswer(t *testing.T) {
 	defer conn.Close()
 	q := new(mdns.Msg)
 	q.SetQuestion("example.test.", mdns.TypeMX)
-	resp, err := exchangeOn(context.Background(), &mdns.Conn{Conn: conn}, q, time.Now().Add(5*time.Second))
-	if err != nil {
-		t.Fatal(err)
+	resp, clean, err := exchangeOn(context.Background(), &mdns.Conn{Conn: conn}, q, time.Now().Add(5*time.Second))
+	if err != nil || !clean {
+		t.Fatal(clean, err)
 	}
 	if len(resp.Answer) != 1 || resp.Answer[0].(*mdns.MX).Mx != "right.test." {
 		t.Fatalf("answer %v", resp.Answer)
@@ -90,7 +90,10 @@ func TestExchangeEndsWithTheContext(t *testing.T) {
 	time.AfterFunc(50*time.Millisecond, cancel)
 	done := make(chan error, 1)
 	go func() {
-		_, err := exchangeOn(ctx, &mdns.Conn{Conn: conn}, q, time.Now().Add(time.Hour))
+		_, clean, err := exchangeOn(ctx, &mdns.Conn{Conn: conn}, q, time.Now().Add(time.Hour))
+		if clean {
+			err = errors.New("an interrupted connection is reported clean")
+		}
 		done <- err
 	}()
 	select {
