@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +38,8 @@ type Server struct {
 	total    int
 	inFlight int
 	peak     int
+	sources  map[string]map[string]bool // network -> client IP:PORT
+	tcpConns map[net.Conn]bool          // open TCP connections
 }
 
 type key struct {
@@ -65,6 +68,8 @@ func Start() (*Server, error) {
 		delays:   map[string]time.Duration{},
 		negTTL:   60,
 		counts:   map[key]int{},
+		sources:  map[string]map[string]bool{"udp": {}, "tcp": {}},
+		tcpConns: map[net.Conn]bool{},
 	}
 	var pc net.PacketConn
 	var ln net.Listener
@@ -87,7 +92,7 @@ func Start() (*Server, error) {
 	var started sync.WaitGroup
 	started.Add(2)
 	s.udp = &mdns.Server{PacketConn: pc, Handler: s, NotifyStartedFunc: started.Done}
-	s.tcp = &mdns.Server{Listener: ln, Handler: s, NotifyStartedFunc: started.Done}
+	s.tcp = &mdns.Server{Listener: trackingListener{ln, s}, Handler: s, NotifyStartedFunc: started.Done}
 	errc := make(chan error, 2)
 	go func() { errc <- s.udp.ActivateAndServe() }()
 	go func() { errc <- s.tcp.ActivateAndServe() }()
@@ -284,6 +289,73 @@ func (s *Server) PeakInFlight() int {
 	return s.peak
 }
 
+// Sources returns the distinct client addresses (IP:PORT) that sent
+// questions over network ("udp" or "tcp"), sorted.
+func (s *Server) Sources(network string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.sources[network]))
+	for a := range s.sources[network] {
+		out = append(out, a)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// OpenConnections returns the number of TCP connections open to the
+// server.
+func (s *Server) OpenConnections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tcpConns)
+}
+
+// CloseConnections closes the server's side of every open TCP connection,
+// as a name server does with idle ones, and returns how many it closed.
+func (s *Server) CloseConnections() int {
+	s.mu.Lock()
+	conns := make([]net.Conn, 0, len(s.tcpConns))
+	for c := range s.tcpConns {
+		conns = append(conns, c)
+	}
+	clear(s.tcpConns)
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+	return len(conns)
+}
+
+// trackingListener records the accepted TCP connections.
+type trackingListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, s: l.s}
+	l.s.mu.Lock()
+	l.s.tcpConns[tc] = true
+	l.s.mu.Unlock()
+	return tc, nil
+}
+
+type trackedConn struct {
+	net.Conn
+	s *Server
+}
+
+func (c *trackedConn) Close() error {
+	c.s.mu.Lock()
+	delete(c.s.tcpConns, c)
+	c.s.mu.Unlock()
+	return c.Conn.Close()
+}
+
 // ServeDNS implements mdns.Handler.
 func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 	if len(req.Question) != 1 {
@@ -295,7 +367,12 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 	q := req.Question[0]
 	name := strings.ToLower(q.Name)
 
+	network := "tcp"
+	if _, isUDP := w.RemoteAddr().(*net.UDPAddr); isUDP {
+		network = "udp"
+	}
 	s.mu.Lock()
+	s.sources[network][w.RemoteAddr().String()] = true
 	s.counts[key{name, q.Qtype}]++
 	s.total++
 	s.inFlight++
@@ -320,7 +397,7 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 	}
 
 	m := s.answer(req, name, q.Qtype)
-	if _, isUDP := w.RemoteAddr().(*net.UDPAddr); isUDP {
+	if network == "udp" {
 		size := mdns.MinMsgSize
 		if opt := req.IsEdns0(); opt != nil {
 			size = int(max(opt.UDPSize(), mdns.MinMsgSize))

@@ -24,4 +24,8 @@
 //   - otherwise: NXDOMAIN with the same SOA.
 //
 // Delay(NAME, d) holds every answer for NAME for d first.
+//
+// The server also records the client addresses questions came from
+// (Sources), so that tests can see how many sockets a client used, and can
+// close its side of the open TCP connections (CloseConnections).
 package dnstest

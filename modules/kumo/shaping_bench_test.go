@@ -35,8 +35,11 @@ func benchDNS(tb testing.TB) *dnstest.Server {
 		h := fnv.New32a()
 		h.Write([]byte(name))
 		n := h.Sum32()
-		rr, _ := mdns.NewRR(fmt.Sprintf("%s 3600 IN MX 10 mx%d.provider%d.example.", name, n%50, n%7))
-		return []mdns.RR{rr}
+		return []mdns.RR{&mdns.MX{
+			Hdr:        mdns.RR_Header{Name: name, Rrtype: mdns.TypeMX, Class: mdns.ClassINET, Ttl: 3600},
+			Preference: 10,
+			Mx:         fmt.Sprintf("mx%d.provider%d.example.", n%50, n%7),
+		}}
 	})
 	return srv
 }

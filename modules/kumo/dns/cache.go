@@ -12,9 +12,23 @@ import (
 // ttlCache is a bounded LRU whose entries expire at their own deadlines,
 // with single-flight population: concurrent misses for one key share one
 // fill. It is safe for concurrent use.
+//
+// It can grow on demand: when storing an entry would evict one that has not
+// expired yet, the capacity doubles instead, up to maxCapacity. An entry is
+// evicted to make room only when it has expired (it is the least recently
+// used one) or the cache is at maxCapacity.
+//
+// The LRU is golang-lru's; hashicorp's expirable LRU does not fit (one TTL
+// for all entries, where each DNS answer has its own), nor does
+// x/sync/singleflight (string keys, and a flight's result must be stored
+// before its waiters wake, with a count of the lookups that joined it).
 type ttlCache[K comparable, V any] struct {
 	lru *lru.Cache[K, ttlEntry[V]]
 	now func() time.Time
+
+	growMu      sync.Mutex
+	capacity    int // guarded by growMu
+	maxCapacity int
 
 	mu      sync.Mutex
 	flights map[K]*flight[V]
@@ -32,12 +46,34 @@ type flight[V any] struct {
 	value V
 }
 
-func newTTLCache[K comparable, V any](capacity int, now func() time.Time) *ttlCache[K, V] {
+// newTTLCache makes a cache of capacity entries that may grow up to
+// maxCapacity (no growth when maxCapacity <= capacity).
+func newTTLCache[K comparable, V any](capacity, maxCapacity int, now func() time.Time) *ttlCache[K, V] {
 	c, err := lru.New[K, ttlEntry[V]](capacity)
 	if err != nil {
 		panic(err) // only for capacity <= 0, which callers never pass
 	}
-	return &ttlCache[K, V]{lru: c, now: now, flights: map[K]*flight[V]{}}
+	return &ttlCache[K, V]{lru: c, now: now, capacity: capacity, maxCapacity: maxCapacity, flights: map[K]*flight[V]{}}
+}
+
+// add stores an entry, growing the cache rather than evicting a live one.
+func (c *ttlCache[K, V]) add(key K, e ttlEntry[V]) {
+	c.growMu.Lock()
+	defer c.growMu.Unlock()
+	if c.capacity < c.maxCapacity && c.lru.Len() >= c.capacity && !c.lru.Contains(key) {
+		if _, oldest, ok := c.lru.GetOldest(); ok && c.now().Before(oldest.expires) {
+			c.capacity = min(2*c.capacity, c.maxCapacity)
+			c.lru.Resize(c.capacity)
+		}
+	}
+	c.lru.Add(key, e)
+}
+
+// cap reports the current capacity.
+func (c *ttlCache[K, V]) cap() int {
+	c.growMu.Lock()
+	defer c.growMu.Unlock()
+	return c.capacity
 }
 
 // get returns the live entry for key.
@@ -58,9 +94,10 @@ func (c *ttlCache[K, V]) get(key K) (V, bool) {
 
 // getOrFill returns the live entry for key, or runs fill once for all the
 // concurrent callers that miss and stores its result until the deadline
-// fill returns. fill runs in its own goroutine and never sees ctx: a caller
-// whose ctx ends stops waiting (with ctx's error), the fill goes on and its
-// result is cached for the others.
+// fill returns. fill never sees ctx: a caller whose ctx ends stops waiting
+// (with ctx's error), the fill goes on in its own goroutine and its result
+// is cached for the others. A caller whose ctx cannot end runs its fill
+// itself.
 func (c *ttlCache[K, V]) getOrFill(ctx context.Context, key K, fill func() (V, time.Time)) (V, error) {
 	if v, ok := c.get(key); ok {
 		c.hits.Add(1)
@@ -79,6 +116,11 @@ func (c *ttlCache[K, V]) getOrFill(ctx context.Context, key K, fill func() (V, t
 		c.misses.Add(1)
 		f = &flight[V]{done: make(chan struct{})}
 		c.flights[key] = f
+		if ctx.Done() == nil {
+			c.mu.Unlock()
+			c.run(key, f, fill)
+			return f.value, nil
+		}
 		go c.run(key, f, fill)
 	} else {
 		c.hits.Add(1)
@@ -97,7 +139,7 @@ func (c *ttlCache[K, V]) getOrFill(ctx context.Context, key K, fill func() (V, t
 func (c *ttlCache[K, V]) run(key K, f *flight[V], fill func() (V, time.Time)) {
 	v, expires := fill()
 	f.value = v
-	c.lru.Add(key, ttlEntry[V]{value: v, expires: expires})
+	c.add(key, ttlEntry[V]{value: v, expires: expires})
 	c.mu.Lock()
 	delete(c.flights, key)
 	c.mu.Unlock()

@@ -146,6 +146,11 @@ const (
 	edns0Size                = 1232
 )
 
+// MaxMXCacheCapacity bounds the MX cache's growth (see WithMXCacheLimit):
+// four times the starting capacity. A cached MX result takes about 600
+// bytes, so a full cache holds about 150 MiB.
+const MaxMXCacheCapacity = 1 << 18
+
 func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultQueryTimeout
@@ -176,14 +181,32 @@ type Config struct {
 	Options Options
 }
 
-// transport is a resolved, immutable Config.
+// transport is a resolved, immutable Config and the connections to its
+// servers.
 type transport struct {
 	servers []NameServer
 	opts    Options
+	pools   *pools
 	err     error // every query fails with it
 }
 
-func loadTransport(cfg Config) *transport {
+// loadTransport resolves cfg; stats counts what its connections send.
+func loadTransport(cfg Config, stats *counters) *transport {
+	t := loadServers(cfg)
+	if t.err == nil {
+		t.pools = newPools(t.servers, t.opts, stats)
+	}
+	return t
+}
+
+// close closes the transport's idle connections.
+func (t *transport) close() {
+	if t != nil && t.pools != nil {
+		t.pools.close()
+	}
+}
+
+func loadServers(cfg Config) *transport {
 	t := &transport{opts: cfg.Options.withDefaults()}
 	if len(cfg.NameServers) > 0 {
 		t.servers = append([]NameServer(nil), cfg.NameServers...)

@@ -33,9 +33,9 @@
 //
 // # Caching, single flight and limits
 //
-// MX results are cached per (name, port) in a bounded LRU (65536 entries):
-// a result until its DNS TTL runs out (an answer that has already expired
-// when it is stored is kept 10 s), an error for the negative cache TTL
+// MX results are cached per (name, port) in an LRU: a result until its DNS
+// TTL runs out (an answer that has already expired when it is stored is
+// kept 10 s), an error for the negative cache TTL
 // (default 5 minutes; SetMXNegativeCacheTTL). The error text is cached, so
 // the elapsed time in it stays what it was. Concurrent lookups of one key
 // share a single resolution. Each resolution waits for one of
@@ -44,11 +44,27 @@
 // (4096 entries, per name and family): answers live for their TTL, NXDOMAIN
 // and NODATA for their SOA negative TTL, failures are not cached.
 //
-// # Name servers
+// The MX cache starts at 65536 entries, KumoMTA's default, and doubles
+// whenever storing a result would evict one that has not expired, up to
+// MaxMXCacheCapacity (262,144 entries, about 150 MiB); past that it evicts
+// the least recently used as before. A shaping file with more mx_rollup
+// domains than 65536 thus keeps every domain's MX for its TTL and message
+// traffic to those domains does not query again, without a setting to
+// tune (KumoMTA's fixed capacity is raised with
+// kumo.set_lruttl_cache_capacity, which kumopolicy does not provide).
+//
+// # Name servers and connections
 //
 // A Resolver created with no name servers reads them from /etc/resolv.conf
 // on its first query. Tests always configure explicit loopback servers (see
 // internal/dnstest).
+//
+// Connections to the name servers are reused: each server keeps up to 128
+// idle UDP and 128 idle TCP connections, one query at a time on each. A
+// connection is closed after any failure or timeout, after 100 queries (so
+// the source port keeps changing), and after 5 s unused; Configure closes
+// those of the old servers. Answers whose ID or question do not match the
+// query are ignored.
 //
 // # Not supported
 //

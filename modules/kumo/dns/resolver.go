@@ -26,18 +26,23 @@ type Resolver struct {
 	mx    *ttlCache[mxKey, mxResult]
 	addrs *ttlCache[addrKey, addrResult]
 
-	stats struct {
-		queries atomic.Uint64
-	}
+	stats counters
+}
+
+// counters are the resolver's network counters.
+type counters struct {
+	queries atomic.Uint64 // messages sent
+	dials   atomic.Uint64 // connections opened
 }
 
 // Option customises a Resolver at construction.
 type Option func(*resolverSettings)
 
 type resolverSettings struct {
-	now          func() time.Time
-	mxCapacity   int
-	addrCapacity int
+	now           func() time.Time
+	mxCapacity    int
+	mxMaxCapacity int
+	addrCapacity  int
 }
 
 // WithClock makes the resolver read the time from now (for tests of TTL
@@ -47,7 +52,8 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithCacheCapacity sets the number of entries the MX and address caches
-// hold (defaults 65536 and 4096).
+// hold (defaults 65536 and 4096). The MX cache grows beyond mx when it
+// holds that many unexpired results, up to its limit (WithMXCacheLimit).
 func WithCacheCapacity(mx, addrs int) Option {
 	return func(s *resolverSettings) {
 		if mx > 0 {
@@ -59,18 +65,29 @@ func WithCacheCapacity(mx, addrs int) Option {
 	}
 }
 
+// WithMXCacheLimit sets how far the MX cache may grow to keep results that
+// have not expired (default MaxMXCacheCapacity). A limit at or below the
+// capacity makes the capacity fixed.
+func WithMXCacheLimit(n int) Option {
+	return func(s *resolverSettings) {
+		if n > 0 {
+			s.mxMaxCapacity = n
+		}
+	}
+}
+
 // New creates a resolver. With no name servers in cfg, they are read from
 // cfg.ResolvConf (default /etc/resolv.conf) when the first query is made.
 func New(cfg Config, opts ...Option) *Resolver {
-	s := resolverSettings{now: time.Now, mxCapacity: DefaultMXCacheCapacity, addrCapacity: DefaultAddrCacheCapacity}
+	s := resolverSettings{now: time.Now, mxCapacity: DefaultMXCacheCapacity, mxMaxCapacity: MaxMXCacheCapacity, addrCapacity: DefaultAddrCacheCapacity}
 	for _, o := range opts {
 		o(&s)
 	}
 	r := &Resolver{
 		now:   s.now,
 		cfg:   cfg,
-		mx:    newTTLCache[mxKey, mxResult](s.mxCapacity, s.now),
-		addrs: newTTLCache[addrKey, addrResult](s.addrCapacity, s.now),
+		mx:    newTTLCache[mxKey, mxResult](s.mxCapacity, s.mxMaxCapacity, s.now),
+		addrs: newTTLCache[addrKey, addrResult](s.addrCapacity, s.addrCapacity, s.now),
 	}
 	r.mxTimeout.Store(int64(DefaultMXTimeout))
 	r.mxNegTTL.Store(int64(DefaultMXNegativeTTL))
@@ -95,12 +112,26 @@ func NewFromAddrs(addrs []string, opts ...Option) (*Resolver, error) {
 
 // Configure replaces the upstream name servers and query options. The
 // caches are kept, as KumoMTA keeps its MX cache when the resolver is
-// reconfigured; lookups already under way finish with the old servers.
+// reconfigured; lookups already under way finish with the old servers. The
+// idle connections to the old servers are closed.
 func (r *Resolver) Configure(cfg Config) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cfg = cfg
-	r.tr.Store(nil)
+	r.tr.Swap(nil).close()
+}
+
+// CloseIdleConnections closes the connections kept open to the name
+// servers between queries. The resolver stays usable: later queries open
+// new ones. Connections are also closed when the resolver is garbage
+// collected.
+func (r *Resolver) CloseIdleConnections() {
+	if t := r.tr.Load(); t != nil && t.pools != nil {
+		t.close()
+		// A closed pool keeps nothing, so let the next query build a
+		// fresh transport (same configuration) with open pools.
+		r.tr.CompareAndSwap(t, nil)
+	}
 }
 
 // Config returns the configuration last given to New or Configure.
@@ -121,7 +152,7 @@ func (r *Resolver) transport() *transport {
 	if t := r.tr.Load(); t != nil {
 		return t
 	}
-	t := loadTransport(r.cfg)
+	t := loadTransport(r.cfg, &r.stats)
 	r.tr.Store(t)
 	return t
 }
@@ -185,22 +216,38 @@ type Stats struct {
 	// Queries is the number of DNS messages sent (retries and TCP
 	// fallbacks included).
 	Queries uint64
+	// Dials is the number of connections opened to name servers (UDP and
+	// TCP); they are reused across queries. IdleConns is the number kept
+	// open between queries.
+	Dials     uint64
+	IdleConns int
 	// MXHits counts MX lookups answered from the cache or by joining a
 	// lookup already under way; MXMisses those that started a resolution.
 	MXHits, MXMisses uint64
 	// MXEntries is the number of cached MX results (expired ones included
-	// until they are evicted or looked up).
-	MXEntries int
+	// until they are evicted or looked up); MXCapacity the number the
+	// cache holds now (it grows to keep unexpired results).
+	MXEntries, MXCapacity int
 }
 
 // Stats returns the resolver's counters.
 func (r *Resolver) Stats() Stats {
 	return Stats{
-		Queries:   r.stats.queries.Load(),
-		MXHits:    r.mx.hits.Load(),
-		MXMisses:  r.mx.misses.Load(),
-		MXEntries: r.mx.len(),
+		Queries:    r.stats.queries.Load(),
+		Dials:      r.stats.dials.Load(),
+		IdleConns:  r.idleConns(),
+		MXHits:     r.mx.hits.Load(),
+		MXMisses:   r.mx.misses.Load(),
+		MXEntries:  r.mx.len(),
+		MXCapacity: r.mx.cap(),
 	}
+}
+
+func (r *Resolver) idleConns() int {
+	if t := r.tr.Load(); t != nil && t.pools != nil {
+		return t.pools.idle()
+	}
+	return 0
 }
 
 // PurgeCaches empties the MX and address caches.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"time"
 
 	mdns "github.com/miekg/dns"
@@ -52,14 +51,14 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (*answe
 	var lastErr error
 	var negative *answer
 	for attempt := 0; attempt < t.opts.Attempts; attempt++ {
-		for _, ns := range t.servers {
+		for i, ns := range t.servers {
 			if err := ctx.Err(); err != nil {
 				if lastErr == nil {
 					lastErr = err
 				}
 				return nil, r.finalError(name, lastErr)
 			}
-			resp, err := r.exchange(ctx, t, ns, m)
+			resp, err := r.exchange(ctx, t, i, m)
 			if err != nil {
 				lastErr = err
 				continue
@@ -100,37 +99,32 @@ func rcodeName(rc int) string {
 
 // exchange sends m to one server, over TCP again when a UDP answer comes
 // back truncated (or, with TryTCPOnError, when UDP failed).
-func (r *Resolver) exchange(ctx context.Context, t *transport, ns NameServer, m *mdns.Msg) (*mdns.Msg, error) {
+func (r *Resolver) exchange(ctx context.Context, t *transport, server int, m *mdns.Msg) (*mdns.Msg, error) {
+	ns := t.servers[server]
 	if ns.Protocol == TCP {
-		return r.send(ctx, t, ns, m, "tcp")
+		return r.send(ctx, t, server, m, "tcp")
 	}
-	resp, err := r.send(ctx, t, ns, m, "udp")
+	resp, err := r.send(ctx, t, server, m, "udp")
 	if ns.Protocol == UDPThenTCP && ctx.Err() == nil {
 		if (err == nil && resp.Truncated) || (err != nil && t.opts.TryTCPOnError) {
-			return r.send(ctx, t, ns, m, "tcp")
+			return r.send(ctx, t, server, m, "tcp")
 		}
 	}
 	return resp, err
 }
 
-func (r *Resolver) send(ctx context.Context, t *transport, ns NameServer, m *mdns.Msg, network string) (*mdns.Msg, error) {
-	qctx, cancel := context.WithTimeout(ctx, t.opts.Timeout)
-	defer cancel()
-	c := &mdns.Client{Net: network, Timeout: t.opts.Timeout}
-	if ns.BindAddr.IsValid() {
-		d := &net.Dialer{}
-		if network == "tcp" {
-			d.LocalAddr = net.TCPAddrFromAddrPort(ns.BindAddr)
-		} else {
-			d.LocalAddr = net.UDPAddrFromAddrPort(ns.BindAddr)
-		}
-		c.Dialer = d
+func (r *Resolver) send(ctx context.Context, t *transport, server int, m *mdns.Msg, network string) (*mdns.Msg, error) {
+	ns := t.servers[server]
+	deadline := time.Now().Add(t.opts.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
-	r.stats.queries.Add(1)
-	resp, _, err := c.ExchangeContext(qctx, m, ns.Addr.String())
+	// A fresh ID for every message sent: a retry must not be mistaken for
+	// the answer to an earlier try.
+	m.Id = mdns.Id()
+	resp, err := t.pools.pool(server, network).exchange(ctx, m, deadline)
 	if err != nil {
-		var ne net.Error
-		if qctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
+		if ctx.Err() != nil || isTimeout(err) {
 			return nil, fmt.Errorf("no answer from %s (%s) within %s", ns, network, t.opts.Timeout)
 		}
 		return nil, fmt.Errorf("%s (%s): %v", ns, network, err)
