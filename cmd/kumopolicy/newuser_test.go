@@ -40,7 +40,7 @@ func TestResolveRejectsBadDomainsBeforeLookingUp(t *testing.T) {
 		{"ex@mple.com", `'@' cannot appear`},
 		{".", "the root is not a mail domain"},
 		{"[192.0.2.1", "malformed literal domain"},
-		{"a..b", "empty label"},
+		{"a..b", "Malformed label"},
 	} {
 		code, _, errs := runCLI("resolve", "--resolver", srv.Addr, c.domain)
 		if code != exitUsage || !strings.Contains(errs, c.msg) {

@@ -93,7 +93,7 @@ end)
 `)
 	for which, want := range map[string]string{
 		"function":    `kumo.domain_map: cannot store the value of "example.com": f: cannot convert a function value to data`,
-		"bad key":     `kumo.domain_map: invalid domain "a..example.com": it is not a domain name: empty label`,
+		"bad key":     `kumo.domain_map: invalid domain "a..example.com": it is not a domain name: Malformed label: `,
 		"bad new":     `kumo.domain_map: invalid domain "foo.*.com": "*" is only allowed as the whole leftmost label`,
 		"boolean key": "kumo.domain_map: a key must be a domain name string, got boolean `true`",
 		"not a table": `a table or a DomainMap expected, got string "example.com"`,

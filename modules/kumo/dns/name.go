@@ -8,14 +8,16 @@ import (
 	"strings"
 
 	"golang.org/x/net/idna"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/dnsname"
 )
 
-// Name parsing follows KumoMTA's "relaxed" parse: a name with non-ASCII
-// characters goes through IDNA (UTS #46, without the STD3 hostname rules, so
-// `_dmarc` style labels are fine) to its punycode form; an ASCII name is taken
-// as it is, label by label. Either way the result is lowercased and treated as
-// fully qualified. Empty labels (`a..b`, `.a`), labels over 63 bytes and names
-// over 255 bytes on the wire are rejected.
+// Name parsing follows KumoMTA's "relaxed" parse: what a name may hold is
+// package dnsname's rule (with its reasons, in KumoMTA's words); then a name
+// with non-ASCII characters goes through IDNA (UTS #46, without the STD3
+// hostname rules, so `_dmarc` style labels are fine) to its punycode form.
+// The result is lowercased and treated as fully qualified; names over 255
+// bytes on the wire are rejected.
 
 var idnaProfile = idna.New(
 	idna.MapForLookup(),
@@ -35,6 +37,11 @@ var (
 func parseName(s string) ([]string, error) {
 	if s == "" || s == "." {
 		return nil, nil
+	}
+	// What a name may hold is the one rule of package dnsname (KumoMTA's
+	// resolver library's relaxed parse, in its words).
+	if why := dnsname.Check(s); why != "" {
+		return nil, errors.New(why)
 	}
 	if !isASCII(s) {
 		a, err := idnaProfile.ToASCII(s)

@@ -62,6 +62,13 @@ func canonical(name string, star bool) (string, string) {
 			return "", "it contains a space or control character"
 		}
 	}
+	if strings.HasPrefix(name, "[") {
+		// A domain literal ([192.0.2.1], [IPv6:...]) is a key as written.
+		if err := dns.CheckDomain(name); err != nil {
+			return "", err.Error()
+		}
+		return strings.ToLower(name), ""
+	}
 	n, err := dns.CanonicalName(name)
 	if err != nil {
 		return "", "it is not a domain name: " + err.Error()

@@ -104,16 +104,16 @@ func TestInvalidKeys(t *testing.T) {
 	for key, reason := range map[string]string{
 		"":                                       "empty",
 		".":                                      "empty",
-		"a..example.com":                         "empty label",
-		".example.com":                           "empty label",
+		"a..example.com":                         "Malformed label",
+		".example.com":                           "Malformed label",
 		"foo.*.example.com":                      `"*" is only allowed`,
 		"*foo.example.com":                       `"*" is only allowed`,
 		"*.*.example.com":                        `"*" is only allowed`,
 		"*..":                                    "a wildcard needs a domain",
 		"exa mple.com":                           "space or control character",
 		"tab\t.com":                              "space or control character",
-		strings.Repeat("a", 64) + ".com":         "label exceeds the maximum length of 63 bytes",
-		strings.Repeat("abcdefghi.", 26) + "com": "name exceeds the maximum length of 255 bytes",
+		strings.Repeat("a", 64) + ".com":         "label bytes exceed 63",
+		strings.Repeat("abcdefghi.", 26) + "com": "Domain name exceeds maximum length of 255",
 	} {
 		err := m.Set(key, "x")
 		var ke *KeyError
