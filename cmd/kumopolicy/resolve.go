@@ -137,7 +137,7 @@ Flags:`)
 		}
 		fmt.Fprintln(stdout, text)
 	} else {
-		text, err := plain.EncodeTOML(serialized.Plain(false), plain.TOMLCompact)
+		text, err := plain.EncodeTOML(serialized, plain.TOMLCompact)
 		if err != nil {
 			fmt.Fprintln(stderr, "kumopolicy resolve:", err)
 			return exitFailure
