@@ -8,10 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kumopolicy/kumopolicy/internal/diaglog"
 	"github.com/kumopolicy/kumopolicy/luart"
-	"github.com/kumopolicy/kumopolicy/modules/kumo"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 )
 
 //go:embed policy-extras/*.lua etc/policy/*.lua etc/policy/*.toml
@@ -48,7 +45,7 @@ type Config struct {
 	// LogFilter is the initial diagnostic log filter: a level ("debug") or
 	// KumoMTA directives ("kumod=debug,lua=info"). Empty lets through
 	// everything the Logger's handler does. Ignored when Logger's handler
-	// is already a *diaglog.Handler.
+	// is already a *diaglog.Handler. A malformed filter makes New fail.
 	LogFilter string
 	// MaxStates bounds concurrently existing Lua states (0: default).
 	MaxStates int
@@ -65,63 +62,12 @@ type Config struct {
 	// Resolver lists the DNS servers (IP:PORT, [IPv6]:PORT) used for MX and
 	// address lookups, in order, instead of those of /etc/resolv.conf. A
 	// policy may still change them with kumo.dns.configure_resolver. A
-	// malformed entry makes every lookup fail with the parse error (check
-	// entries first with dns.ParseNameServers).
+	// malformed entry makes New fail.
 	Resolver []string
 	// Timeout, when positive, is the time budget of each event handler
 	// call, of the policy's top-level chunk and of each module it requires
 	// at load time (see luart.Options.Timeout).
 	Timeout time.Duration
-}
-
-// New builds a runtime with the kumo module and embedded helpers.
-//
-// A malformed cfg.LogFilter is logged and ignored; check it first with
-// diaglog.Parse.
-func New(cfg Config) *luart.Runtime {
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
-	if _, ok := logger.Handler().(*diaglog.Handler); !ok {
-		var filter *diaglog.Filter
-		var filterErr error
-		if cfg.LogFilter != "" {
-			filter, filterErr = diaglog.Parse(cfg.LogFilter)
-		}
-		logger = slog.New(diaglog.NewHandler(logger.Handler(), filter))
-		if filterErr != nil {
-			logger.Error("invalid diagnostic log filter; logging without it", "filter", cfg.LogFilter, "error", filterErr)
-		}
-	}
-	systemRoots := cfg.SystemRoots
-	if systemRoots == nil && (cfg.ShareDir != "" || cfg.EtcDir != "") {
-		systemRoots = []string{cfg.MapInstallPath(KumoShareDir), cfg.MapInstallPath(KumoEtcDir + "/policy")}
-	}
-	rt := luart.New(luart.Options{
-		PolicyFile:        cfg.Policy,
-		PolicySource:      cfg.PolicySource,
-		SearchRoots:       cfg.SearchRoots,
-		SystemRoots:       systemRoots,
-		Embedded:          EmbeddedFS(),
-		Validating:        cfg.Validating,
-		Logger:            logger,
-		MaxStates:         cfg.MaxStates,
-		Timeout:           cfg.Timeout,
-		TaskShutdownGrace: 5 * time.Second,
-	})
-	kumo.Install(rt)
-	if cfg.ShareDir != "" || cfg.EtcDir != "" {
-		kumo.SetInstallPathMap(rt, cfg.MapInstallPath)
-	}
-	if len(cfg.Resolver) > 0 {
-		r, err := dns.NewFromAddrs(cfg.Resolver)
-		if err != nil {
-			rt.Logger().Error("invalid DNS resolver configuration; every DNS lookup will fail", "error", err)
-		}
-		kumo.SetResolver(rt, r)
-	}
-	return rt
 }
 
 // MapInstallPath returns where this host finds path: a path under

@@ -96,7 +96,6 @@ type Runtime struct {
 	// multiple holds the events declared with DeclareMultipleEvents; it
 	// is replaced, never changed in place, so states keep a snapshot.
 	multiple map[string]bool
-	values   map[any]any
 
 	epoch     atomic.Uint64
 	epochMu   sync.Mutex
@@ -156,7 +155,6 @@ func New(opts Options) *Runtime {
 		logger:     logger,
 		ctx:        ctx,
 		cancel:     cancel,
-		values:     map[any]any{},
 		epochSubs:  map[int]chan uint64{},
 		protos:     newProtoCache(),
 		taskStates: map[*State]struct{}{},
@@ -199,41 +197,6 @@ func (rt *Runtime) AddStateHook(h StateHook) {
 	rt.modMu.Lock()
 	defer rt.modMu.Unlock()
 	rt.hooks = append(rt.hooks, h)
-}
-
-// SetValue attaches a process-wide Go value to the runtime under key, for
-// modules that need shared state (registries, caches). It replaces any
-// previous value.
-func (rt *Runtime) SetValue(key, value any) {
-	rt.modMu.Lock()
-	defer rt.modMu.Unlock()
-	rt.values[key] = value
-}
-
-// Value returns what SetValue stored under key, or nil.
-func (rt *Runtime) Value(key any) any {
-	rt.modMu.RLock()
-	defer rt.modMu.RUnlock()
-	return rt.values[key]
-}
-
-// ValueOrInit returns the value stored under key, storing init() first if
-// there is none. init runs at most once per key.
-func (rt *Runtime) ValueOrInit(key any, init func() any) any {
-	rt.modMu.RLock()
-	v, ok := rt.values[key]
-	rt.modMu.RUnlock()
-	if ok {
-		return v
-	}
-	rt.modMu.Lock()
-	defer rt.modMu.Unlock()
-	if v, ok := rt.values[key]; ok {
-		return v
-	}
-	v = init()
-	rt.values[key] = v
-	return v
 }
 
 // SetMaxUses changes how many dispatches a pooled state serves before it is

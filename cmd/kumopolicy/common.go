@@ -16,8 +16,6 @@ import (
 
 	"github.com/kumopolicy/kumopolicy"
 	"github.com/kumopolicy/kumopolicy/internal/diaglog"
-	"github.com/kumopolicy/kumopolicy/luart"
-	"github.com/kumopolicy/kumopolicy/modules/kumo"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 )
 
@@ -71,7 +69,7 @@ func newLogger(stderr io.Writer, filterText string, fromFlag bool) (*slog.Logger
 
 // context is the context of a command's dispatches. It has no deadline:
 // --timeout is applied by the runtime to each handler and chunk on its own
-// (see luart.Options.Timeout), so time the command spends before an event,
+// (see kumopolicy.Config.Timeout), so time the command spends before an event,
 // such as resolve's MX lookup, does not count against it.
 func (h *hostFlags) context() (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
@@ -128,8 +126,8 @@ func (r *resolverList) Set(v string) error {
 // cancelled handlers or chunks the Lua stack.
 func reportError(stderr io.Writer, err error) {
 	fmt.Fprintf(stderr, "kumopolicy: %v\n", err)
-	var le *luart.LuaError
-	var te *luart.TimeoutError
+	var le *kumopolicy.LuaError
+	var te *kumopolicy.TimeoutError
 	switch {
 	case errors.As(err, &le) && le.Traceback != "":
 		fmt.Fprintln(stderr, le.Traceback)
@@ -139,7 +137,7 @@ func reportError(stderr io.Writer, err error) {
 }
 
 func version() string {
-	v := kumo.Version
+	v := kumopolicy.Version()
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range info.Settings {
 			if s.Key == "vcs.revision" && len(s.Value) >= 12 {

@@ -4,15 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"reflect"
 	"strings"
 
-	lua "github.com/yuin/gopher-lua"
-
 	"github.com/kumopolicy/kumopolicy"
-	"github.com/kumopolicy/kumopolicy/luart"
-	"github.com/kumopolicy/kumopolicy/modules/kumo"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
@@ -75,69 +69,45 @@ Flags:`)
 		fmt.Fprintf(stderr, "kumopolicy resolve: %v\n", err)
 		return exitFailure
 	}
-	rt := kumopolicy.New(cfg)
-	defer rt.Close()
+	host, err := kumopolicy.New(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "kumopolicy resolve:", err)
+		return exitFailure
+	}
+	defer host.Close()
 	ctx, cancel := hf.context()
 	defer cancel()
 
 	siteName := *site
 	if siteName == "" {
-		siteName = domain
-		if mx, err := kumo.ResolverFor(rt).LookupMX(ctx, domain); err == nil {
-			siteName = mx.SiteName
-		} else {
+		if siteName, err = host.SiteOf(ctx, domain); err != nil {
 			// kumod would not deliver without MX; the answer below is what
 			// the policy gives a domain whose site is itself.
 			fmt.Fprintf(stderr, "warning: MX lookup for %s failed: %v; using the domain as the site name\n", domain, err)
 		}
 	}
-
-	var exp kumo.Explanation
-	var result *egress.EgressPathConfig
-	err = rt.Call(ctx, func(s *luart.State) error {
-		stop := kumo.Explain(s, &exp)
-		defer stop()
-		out, handled, err := s.Fire(ctx, "get_egress_path_config", lua.LString(domain), lua.LString(*source), lua.LString(siteName))
-		if err != nil {
-			return err
-		}
-		if !handled || len(out) == 0 {
-			return fmt.Errorf("%s registered no get_egress_path_config handler (or it returned nothing)", cfg.Policy)
-		}
-		if c, ok := kumo.EgressPathFromLua(out[0]); ok {
-			result = c
-			return nil
-		}
-		if _, ok := out[0].(*lua.LTable); ok {
-			g, err := luart.ToGo(out[0])
-			if err != nil {
-				return err
-			}
-			c, err := egress.DecodeEgressPathConfig(g)
-			if err != nil {
-				return fmt.Errorf("get_egress_path_config returned a table that is not a valid egress path config: %w", err)
-			}
-			fmt.Fprintln(stderr, "warning: get_egress_path_config returned a plain table; kumod requires kumo.make_egress_path(...)")
-			result = c
-			return nil
-		}
-		return fmt.Errorf("get_egress_path_config returned a %s, expected the result of kumo.make_egress_path", out[0].Type())
-	})
+	resolve := host.Resolve
+	if *explain {
+		resolve = host.Explain
+	}
+	res, err := resolve(ctx, domain, *source, siteName)
 	if err != nil {
 		reportError(stderr, err)
 		return exitFailure
 	}
+	if res.PlainTable {
+		fmt.Fprintln(stderr, "warning: get_egress_path_config returned a plain table; kumod requires kumo.make_egress_path(...)")
+	}
 
-	serialized := result.Serialize()
 	if *format == "json" {
-		text, err := plain.EncodeJSONPretty(serialized)
+		text, err := plain.EncodeJSONPretty(res.Serialized)
 		if err != nil {
 			fmt.Fprintln(stderr, "kumopolicy resolve:", err)
 			return exitFailure
 		}
 		fmt.Fprintln(stdout, text)
 	} else {
-		text, err := plain.EncodeTOML(serialized.Plain(false), plain.TOMLCompact)
+		text, err := plain.EncodeTOML(res.Serialized, plain.TOMLCompact)
 		if err != nil {
 			fmt.Fprintln(stderr, "kumopolicy resolve:", err)
 			return exitFailure
@@ -146,78 +116,55 @@ Flags:`)
 	}
 	if *explain {
 		fmt.Fprintln(stdout)
-		writeExplanation(stdout, domain, *source, siteName, serialized, &exp)
+		writeExplanation(stdout, res)
 	}
 	return exitOK
 }
 
-// setter is one layer's value for an option (or for one entry of an
-// additional_* table), with the file and block that set it.
-type setter struct {
-	layer   shaping.Layer
-	value   any
-	setting shaping.Setting
-}
-
-// additionalTables merge entry by entry; their explanation is per entry.
-var additionalTables = map[string]bool{
-	"additional_connection_limits":      true,
-	"additional_message_rate_throttles": true,
-	"additional_source_selection_rates": true,
-}
-
-func writeExplanation(w io.Writer, domain, source, site string, final *plain.Map, exp *kumo.Explanation) {
-	fmt.Fprintf(w, "# where each value came from (domain %s, source %s, site %s)\n", domain, source, site)
-	if exp.Shaping == nil {
+// writeExplanation prints, after each option, where its value came from
+// (res.Explanation).
+func writeExplanation(w io.Writer, res *kumopolicy.Resolution) {
+	exp := res.Explanation
+	fmt.Fprintf(w, "# where each value came from (domain %s, source %s, site %s)\n", res.Domain, res.Source, res.Site)
+	if !exp.Shaped {
 		fmt.Fprintln(w, "# the policy did not call Shaping:get_egress_path_config; every value is from its Lua code or a built-in default")
 	}
-	if exp.Shaping != nil {
-		problems := append(append(exp.Shaping.Diagnostics(), exp.Shaping.Lint()...), exp.Shaping.CompatWarnings()...)
-		if len(problems) > 0 {
-			fmt.Fprintln(w, "# problems in the shaping data:")
-			for _, d := range problems {
-				label := "WARNING"
-				if d.Level == shaping.Error {
-					label = "ERROR"
-				}
-				where := ""
-				switch {
-				case d.File != "" && d.Block != "":
-					where = fmt.Sprintf(" (in %s [%s])", d.File, d.Block)
-				case d.File != "":
-					where = fmt.Sprintf(" (in %s)", d.File)
-				}
-				fmt.Fprintf(w, "#   %s: %s%s\n", label, d.Message, where)
+	if len(exp.Problems) > 0 {
+		fmt.Fprintln(w, "# problems in the shaping data:")
+		for _, d := range exp.Problems {
+			label := "WARNING"
+			if d.Level == shaping.Error {
+				label = "ERROR"
 			}
+			where := ""
+			switch {
+			case d.File != "" && d.Block != "":
+				where = fmt.Sprintf(" (in %s [%s])", d.File, d.Block)
+			case d.File != "":
+				where = fmt.Sprintf(" (in %s)", d.File)
+			}
+			fmt.Fprintf(w, "#   %s: %s%s\n", label, d.Message, where)
 		}
 	}
-	defaults := egress.DefaultEgressPathConfig().Serialize()
-	for _, key := range final.Keys() {
-		val, _ := final.Get(key)
-		fmt.Fprintf(w, "%s = %s\n", key, renderValue(val))
-		if m, ok := val.(*plain.Map); ok && additionalTables[key] && m.Len() > 0 {
-			for _, entry := range m.Keys() {
-				ev, _ := m.Get(entry)
-				if setters := entrySettersOf(key, entry, exp.Layers); len(setters) > 0 {
-					writeSetters(w, "    "+renderValue(entry)+" ", "        ", setters)
+	for _, opt := range exp.Options {
+		fmt.Fprintf(w, "%s = %s\n", opt.Name, renderValue(opt.Value))
+		switch opt.From {
+		case kumopolicy.PerEntry:
+			for _, e := range opt.Entries {
+				if len(e.Setters) > 0 {
+					writeSetters(w, "    "+renderValue(e.Key)+" ", "        ", e.Setters)
 				} else {
-					fmt.Fprintf(w, "    %s set by the policy's Lua code: %s\n", renderValue(entry), renderValue(ev))
+					fmt.Fprintf(w, "    %s set by the policy's Lua code: %s\n", renderValue(e.Key), renderValue(e.Value))
 				}
 			}
-			continue
-		}
-		setters := settersOf(key, exp.Layers)
-		switch {
-		case len(setters) > 0:
-			writeSetters(w, "    ", "    ", setters)
-		case exp.Resolved != nil && key == "refresh_strategy" && !hasKey(exp.Resolved, key):
+		case kumopolicy.FromShaping:
+			writeSetters(w, "    ", "    ", opt.Setters)
+		case kumopolicy.FromLuaEpoch:
 			fmt.Fprintln(w, "    set by the policy's Lua code (the shaping helper uses Epoch when no file sets it)")
+		case kumopolicy.FromDefault:
+			fmt.Fprintln(w, "    built-in default")
 		default:
-			if dv, ok := defaults.Get(key); ok && reflect.DeepEqual(plainOf(dv), plainOf(val)) {
-				fmt.Fprintln(w, "    built-in default")
-			} else {
-				fmt.Fprintln(w, "    set by the policy's Lua code")
-			}
+			fmt.Fprintln(w, "    set by the policy's Lua code")
 		}
 	}
 }
@@ -225,10 +172,10 @@ func writeExplanation(w io.Writer, domain, source, site string, final *plain.Map
 // writeSetters prints, after lead, the setter of the final value and then,
 // indented by cont, every value it overrode, oldest first: those of lower
 // layers and those of earlier definitions of the same block in other files.
-func writeSetters(w io.Writer, lead, cont string, setters []setter) {
+func writeSetters(w io.Writer, lead, cont string, setters []kumopolicy.Setter) {
 	last := setters[len(setters)-1]
-	fmt.Fprintf(w, "%sset by %s: %s\n", lead, describeSetter(last), renderValue(last.value))
-	if d := last.setting.Discarded; len(d) > 0 {
+	fmt.Fprintf(w, "%sset by %s: %s\n", lead, describeSetter(last), renderValue(last.Value))
+	if d := last.Setting.Discarded; len(d) > 0 {
 		names := make([]string, len(d))
 		for i, o := range d {
 			names[i] = o.String()
@@ -237,77 +184,19 @@ func writeSetters(w io.Writer, lead, cont string, setters []setter) {
 	}
 	var over []string
 	for i, s := range setters {
-		if n := s.setting.Omitted; n > 0 {
-			over = append(over, fmt.Sprintf("%d older values from earlier files of %s (not kept)", n, layerName(s.layer)))
+		if n := s.Setting.Omitted; n > 0 {
+			over = append(over, fmt.Sprintf("%d older values from earlier files of %s (not kept)", n, layerName(s.Layer)))
 		}
-		for _, o := range s.setting.Overrode {
-			over = append(over, fmt.Sprintf("%s from %s in %s", renderValue(o.Value), layerName(s.layer), o.Origin))
+		for _, o := range s.Setting.Overrode {
+			over = append(over, fmt.Sprintf("%s from %s in %s", renderValue(o.Value), layerName(s.Layer), o.Origin))
 		}
 		if i < len(setters)-1 {
-			over = append(over, fmt.Sprintf("%s from %s", renderValue(s.value), describeSetter(s)))
+			over = append(over, fmt.Sprintf("%s from %s", renderValue(s.Value), describeSetter(s)))
 		}
 	}
 	if len(over) > 0 {
 		fmt.Fprintf(w, "%soverrode %s\n", cont, strings.Join(over, "; "))
 	}
-}
-
-func hasKey(t *plain.Map, k string) bool {
-	_, ok := t.Get(k)
-	return ok
-}
-
-// settersOf lists the layers that set key, lowest first; a layer that
-// replaced everything below it (replace_base) drops the earlier ones.
-func settersOf(key string, layers []shaping.Layer) []setter {
-	var out []setter
-	for _, l := range layers {
-		if l.Reset {
-			out = nil
-		}
-		if v, ok := l.Params.Get(key); ok {
-			out = addSetter(out, setter{l, v, l.Setting(key)})
-		}
-	}
-	return out
-}
-
-// addSetter appends s, except that a provider's implied values, applied
-// again after its per-source table, replace their identical first
-// application instead of claiming to override it.
-func addSetter(out []setter, s setter) []setter {
-	if n := len(out); n > 0 && s.layer.Kind == "provider-implied" {
-		prev := out[n-1]
-		if prev.layer.Kind == s.layer.Kind && prev.layer.Name == s.layer.Name && reflect.DeepEqual(plainOf(prev.value), plainOf(s.value)) {
-			out[n-1] = s
-			return out
-		}
-	}
-	return append(out, s)
-}
-
-// entrySettersOf is settersOf for one entry of an additional_* table. A
-// layer whose value for key is not a table replaces the whole table.
-func entrySettersOf(key, entry string, layers []shaping.Layer) []setter {
-	var out []setter
-	for _, l := range layers {
-		if l.Reset {
-			out = nil
-		}
-		v, ok := l.Params.Get(key)
-		if !ok {
-			continue
-		}
-		t, isTable := v.(*plain.Map)
-		if !isTable {
-			out = nil
-			continue
-		}
-		if ev, ok := t.Get(entry); ok {
-			out = addSetter(out, setter{l, ev, l.EntrySetting(key, entry)})
-		}
-	}
-	return out
 }
 
 // layerName names a layer: "default", "provider gmail", "site source
@@ -329,18 +218,11 @@ func layerName(l shaping.Layer) string {
 
 // describeSetter names the layer and the one file and block that set the
 // value.
-func describeSetter(s setter) string {
-	if s.setting.Origin.File == "" {
-		return layerName(s.layer)
+func describeSetter(s kumopolicy.Setter) string {
+	if s.Setting.Origin.File == "" {
+		return layerName(s.Layer)
 	}
-	return layerName(s.layer) + " in " + s.setting.Origin.String()
-}
-
-func plainOf(v any) any {
-	if x, ok := v.(*plain.Map); ok {
-		return x.Plain(false)
-	}
-	return v
+	return layerName(s.Layer) + " in " + s.Setting.Origin.String()
 }
 
 // renderValue writes a value as compact JSON (tables in their order).

@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	lua "github.com/yuin/gopher-lua"
-
 	"github.com/kumopolicy/kumopolicy"
-	"github.com/kumopolicy/kumopolicy/luart"
 )
 
 func runScript(args []string, stdout, stderr io.Writer) int {
@@ -44,23 +41,16 @@ Flags:`)
 		return exitUsage
 	}
 	file := fs.Arg(0)
-	rt := kumopolicy.New(kumopolicy.Config{Policy: file, SearchRoots: hf.searchRoots, ShareDir: hf.shareDir, EtcDir: hf.etcDir, Logger: logger, Resolver: hf.resolvers, Timeout: hf.timeout})
-	defer rt.Close()
+	host, err := kumopolicy.New(kumopolicy.Config{Policy: file, SearchRoots: hf.searchRoots, ShareDir: hf.shareDir, EtcDir: hf.etcDir, Logger: logger, Resolver: hf.resolvers, Timeout: hf.timeout})
+	if err != nil {
+		fmt.Fprintln(stderr, "kumopolicy script:", err)
+		return exitFailure
+	}
+	defer host.Close()
 
 	ctx, cancel := hf.context()
 	defer cancel()
-	mainArgs := make([]lua.LValue, 0, fs.NArg()-1)
-	for _, a := range fs.Args()[1:] {
-		mainArgs = append(mainArgs, lua.LString(a))
-	}
-	// One state: building it runs the file's top level (once), and main,
-	// when registered, fires in that same state. No main handler means
-	// main's default result, as in kumod: success.
-	err = rt.Call(ctx, func(s *luart.State) error {
-		_, _, err := s.Fire(ctx, "main", mainArgs...)
-		return err
-	})
-	if err != nil {
+	if err := host.RunMain(ctx, fs.Args()[1:]...); err != nil {
 		reportError(stderr, err)
 		return exitFailure
 	}

@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"github.com/kumopolicy/kumopolicy"
-	"github.com/kumopolicy/kumopolicy/luart"
-	"github.com/kumopolicy/kumopolicy/modules/kumo"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
 )
 
@@ -52,32 +50,30 @@ Flags:`)
 		fmt.Fprintf(stderr, "kumopolicy validate: %s not found; validating the embedded default policy\n", cfg.InstalledPolicy())
 	}
 
-	rt := kumopolicy.New(cfg)
-	defer rt.Close()
+	host, err := kumopolicy.New(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "kumopolicy validate:", err)
+		return exitFailure
+	}
+	defer host.Close()
 	ctx, cancel := hf.context()
 	defer cancel()
 
-	var counts [3]int
-	events := []string{"pre_init", "init", "validate_config"}
-	err = rt.Call(ctx, func(s *luart.State) error {
-		for i, ev := range events {
-			counts[i] = s.HandlerCount(ev)
-			if _, _, err := s.Fire(ctx, ev); err != nil {
-				return fmt.Errorf("%s: %w", ev, err)
-			}
-		}
-		return nil
-	})
+	v, err := host.Validate(ctx)
 	if err != nil {
 		reportError(stderr, err)
 		return exitFailure
 	}
-	if rt.ValidationFailed() {
+	if v.Failed {
 		fmt.Fprintf(stderr, "kumopolicy: validation failed: a validate_config handler of %s called kumo.validation_failed()\n", cfg.Policy)
 		return exitFailure
 	}
-	fmt.Fprintf(stdout, "OK: %s (handlers: pre_init %d, init %d, validate_config %d)\n", cfg.Policy, counts[0], counts[1], counts[2])
-	printConfigured(stdout, kumo.KumodRecorder(rt).Records())
+	counts := make([]string, len(v.Handlers))
+	for i, n := range v.Handlers {
+		counts[i] = fmt.Sprintf("%s %d", kumopolicy.ValidationEvents[i], n)
+	}
+	fmt.Fprintf(stdout, "OK: %s (handlers: %s)\n", cfg.Policy, strings.Join(counts, ", "))
+	printConfigured(stdout, v.Configured)
 	return exitOK
 }
 

@@ -11,8 +11,6 @@ import (
 	"strings"
 
 	"github.com/kumopolicy/kumopolicy"
-	"github.com/kumopolicy/kumopolicy/modules/kumo"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
 
@@ -82,28 +80,20 @@ Flags:`)
 		return exitUsage
 	}
 
-	var resolver *dns.Resolver
-	if len(resolvers) > 0 {
-		r, err := dns.NewFromAddrs(resolvers)
-		if err != nil {
-			fmt.Fprintln(stderr, "kumopolicy validate-shaping:", err)
-			return exitUsage
-		}
-		resolver = r
-	} else {
-		resolver = dns.New(dns.Config{})
-	}
-	// No Env.Fallback: validate-shaping checks the operator's real files,
-	// so a missing file is an error even where policies get kumopolicy's
+	// No stand-ins: validate-shaping checks the operator's real files, so
+	// a missing file is an error even where policies get kumopolicy's
 	// embedded default data in its place.
-	env := shaping.DefaultEnv(kumo.ShapingDNS(resolver))
-	env.MapPath = install.MapInstallPath
+	install.Resolver = resolvers
+	env, resolver, err := kumopolicy.CheckShapingEnv(install)
+	if err != nil {
+		fmt.Fprintln(stderr, "kumopolicy validate-shaping:", err)
+		return exitUsage
+	}
 
 	// The memory figure is what the loaded data keeps: the MX results the
 	// load cached are dropped before measuring (a running host shares that
 	// cache with all traffic, and bounds it on its own).
 	var s *shaping.Shaping
-	var err error
 	used := heapRetainedBy(func() {
 		s, err = shaping.Load(context.Background(), files, opts, env)
 		resolver.PurgeCaches()
@@ -140,10 +130,10 @@ Flags:`)
 	}
 	warns = append(warns, s.Lint()...)
 	for _, d := range errs {
-		printDiag(stderr, "ERROR", d, install.MapInstallPath)
+		printDiag(stderr, "ERROR", d, install)
 	}
 	for _, d := range warns {
-		printDiag(stderr, "WARNING", d, install.MapInstallPath)
+		printDiag(stderr, "WARNING", d, install)
 	}
 	nErrors := len(errs)
 	fmt.Fprintf(stdout, "INFO: approx memory used = %s\n", humanBytes(used))
@@ -173,9 +163,9 @@ func liveHeap() int64 {
 	return int64(m.HeapAlloc)
 }
 
-// printDiag prints one diagnostic with its file and block; mapPath says
-// where a KumoMTA installation path was read from (--share-dir, --etc-dir).
-func printDiag(w io.Writer, label string, d shaping.Diagnostic, mapPath func(string) string) {
+// printDiag prints one diagnostic with its file and block; install says
+// where KumoMTA installation paths were read from (--share-dir, --etc-dir).
+func printDiag(w io.Writer, label string, d shaping.Diagnostic, install kumopolicy.Config) {
 	fmt.Fprintf(w, "%s: %s\n", label, d.Message)
 	switch {
 	case d.File != "" && d.Block != "":
@@ -183,12 +173,9 @@ func printDiag(w io.Writer, label string, d shaping.Diagnostic, mapPath func(str
 	case d.File != "":
 		fmt.Fprintf(w, "  in %s\n", d.File)
 	}
-	for path := range kumo.EmbeddedDataFiles {
-		if d.File != mapPath(path) || d.Block != "" {
-			continue
-		}
+	if name, ok := install.StandInFor(d.File); ok && d.Block == "" {
 		if _, err := os.Stat(d.File); errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(w, "  note: policies that load this file get %s in its place; validate-shaping checks only real files\n", kumo.EmbeddedDataName(path))
+			fmt.Fprintf(w, "  note: policies that load this file get %s in its place; validate-shaping checks only real files\n", name)
 		}
 	}
 }

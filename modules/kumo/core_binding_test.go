@@ -24,7 +24,7 @@ kumo.on('main', function()
   kumo.log_error('oops')
 end)
 `)})
-	kumo.Install(rt)
+	kumo.Install(rt, kumo.Services{})
 	defer rt.Close()
 	if _, _, err := rt.Fire(context.Background(), "main"); err != nil {
 		t.Fatal(err)

@@ -23,29 +23,12 @@ import (
 // resolver forms, lookup_ptr, lookup_txt, rbl_lookup, load_resolv_conf and
 // MTA-STS (set_mta_sts_enabled(true)).
 
-type resolverKey struct{}
-
-// ResolverFor returns the runtime's DNS resolver, creating it on first use
-// with the name servers of /etc/resolv.conf (read at the first query).
-// The shaping engine and kumo.dns share it, and with it the MX cache.
-func ResolverFor(rt *luart.Runtime) *dns.Resolver {
-	return rt.ValueOrInit(resolverKey{}, func() any {
-		return dns.New(dns.Config{})
-	}).(*dns.Resolver)
-}
-
-// SetResolver makes r the runtime's DNS resolver (for example one that
-// queries a test server). Call it before the first state is built.
-func SetResolver(rt *luart.Runtime, r *dns.Resolver) {
-	rt.SetValue(resolverKey{}, r)
-}
-
-// openDNS installs the dns functions.
-func openDNS(s *luart.State, mod *lua.LTable) {
+// openDNS installs the dns functions. They use svc.Resolver, which
+// kumo.dns.configure_resolver changes in place for every state.
+func (svc *Services) openDNS(s *luart.State, mod *lua.LTable) {
 	L := s.L
-	rt := s.Runtime()
 	t := subTable(L, mod, "dns")
-	resolver := func() *dns.Resolver { return ResolverFor(rt) }
+	resolver := func() *dns.Resolver { return svc.Resolver }
 	L.SetFuncs(t, map[string]lua.LGFunction{
 		"lookup_mx":                 func(L *lua.LState) int { return dnsLookupMX(L, resolver()) },
 		"lookup_addr":               func(L *lua.LState) int { return dnsLookupAddr(L, resolver()) },

@@ -127,7 +127,8 @@ func TestLuaDNSSettersAndHelpers(t *testing.T) {
 	srv := dnsTestServer(t)
 	srv.AddMX("slow.test", 10, "mx.slow.test", 300)
 	srv.Delay("slow.test", 2*time.Second)
-	rt := newRuntime(t, `
+	resolver := srv.Resolver()
+	rt, svc := newRuntimeWith(t, `
 local kumo = require 'kumo'
 kumo.on('main', function()
   kumo.dns.set_mx_timeout '150ms'
@@ -154,14 +155,13 @@ kumo.on('main', function()
   ok, err = pcall(kumo.dns.reverse_ip, 'nope')
   assert(not ok and tostring(err):find('invalid IP address syntax', 1, true), err)
 end)
-`)
-	r := srv.Resolver()
-	kumo.SetResolver(rt, r)
+`, kumo.Services{Resolver: resolver})
 	if _, _, err := rt.Fire(context.Background(), "main"); err != nil {
 		t.Fatal(err)
 	}
-	if kumo.ResolverFor(rt) != r {
-		t.Fatal("ResolverFor does not return the resolver given to SetResolver")
+	r := svc.Resolver
+	if r != resolver {
+		t.Fatal("Install replaced the resolver it was given")
 	}
 	if r.MXConcurrencyLimit() != 4 || r.MXNegativeCacheTTL() != 10*time.Minute || r.MXTimeout() != 150*time.Millisecond {
 		t.Fatalf("settings: %d %v %v", r.MXConcurrencyLimit(), r.MXNegativeCacheTTL(), r.MXTimeout())
@@ -171,7 +171,7 @@ end)
 func TestLuaConfigureResolver(t *testing.T) {
 	srv := dnsTestServer(t)
 	addr := srv.Addr
-	rt := newRuntime(t, `
+	rt, svc := newRuntimeWith(t, `
 local kumo = require 'kumo'
 local function fails(cfg, want)
   local ok, err = pcall(kumo.dns.configure_resolver, cfg)
@@ -208,8 +208,8 @@ kumo.on('main', function()
   }
   assert(kumo.dns.lookup_mx('gmail.test').is_mx)
 end)
-`)
-	r := kumo.ResolverFor(rt)
+`, kumo.Services{})
+	r := svc.Resolver
 	if _, _, err := rt.Fire(context.Background(), "main"); err != nil {
 		t.Fatal(err)
 	}

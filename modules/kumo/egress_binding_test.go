@@ -216,7 +216,7 @@ end)
 
 func newBenchRuntime(b *testing.B, src string) *luart.Runtime {
 	rt := luart.New(luart.Options{PolicyFile: "bench.lua", PolicySource: []byte(src), SystemRoots: []string{}})
-	kumo.Install(rt)
+	kumo.Install(rt, kumo.Services{})
 	b.Cleanup(func() { rt.Close() })
 	return rt
 }

@@ -11,10 +11,18 @@ import (
 // newRuntime builds a runtime with the kumo module and src as the policy.
 func newRuntime(t testing.TB, src string) *luart.Runtime {
 	t.Helper()
-	rt := luart.New(luart.Options{PolicyFile: "test_policy.lua", PolicySource: []byte(src), SystemRoots: []string{}})
-	kumo.Install(rt)
-	t.Cleanup(func() { rt.Close() })
+	rt, _ := newRuntimeWith(t, src, kumo.Services{})
 	return rt
+}
+
+// newRuntimeWith is newRuntime with the given services; it returns them
+// completed by kumo.Install.
+func newRuntimeWith(t testing.TB, src string, svc kumo.Services) (*luart.Runtime, *kumo.Services) {
+	t.Helper()
+	rt := luart.New(luart.Options{PolicyFile: "test_policy.lua", PolicySource: []byte(src), SystemRoots: []string{}})
+	installed := kumo.Install(rt, svc)
+	t.Cleanup(func() { rt.Close() })
+	return rt, installed
 }
 
 // runMain runs src as a policy and fires its `main` handler, failing the

@@ -10,20 +10,23 @@ import (
 var Version = "0.1.0-dev"
 
 // opener adds one group of functions to the kumo module table of a state.
+// Openers that need the runtime's services are methods of *Services.
 type opener func(s *luart.State, mod *lua.LTable)
 
-// openers build the kumo module, in order.
-var openers = []opener{
-	openCore,
-	openSerde,
-	openRegex,
-	openMemoize,
-	openEgress,
-	openDNS,
-	openKumod,
-	openShaping,
-	openDomainMap,
-	installNotYetSupported, // last: fills only what nothing else provided
+// openers returns the openers that build the kumo module, in order.
+func (svc *Services) openers() []opener {
+	return []opener{
+		openCore,
+		openSerde,
+		openRegex,
+		svc.openMemoize,
+		openEgress,
+		svc.openDNS,
+		svc.openKumod,
+		svc.openShaping,
+		openDomainMap,
+		installNotYetSupported, // last: fills only what nothing else provided
+	}
 }
 
 // MultipleEvents are KumoMTA's events that accept several handlers,
@@ -41,16 +44,22 @@ var MultipleEvents = []string{
 
 // Install registers the `kumo` module with the runtime: every state gets
 // package.loaded.kumo (there is no global `kumo`, as in KumoMTA), and
-// declares KumoMTA's Multiple events.
-func Install(rt *luart.Runtime) {
+// declares KumoMTA's Multiple events. The bindings of every state share
+// the services svc, whose zero fields Install fills in (see Services); it
+// returns them.
+func Install(rt *luart.Runtime, svc Services) *Services {
+	s := &svc
+	s.complete(rt)
+	openers := s.openers()
 	rt.DeclareMultipleEvents(MultipleEvents...)
-	rt.AddModule("kumo", func(s *luart.State) lua.LValue {
-		mod := s.L.NewTable()
+	rt.AddModule("kumo", func(st *luart.State) lua.LValue {
+		mod := st.L.NewTable()
 		for _, open := range openers {
-			open(s, mod)
+			open(st, mod)
 		}
 		return mod
 	})
+	return s
 }
 
 // subTable returns mod[name], creating it as an empty table if needed.

@@ -14,22 +14,12 @@ import (
 // The process-setup functions of a kumod policy (kumo.start_esmtp_listener,
 // kumo.define_spool, kumo.configure_local_logs, ...). kumopolicy checks
 // their parameters as KumoMTA does, records them in the runtime's
-// kumod.Recorder and performs none of their effects: nothing is bound,
-// opened, created, written or connected.
-
-type kumodRecorderKey struct{}
-
-// KumodRecorder returns the runtime's record of the kumod setup calls its
-// policy made (one per runtime, created on first use).
-func KumodRecorder(rt *luart.Runtime) *kumod.Recorder {
-	return rt.ValueOrInit(kumodRecorderKey{}, func() any {
-		return kumod.NewRecorder(rt.Validating())
-	}).(*kumod.Recorder)
-}
+// kumod.Recorder (Services.Recorder) and performs none of their effects:
+// nothing is bound, opened, created, written or connected.
 
 // openKumod installs the kumod setup functions and kumo.make_listener_domain.
-func openKumod(s *luart.State, mod *lua.LTable) {
-	rec := KumodRecorder(s.Runtime())
+func (svc *Services) openKumod(s *luart.State, mod *lua.LTable) {
+	rec := svc.Recorder
 	L := s.L
 	tables := []struct {
 		name   string

@@ -15,13 +15,13 @@ import (
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
 )
 
-// newKumodRuntime is newRuntime with a choice of validate mode.
-func newKumodRuntime(t *testing.T, validating bool, src string) *luart.Runtime {
+// newKumodRuntime is newRuntime with a choice of validate mode. It returns the runtime's services, whose Recorder the tests read.
+func newKumodRuntime(t *testing.T, validating bool, src string) (*luart.Runtime, *kumo.Services) {
 	t.Helper()
 	rt := luart.New(luart.Options{PolicyFile: "test_policy.lua", PolicySource: []byte(src), SystemRoots: []string{}, Validating: validating})
-	kumo.Install(rt)
+	svc := kumo.Install(rt, kumo.Services{})
 	t.Cleanup(func() { rt.Close() })
-	return rt
+	return rt, svc
 }
 
 func fire(t *testing.T, rt *luart.Runtime, event string, args ...any) []any {
@@ -58,7 +58,7 @@ func TestKumodCallsAreRecorded(t *testing.T) {
 	}
 	for _, validating := range []bool{true, false} {
 		t.Run(fmt.Sprintf("validating=%v", validating), func(t *testing.T) {
-			rt := newKumodRuntime(t, validating, initPolicy)
+			rt, svc := newKumodRuntime(t, validating, initPolicy)
 			fire(t, rt, "init")
 			start, open := kumod.WouldBind, kumod.WouldOpen
 			if validating {
@@ -75,7 +75,7 @@ func TestKumodCallsAreRecorded(t *testing.T) {
 				{"configure_redis_throttles", "redis throttles: redis://redis.invalid/", "test_policy.lua:11", kumod.WouldConnect},
 				{"set_config_monitor_globs", "config monitor globs: /opt/kumomta/etc/policy/*.lua", "test_policy.lua:12", kumod.Recorded},
 			}
-			recs := kumo.KumodRecorder(rt).Records()
+			recs := svc.Recorder.Records()
 			if len(recs) != len(wants) {
 				t.Fatalf("%d records, want %d: %+v", len(recs), len(wants), recs)
 			}
@@ -92,7 +92,7 @@ func TestKumodCallsAreRecorded(t *testing.T) {
 			if logs := recs[5].Config.(*kumod.LocalLogs); logs.MaxSegmentDuration == nil || logs.MaxSegmentDuration.Seconds() != 10 {
 				t.Errorf("max_segment_duration %v", logs.MaxSegmentDuration)
 			}
-			if got := kumo.KumodRecorder(rt).MonitorGlobs(); len(got) != 1 || got[0] != "/opt/kumomta/etc/policy/*.lua" {
+			if got := svc.Recorder.MonitorGlobs(); len(got) != 1 || got[0] != "/opt/kumomta/etc/policy/*.lua" {
 				t.Errorf("globs %q", got)
 			}
 		})
@@ -100,7 +100,7 @@ func TestKumodCallsAreRecorded(t *testing.T) {
 }
 
 func TestKumodErrorsInLua(t *testing.T) {
-	rt := newKumodRuntime(t, true, `
+	rt, svc := newKumodRuntime(t, true, `
 local kumo = require 'kumo'
 local function err_of(f, arg)
   local ok, err = pcall(f, arg)
@@ -144,13 +144,13 @@ end)
 			t.Errorf("error %d:\n got %q\nwant %q", i+1, got, w)
 		}
 	}
-	if n := len(kumo.KumodRecorder(rt).Records()); n != 0 {
+	if n := len(svc.Recorder.Records()); n != 0 {
 		t.Errorf("rejected calls were recorded: %d", n)
 	}
 }
 
 func TestKumodDuplicatesInLua(t *testing.T) {
-	rt := newKumodRuntime(t, false, `
+	rt, _ := newKumodRuntime(t, false, `
 local kumo = require 'kumo'
 kumo.on('main', function()
   kumo.configure_log_hook { name = 'h' }
@@ -288,7 +288,7 @@ func TestKumodBindsNothing(t *testing.T) {
 
 	spool := filepath.Join(t.TempDir(), "spool")
 	logs := filepath.Join(t.TempDir(), "logs")
-	rt := newKumodRuntime(t, false, fmt.Sprintf(`
+	rt, svc := newKumodRuntime(t, false, fmt.Sprintf(`
 local kumo = require 'kumo'
 kumo.on('init', function()
   kumo.start_esmtp_listener { listen = %q }
@@ -311,13 +311,13 @@ end)
 			t.Errorf("%s was created (%v)", p, err)
 		}
 	}
-	if recs := kumo.KumodRecorder(rt).Records(); len(recs) != 5 || recs[0].Disposition != kumod.WouldBind {
+	if recs := svc.Recorder.Records(); len(recs) != 5 || recs[0].Disposition != kumod.WouldBind {
 		t.Fatalf("records %+v", recs)
 	}
 }
 
 func TestKumodRecorderSharedAcrossStates(t *testing.T) {
-	rt := newKumodRuntime(t, false, `
+	rt, svc := newKumodRuntime(t, false, `
 local kumo = require 'kumo'
 kumo.on('record', function(i) kumo.configure_accounting_db_path('/db/' .. i) end)
 `)
@@ -332,7 +332,7 @@ kumo.on('record', function(i) kumo.configure_accounting_db_path('/db/' .. i) end
 		}(i)
 	}
 	wg.Wait()
-	recs := kumo.KumodRecorder(rt).Records()
+	recs := svc.Recorder.Records()
 	if len(recs) != 16 {
 		t.Fatalf("%d records", len(recs))
 	}

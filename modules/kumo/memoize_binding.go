@@ -19,7 +19,7 @@ import (
 // kumo.memoize(FUNC, PARAMS).
 //
 // The caches live in a memoize.Registry shared by every state of the
-// runtime (see MemoizeRegistry); only Go data is stored in them. A result is
+// runtime (Services.Memoize); only Go data is stored in them. A result is
 // frozen into an immutable memoValue when it is stored, and every hit builds
 // a fresh, real Lua table from it in the caller's state. Mutating what a
 // hit returned therefore never affects other callers, and pairs/ipairs
@@ -57,27 +57,9 @@ type MemoizedUserData interface {
 	NewLuaUserData(L *lua.LState) *lua.LUserData
 }
 
-type memoizeRegistryKey struct{}
-
-// MemoizeRegistry returns the runtime's memoize registry, creating it (with
-// the system clock and the runtime's config epoch) on first use. It is
-// process-wide for a kumopolicy process and separate for each Runtime.
-func MemoizeRegistry(rt *luart.Runtime) *memoize.Registry {
-	return rt.ValueOrInit(memoizeRegistryKey{}, func() any {
-		return memoize.NewRegistry(memoize.WithEpoch(rt.Epoch))
-	}).(*memoize.Registry)
-}
-
-// UseMemoizeRegistry makes reg the runtime's memoize registry (for example
-// one with a memoize.ManualClock in tests; give it memoize.WithEpoch(rt.Epoch)
-// for epoch invalidation). Call it before the first state is built.
-func UseMemoizeRegistry(rt *luart.Runtime, reg *memoize.Registry) {
-	rt.SetValue(memoizeRegistryKey{}, reg)
-}
-
 // openMemoize installs kumo.memoize.
-func openMemoize(s *luart.State, mod *lua.LTable) {
-	reg := MemoizeRegistry(s.Runtime())
+func (svc *Services) openMemoize(s *luart.State, mod *lua.LTable) {
+	reg := svc.Memoize
 	mod.RawSetString("memoize", s.L.NewFunction(func(L *lua.LState) int {
 		return kumoMemoize(L, reg)
 	}))

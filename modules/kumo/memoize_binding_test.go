@@ -45,9 +45,8 @@ func newMemoHarness(t testing.TB, src string) *memoHarness {
 		SystemRoots:  []string{},
 		MaxStates:    64,
 	})
-	kumo.Install(h.rt)
 	h.reg = memoize.NewRegistry(memoize.WithClock(h.clock), memoize.WithEpoch(h.rt.Epoch))
-	kumo.UseMemoizeRegistry(h.rt, h.reg)
+	kumo.Install(h.rt, kumo.Services{Memoize: h.reg})
 	h.rt.AddModule("memotest", h.module)
 	t.Cleanup(func() {
 		h.open()
@@ -773,7 +772,7 @@ end
 
 func memoBench(b *testing.B, fn string) {
 	rt := luart.New(luart.Options{PolicyFile: "bench.lua", PolicySource: []byte("local kumo = require 'kumo'\n" + memoBenchPolicy), SystemRoots: []string{}})
-	kumo.Install(rt)
+	kumo.Install(rt, kumo.Services{})
 	defer rt.Close()
 	s, err := rt.NewStandaloneState()
 	if err != nil {

@@ -199,12 +199,15 @@ func BenchmarkShapingResolveLuaHook(b *testing.B) {
 	files := upstreamShapingFiles(b)
 	srv := benchDNS(b)
 	list := `{'` + strings.Join(files, `', '`) + `'}`
-	rt := kumopolicy.New(kumopolicy.Config{
+	rt, err := kumopolicy.New(kumopolicy.Config{
 		Policy:       "bench.lua",
 		PolicySource: []byte(strings.ReplaceAll(resolveBenchPolicy, "FILES", list)),
 		SystemRoots:  []string{},
 		Resolver:     []string{srv.Addr},
 	})
+	if err != nil {
+		b.Fatal(err)
+	}
 	defer rt.Close()
 	ctx := context.Background()
 	fire := func() {

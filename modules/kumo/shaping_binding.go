@@ -3,7 +3,6 @@ package kumo
 import (
 	"fmt"
 	"io/fs"
-	"sync"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -15,12 +14,13 @@ import (
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
 
-// openShaping installs kumo.shaping.load.
-func openShaping(s *luart.State, mod *lua.LTable) {
+// openShaping installs kumo.shaping.load, which loads with svc.Shaping.
+func (svc *Services) openShaping(s *luart.State, mod *lua.LTable) {
 	L := s.L
 	t := subTable(L, mod, "shaping")
-	t.RawSetString("load", L.NewFunction(shapingLoad))
-	t.RawSetString("_display_names", L.NewFunction(shapingDisplayNames))
+	env := &svc.Shaping
+	t.RawSetString("load", L.NewFunction(func(L *lua.LState) int { return shapingLoad(L, env) }))
+	t.RawSetString("_display_names", L.NewFunction(func(L *lua.LState) int { return shapingDisplayNames(L, env) }))
 	// The paths that have an embedded stand-in, and its name.
 	if s.Runtime().Options().Embedded != nil {
 		names := L.NewTable()
@@ -31,55 +31,14 @@ func openShaping(s *luart.State, mod *lua.LTable) {
 	}
 }
 
-// ShapingEnvFor returns the loader environment for a runtime: kumopolicy's
-// grammars and the runtime's DNS resolver. Tests and embedders may replace
-// it with SetShapingEnv.
-func ShapingEnvFor(rt *luart.Runtime) shaping.Env {
-	if env, ok := rt.Value(shapingEnvKey{}).(shaping.Env); ok {
-		return env
-	}
-	env := shaping.DefaultEnv(ShapingDNS(ResolverFor(rt)))
-	if m, ok := rt.Value(installPathMapKey{}).(func(string) string); ok {
-		env.MapPath = m
-	}
-	if fsys := rt.Options().Embedded; fsys != nil {
-		// Log once per runtime and path that the stand-in is in use: a
-		// policy may load its shaping data in every Lua state.
-		noticed := rt.ValueOrInit(standInNoticeKey{}, func() any { return new(sync.Map) }).(*sync.Map)
-		env.Fallback = func(path string) ([]byte, string, bool) {
-			b, name, ok := EmbeddedStandIn(fsys, path)
-			if ok {
-				if _, done := noticed.LoadOrStore(path, true); !done {
-					rt.Logger().Info(fmt.Sprintf("%s does not exist; kumo.shaping.load uses kumopolicy's embedded default data in its place, named %q in messages", path, name))
-				}
-			}
-			return b, name, ok
-		}
-	}
-	return env
-}
-
-type standInNoticeKey struct{}
-
-type installPathMapKey struct{}
-
-// SetInstallPathMap makes kumo.shaping.load read a local path from
-// m(path) (kumopolicy.Config's ShareDir and EtcDir). Messages name the
-// file read; a missing KumoMTA default file still gets its embedded
-// stand-in.
-func SetInstallPathMap(rt *luart.Runtime, m func(string) string) {
-	rt.SetValue(installPathMapKey{}, m)
-}
-
 // shapingDisplayNames implements kumo.shaping._display_names(paths), a
 // kumopolicy extension for its own helpers: the names kumo.shaping.load
 // would give paths in its messages and origins. A URL keeps its name; a
 // local path is named after the file actually read (moved by --share-dir
 // and --etc-dir), or after the embedded stand-in when that file does not
 // exist and the runtime has one for it.
-func shapingDisplayNames(L *lua.LState) int {
+func shapingDisplayNames(L *lua.LState, env *shaping.Env) int {
 	paths := L.CheckTable(1)
-	env := ShapingEnvFor(luart.StateOf(L).Runtime())
 	n := paths.Len()
 	out := L.CreateTable(n, 0)
 	for i := 1; i <= n; i++ {
@@ -123,11 +82,6 @@ func EmbeddedStandIn(fsys fs.FS, path string) ([]byte, string, bool) {
 	}
 	return b, EmbeddedDataName(path), true
 }
-
-// SetShapingEnv overrides the loader environment of a runtime.
-func SetShapingEnv(rt *luart.Runtime, env shaping.Env) { rt.SetValue(shapingEnvKey{}, env) }
-
-type shapingEnvKey struct{}
 
 // ShapingObject is the Go value behind a Shaping userdata: an immutable
 // loaded Shaping plus the DNS used for provider matching at query time. It
@@ -195,7 +149,7 @@ func checkShaping(L *lua.LState) *ShapingObject {
 }
 
 // shapingLoad implements kumo.shaping.load(paths, options).
-func shapingLoad(L *lua.LState) int {
+func shapingLoad(L *lua.LState, env *shaping.Env) int {
 	pathsV := L.CheckTable(1)
 	var paths []string
 	n := pathsV.Len()
@@ -217,8 +171,7 @@ func shapingLoad(L *lua.LState) int {
 		}
 	}
 	s := luart.StateOf(L)
-	env := ShapingEnvFor(s.Runtime())
-	loaded, err := shaping.Load(s.Context(), paths, opts, env)
+	loaded, err := shaping.Load(s.Context(), paths, opts, *env)
 	if err != nil {
 		raise(L, err)
 	}

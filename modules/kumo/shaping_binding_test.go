@@ -60,8 +60,7 @@ func shapingRuntime(t *testing.T, policy string) (*testingRuntime, string) {
 	if err := os.WriteFile(file, []byte(bindingShaping), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rt := newRuntime(t, strings.ReplaceAll(policy, "SHAPING_FILE", file))
-	kumo.SetShapingEnv(rt, shaping.DefaultEnv(stubDNS{"gmail.com": {"gmail-smtp-in.l.google.com."}}))
+	rt, _ := newRuntimeWith(t, strings.ReplaceAll(policy, "SHAPING_FILE", file), kumo.Services{Shaping: shaping.DefaultEnv(stubDNS{"gmail.com": {"gmail-smtp-in.l.google.com."}})})
 	return &testingRuntime{rt}, file
 }
 

@@ -42,7 +42,10 @@ func runScript(t *testing.T, file string) {
 	srv := dnstest.New(t)
 	// /opt/kumomta is an empty directory here, so a KumoMTA install on the
 	// machine changes nothing: KumoMTA's default files are the embedded ones.
-	rt := kumopolicy.New(kumopolicy.Config{Policy: file, ShareDir: t.TempDir(), EtcDir: t.TempDir(), Resolver: []string{srv.Addr}})
+	rt, err := kumopolicy.New(kumopolicy.Config{Policy: file, ShareDir: t.TempDir(), EtcDir: t.TempDir(), Resolver: []string{srv.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer rt.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

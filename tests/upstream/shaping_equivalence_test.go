@@ -115,7 +115,10 @@ func TestShapingHelperEquivalence(t *testing.T) {
 
 	run := func(prefix string) ([]answer, string) {
 		src := strings.NewReplacer("PREFIX", prefix, "FILES", luaFiles).Replace(equivalencePolicy)
-		rt := kumopolicy.New(kumopolicy.Config{Policy: "equivalence.lua", PolicySource: []byte(src), SystemRoots: []string{}, Resolver: []string{srv.Addr}})
+		rt, err := kumopolicy.New(kumopolicy.Config{Policy: "equivalence.lua", PolicySource: []byte(src), SystemRoots: []string{}, Resolver: []string{srv.Addr}})
+		if err != nil {
+			t.Fatal(err)
+		}
 		defer rt.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()

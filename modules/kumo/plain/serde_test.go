@@ -212,3 +212,23 @@ func TestEncodeTOMLErrors(t *testing.T) {
 		t.Errorf("got %q, %v", got, err)
 	}
 }
+
+// A *Map is written in its own order, at every level; a map[string]any
+// with its keys sorted.
+func TestEncodeTOMLKeepsMapOrder(t *testing.T) {
+	inner := NewMap(2)
+	inner.Set("z", int64(1))
+	inner.Set("a", int64(2))
+	doc := NewMap(5)
+	doc.Set("zeta", "first")
+	doc.Set("skip", nil)
+	doc.Set("alpha", map[string]any{"y": true, "b": false})
+	doc.Set("mid", inner)
+	doc.Set("beta", []any{inner})
+	doc.Set("inline", []any{inner, int64(3)})
+	got, err := EncodeTOML(doc, TOMLCompact)
+	want := "zeta = \"first\"\ninline = [{ z = 1, a = 2 }, 3]\n\n[alpha]\nb = false\ny = true\n\n[mid]\nz = 1\na = 2\n\n[[beta]]\nz = 1\na = 2\n"
+	if err != nil || got != want {
+		t.Errorf("got %q, %v\nwant %q", got, err, want)
+	}
+}

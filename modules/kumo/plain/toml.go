@@ -24,7 +24,8 @@ const (
 )
 
 // EncodeTOML encodes v, which must be a table (a map with string keys), as
-// a TOML document. Keys are sorted at every level; within a table plain
+// a TOML document. The keys of a map[string]any are sorted, those of a *Map
+// keep the map's order (as AppendJSON writes them); within a table plain
 // values come first, then sub-tables ([a.b]) and arrays of tables ([[a.b]])
 // in key order. A table that holds only sub-tables gets no header of its
 // own. Tables and arrays of tables are separated by a blank line.
@@ -33,12 +34,11 @@ const (
 // infinities as nan, inf and -inf. Nil map entries are omitted; nil array
 // elements are an error because TOML has no null.
 func EncodeTOML(v any, style TOMLStyle) (string, error) {
-	n, err := Normalize(v)
+	n, err := tomlValue(v, 0)
 	if err != nil {
 		return "", err
 	}
-	n = dropNilEntries(n)
-	root, ok := n.(map[string]any)
+	root, ok := n.(*Map)
 	if !ok {
 		return "", InvalidType(n, "a table with string keys (a TOML document)")
 	}
@@ -80,25 +80,70 @@ func EncodeTOML(v any, style TOMLStyle) (string, error) {
 	return out.String(), nil
 }
 
-// dropNilEntries removes nil values from maps (TOML has no null; a table
-// whose entries are all nil is then empty). Nil array elements stay, to be
+// tomlValue converts v to the form the TOML writer walks: plain data with
+// every table as a *Map (a map[string]any's keys sorted, a *Map's kept in
+// order) and nil table entries removed (TOML has no null; a table whose
+// entries are all nil is then empty). Nil array elements stay, to be
 // reported as errors.
-func dropNilEntries(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			if e == nil {
-				delete(x, k)
-			} else {
-				x[k] = dropNilEntries(e)
-			}
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = dropNilEntries(e)
-		}
+func tomlValue(v any, depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, errTooDeep
 	}
-	return v
+	switch x := v.(type) {
+	case *Map:
+		out := NewMap(x.Len())
+		for i, k := range x.keys {
+			if err := checkKey(k); err != nil {
+				return nil, err
+			}
+			if x.values[i] == nil {
+				continue
+			}
+			e, err := tomlValue(x.values[i], depth+1)
+			if err != nil {
+				return nil, AtField(err, k)
+			}
+			out.Set(k, e)
+		}
+		return out, nil
+	case map[string]any:
+		out := NewMap(len(x))
+		for _, k := range SortedKeys(x) {
+			if err := checkKey(k); err != nil {
+				return nil, err
+			}
+			if x[k] == nil {
+				continue
+			}
+			e, err := tomlValue(x[k], depth+1)
+			if err != nil {
+				return nil, AtField(err, k)
+			}
+			out.Set(k, e)
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, el := range x {
+			e, err := tomlValue(el, depth+1)
+			if err != nil {
+				return nil, AtIndex(err, i+1)
+			}
+			out[i] = e
+		}
+		return out, nil
+	case nil, bool, int64, float64:
+		return x, nil
+	}
+	n, err := normalize(v, depth)
+	if err != nil {
+		return nil, err
+	}
+	switch n.(type) {
+	case map[string]any, []any:
+		return tomlValue(n, depth)
+	}
+	return n, nil
 }
 
 type tomlTable struct {
@@ -115,8 +160,8 @@ type tomlEncoder struct {
 
 // isSection reports whether v is written as a [section] of its own.
 func (e *tomlEncoder) isSection(v any) bool {
-	m, ok := v.(map[string]any)
-	return ok && (len(m) > 0 || e.style != TOMLPrettyCompact)
+	m, ok := v.(*Map)
+	return ok && (m.Len() > 0 || e.style != TOMLPrettyCompact)
 }
 
 // isArrayOfTables reports whether v is written as [[sections]].
@@ -126,20 +171,19 @@ func isArrayOfTables(v any) bool {
 		return false
 	}
 	for _, el := range a {
-		if _, ok := el.(map[string]any); !ok {
+		if _, ok := el.(*Map); !ok {
 			return false
 		}
 	}
 	return true
 }
 
-func (e *tomlEncoder) table(key []string, m map[string]any, array bool) error {
+func (e *tomlEncoder) table(key []string, m *Map, array bool) error {
 	t := &tomlTable{key: key, array: array}
 	e.tables = append(e.tables, t)
-	keys := SortedKeys(m)
-	for _, k := range keys {
-		v := m[k]
-		if v == nil || e.isSection(v) || isArrayOfTables(v) {
+	for i, k := range m.keys {
+		v := m.values[i]
+		if e.isSection(v) || isArrayOfTables(v) {
 			continue
 		}
 		t.body.WriteString(tomlKey(k))
@@ -149,19 +193,19 @@ func (e *tomlEncoder) table(key []string, m map[string]any, array bool) error {
 		}
 		t.body.WriteByte('\n')
 	}
-	for _, k := range keys {
-		v := m[k]
+	for i, k := range m.keys {
+		v := m.values[i]
 		sub := append(append([]string(nil), key...), k)
 		switch {
 		case e.isSection(v):
 			t.hasChildren = true
-			if err := e.table(sub, v.(map[string]any), false); err != nil {
+			if err := e.table(sub, v.(*Map), false); err != nil {
 				return AtField(err, k)
 			}
 		case isArrayOfTables(v):
 			t.hasChildren = true
 			for i, el := range v.([]any) {
-				if err := e.table(sub, el.(map[string]any), true); err != nil {
+				if err := e.table(sub, el.(*Map), true); err != nil {
 					return AtField(AtIndex(err, i+1), k)
 				}
 			}
@@ -212,26 +256,20 @@ func (e *tomlEncoder) inline(b *strings.Builder, v any) error {
 			b.WriteByte('\n')
 		}
 		b.WriteByte(']')
-	case map[string]any:
-		keys := SortedKeys(x)
+	case *Map:
 		b.WriteByte('{')
-		n := 0
-		for _, k := range keys {
-			if x[k] == nil {
-				continue
-			}
-			if n > 0 {
+		for i, k := range x.keys {
+			if i > 0 {
 				b.WriteByte(',')
 			}
-			n++
 			b.WriteByte(' ')
 			b.WriteString(tomlKey(k))
 			b.WriteString(" = ")
-			if err := e.inline(b, x[k]); err != nil {
+			if err := e.inline(b, x.values[i]); err != nil {
 				return AtField(err, k)
 			}
 		}
-		if n > 0 {
+		if x.Len() > 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteByte('}')

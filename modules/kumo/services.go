@@ -1,0 +1,94 @@
+package kumo
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/kumopolicy/kumopolicy/luart"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/memoize"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
+)
+
+// Services are the Go services the kumo module's bindings share: one set
+// per runtime, reached by every state of it. Install fills in the fields
+// left zero; after Install they must not be changed.
+type Services struct {
+	// Resolver answers kumo.dns lookups and the shaping engine's MX
+	// queries, which share its MX cache. kumo.dns.configure_resolver and
+	// the kumo.dns tunables change it in place, so a change made from one
+	// state holds for every state. Nil: dns.New(dns.Config{}), the name
+	// servers of /etc/resolv.conf (read at the first query).
+	Resolver *dns.Resolver
+
+	// Memoize holds kumo.memoize's caches. Nil: a registry on the system
+	// clock whose epoch-invalidated caches follow the runtime's epoch
+	// (memoize.WithEpoch(rt.Epoch)).
+	Memoize *memoize.Registry
+
+	// Recorder records the kumod setup calls the policy makes
+	// (kumo.start_esmtp_listener, kumo.define_spool, ...). Nil: a new
+	// recorder, validating when the runtime is.
+	Recorder *kumod.Recorder
+
+	// Shaping is kumo.shaping.load's loader environment. Each nil field is
+	// filled from shaping.DefaultEnv, DNS with ShapingDNS(Resolver). A nil
+	// Fallback, when the runtime has embedded modules, serves the embedded
+	// stand-ins of EmbeddedDataFiles, logging once per path that it does.
+	// MapPath (kumopolicy.Config's ShareDir and EtcDir) stays as given.
+	Shaping shaping.Env
+}
+
+// complete fills in svc's zero fields for rt.
+func (svc *Services) complete(rt *luart.Runtime) {
+	if svc.Resolver == nil {
+		svc.Resolver = dns.New(dns.Config{})
+	}
+	if svc.Memoize == nil {
+		svc.Memoize = memoize.NewRegistry(memoize.WithEpoch(rt.Epoch))
+	}
+	if svc.Recorder == nil {
+		svc.Recorder = kumod.NewRecorder(rt.Validating())
+	}
+	env := &svc.Shaping
+	def := shaping.DefaultEnv(ShapingDNS(svc.Resolver))
+	if env.DNS == nil {
+		env.DNS = def.DNS
+	}
+	if env.ValidateParams == nil {
+		env.ValidateParams = def.ValidateParams
+	}
+	if env.LimitSpec == nil {
+		env.LimitSpec = def.LimitSpec
+	}
+	if env.ThrottleSpec == nil {
+		env.ThrottleSpec = def.ThrottleSpec
+	}
+	if env.Duration == nil {
+		env.Duration = def.Duration
+	}
+	if env.CompileRegex == nil {
+		env.CompileRegex = def.CompileRegex
+	}
+	if env.Fallback == nil && rt.Options().Embedded != nil {
+		env.Fallback = standInFallback(rt)
+	}
+}
+
+// standInFallback serves the embedded stand-ins of rt's embedded files. It
+// logs once per path that a stand-in is in use: a policy may load its
+// shaping data in every Lua state.
+func standInFallback(rt *luart.Runtime) func(string) ([]byte, string, bool) {
+	fsys := rt.Options().Embedded
+	var noticed sync.Map
+	return func(path string) ([]byte, string, bool) {
+		b, name, ok := EmbeddedStandIn(fsys, path)
+		if ok {
+			if _, done := noticed.LoadOrStore(path, true); !done {
+				rt.Logger().Info(fmt.Sprintf("%s does not exist; kumo.shaping.load uses kumopolicy's embedded default data in its place, named %q in messages", path, name))
+			}
+		}
+		return b, name, ok
+	}
+}
