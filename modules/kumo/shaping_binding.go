@@ -209,12 +209,13 @@ func shapingLoad(L *lua.LState) int {
 			L.ArgError(1, fmt.Sprintf("paths[%d]: invalid type: %s, expected a string", i, describe(v)))
 		}
 	}
-	opts := shaping.DefaultOptions()
-	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
-		var err error
-		if opts, err = shapingOptions(L); err != nil {
-			raise(L, fmt.Errorf("kumo.shaping.load: %w", err))
-		}
+	g, err := luart.ToGo(L.Get(2))
+	if err != nil {
+		raise(L, fmt.Errorf("kumo.shaping.load: %w", err))
+	}
+	opts, err := shaping.DecodeOptions(g)
+	if err != nil {
+		raise(L, fmt.Errorf("kumo.shaping.load: %w", err))
 	}
 	s := luart.StateOf(L)
 	env := ShapingEnvFor(s.Runtime())
@@ -225,40 +226,6 @@ func shapingLoad(L *lua.LState) int {
 	obj := &ShapingObject{Shaping: loaded, DNS: env.DNS}
 	L.Push(obj.NewLuaUserData(L))
 	return 1
-}
-
-var shapingOptionLevels = []string{"provider_overlap", "dns_fail", "null_mx", "aliased_site", "skip_remote", "remote_load", "local_load", "http_timeout"}
-
-func shapingOptions(L *lua.LState) (shaping.Options, error) {
-	opts := shaping.DefaultOptions()
-	p := newParams(L, 2)
-	levels := map[string]*shaping.CheckLevel{
-		"provider_overlap": &opts.ProviderOverlap, "dns_fail": &opts.DNSFail, "null_mx": &opts.NullMX,
-		"aliased_site": &opts.AliasedSite, "remote_load": &opts.RemoteLoad, "local_load": &opts.LocalLoad,
-	}
-	for _, name := range shapingOptionLevels {
-		switch name {
-		case "skip_remote":
-			opts.SkipRemote = p.Bool(name, false, false)
-		case "http_timeout":
-			if v := p.Value(name, false); v != lua.LNil {
-				d, err := decodeLuaDuration(v)
-				if err != nil {
-					return opts, fmt.Errorf("http_timeout: %w", err)
-				}
-				opts.HTTPTimeout = d
-			}
-		default:
-			if s := p.String(name, false, ""); s != "" {
-				lvl, err := shaping.ParseCheckLevel(s, false)
-				if err != nil {
-					return opts, err
-				}
-				*levels[name] = lvl
-			}
-		}
-	}
-	return opts, p.Err()
 }
 
 // shapingGetEgressPathConfig returns a fresh table of the merged
