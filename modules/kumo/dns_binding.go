@@ -68,7 +68,7 @@ func checkResolverName(L *lua.LState, n int) {
 	case lua.LString:
 		L.RaiseError("resolver %s is not defined", string(v))
 	default:
-		L.ArgError(n, fmt.Sprintf("invalid type: %s, expected a resolver name", describe(v)))
+		L.ArgError(n, fmt.Sprintf("invalid type: %s, expected a resolver name", luart.Describe(v)))
 	}
 }
 
@@ -112,7 +112,7 @@ func dnsLookupAddr(L *lua.LState, r *dns.Resolver) int {
 	if v := L.Get(3); v != lua.LNil {
 		s, ok := v.(lua.LString)
 		if !ok {
-			L.ArgError(3, fmt.Sprintf("invalid type: %s, expected an ip lookup strategy", describe(v)))
+			L.ArgError(3, fmt.Sprintf("invalid type: %s, expected an ip lookup strategy", luart.Describe(v)))
 		}
 		st, err := dns.ParseIPStrategy(string(s))
 		if err != nil {

@@ -86,7 +86,7 @@ func shapingDisplayNames(L *lua.LState) int {
 		v := paths.RawGetInt(i)
 		path, ok := v.(lua.LString)
 		if !ok {
-			L.ArgError(1, fmt.Sprintf("paths[%d]: invalid type: %s, expected a string", i, describe(v)))
+			L.ArgError(1, fmt.Sprintf("paths[%d]: invalid type: %s, expected a string", i, luart.Describe(v)))
 		}
 		out.RawSetInt(i, lua.LString(env.SourceName(string(path))))
 	}
@@ -206,7 +206,7 @@ func shapingLoad(L *lua.LState) int {
 		case lua.LNumber:
 			paths = append(paths, formatNumber(float64(v)))
 		default:
-			L.ArgError(1, fmt.Sprintf("paths[%d]: invalid type: %s, expected a string", i, describe(v)))
+			L.ArgError(1, fmt.Sprintf("paths[%d]: invalid type: %s, expected a string", i, luart.Describe(v)))
 		}
 	}
 	g, err := luart.ToGo(L.Get(2))
