@@ -73,6 +73,29 @@ func NumberToGo(f float64) any {
 	return f
 }
 
+// Describe describes a Lua value for error messages exactly as
+// plain.Describe describes what ToGo makes of it ("integer `5`", `string
+// "x"`, "sequence", "map", "nil"), without converting tables; values that
+// have no data form are named by their Lua type ("function", "userdata").
+func Describe(v lua.LValue) string {
+	switch x := v.(type) {
+	case nil, *lua.LNilType:
+		return plain.Describe(nil)
+	case lua.LBool:
+		return plain.Describe(bool(x))
+	case lua.LNumber:
+		return plain.Describe(NumberToGo(float64(x)))
+	case lua.LString:
+		return plain.Describe(string(x))
+	case *lua.LTable:
+		if sh := ShapeOf(x); sh.Sequence && sh.Count == sh.Len && (sh.Count > 0 || sh.Marked) {
+			return plain.Describe([]any(nil))
+		}
+		return plain.Describe(map[string]any(nil))
+	}
+	return v.Type().String()
+}
+
 func tableToGo(t *lua.LTable, seen map[*lua.LTable]bool) (any, error) {
 	if seen[t] {
 		return nil, &plain.Error{Msg: "cannot convert a table that contains itself"}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kumopolicy/kumopolicy/internal/diaglog"
 	"github.com/kumopolicy/kumopolicy/luart"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
 )
 
 // openCore installs the event, logging, task, epoch, validation, reject
@@ -143,32 +144,15 @@ func kumoSleep(L *lua.LState) int {
 }
 
 func kumoSpawnTask(L *lua.LState) int {
-	p := newParams(L, 1)
-	event := p.String("event_name", true, "")
-	argsV := p.Value("args", true)
-	if err := p.Err(); err != nil {
+	g, err := luart.ToGo(L.Get(1))
+	var task kumod.SpawnTask
+	if err == nil {
+		task, err = kumod.DecodeSpawnTask(g)
+	}
+	if err != nil {
 		raise(L, fmt.Errorf("kumo.spawn_task: %w", err))
 	}
-	var args []any
-	switch a := argsV.(type) {
-	case *lua.LTable:
-		g, err := luart.ToGo(a)
-		if err != nil {
-			raise(L, fmt.Errorf("kumo.spawn_task: args: %w", err))
-		}
-		switch gv := g.(type) {
-		case []any:
-			args = gv
-		case map[string]any:
-			if len(gv) != 0 {
-				raise(L, errors.New("kumo.spawn_task: invalid type: map, expected a sequence for field `args`"))
-			}
-			args = []any{}
-		}
-	default:
-		raise(L, fmt.Errorf("kumo.spawn_task: invalid type: %s, expected a sequence for field `args`", describe(argsV)))
-	}
-	if err := luart.StateOf(L).Runtime().SpawnTask(event, args); err != nil {
+	if err := luart.StateOf(L).Runtime().SpawnTask(task.EventName, task.Args); err != nil {
 		raise(L, err)
 	}
 	return 0

@@ -74,8 +74,9 @@ func TestSpawnTaskParams(t *testing.T) {
 	cases := []struct{ call, want string }{
 		{`kumo.spawn_task{event_name = 'w'}`, "missing field `args`"},
 		{`kumo.spawn_task{args = {}}`, "missing field `event_name`"},
-		{`kumo.spawn_task{event_name = 'w', args = {}, extra = 1}`, "unknown field `extra`, expected one of `event_name`, `args`"},
-		{`kumo.spawn_task{event_name = 'w', args = 'x'}`, "expected a sequence for field `args`"},
+		{`kumo.spawn_task{event_name = 'w', args = {}, extra = 1}`, "kumo.spawn_task: unknown field `extra`, expected `event_name` or `args`"},
+		{`kumo.spawn_task{event_name = 'w', args = 'x'}`, "kumo.spawn_task: args: invalid type: string \"x\", expected a sequence"},
+		{`kumo.spawn_task{event_name = 'w', args = {print}}`, "kumo.spawn_task: args[1]: cannot convert a function value to data"},
 		{`kumo.spawn_task('w')`, "expected a table of parameters"},
 	}
 	for _, c := range cases {

@@ -134,7 +134,7 @@ func domainMapKey(v lua.LValue) (string, error) {
 	case lua.LNumber:
 		return formatNumber(float64(x)), nil
 	}
-	return "", fmt.Errorf("kumo.domain_map: a key must be a domain name string, got %s", describe(v))
+	return "", fmt.Errorf("kumo.domain_map: a key must be a domain name string, got %s", luart.Describe(v))
 }
 
 // domainMapNew implements kumo.domain_map.new([TABLE]).
@@ -161,11 +161,11 @@ func domainMapNew(L *lua.LState) int {
 	case *lua.LUserData:
 		o, ok := DomainMapFromLua(src)
 		if !ok {
-			L.ArgError(1, "a table or a DomainMap expected, got "+describe(src))
+			L.ArgError(1, "a table or a DomainMap expected, got "+luart.Describe(src))
 		}
 		m = o.m.Clone()
 	default:
-		L.ArgError(1, "a table or a DomainMap expected, got "+describe(src))
+		L.ArgError(1, "a table or a DomainMap expected, got "+luart.Describe(src))
 	}
 	L.Push(newDomainMapUserData(L, &DomainMapObject{m: m}))
 	return 1

@@ -45,7 +45,7 @@ func (svc *Services) openKumod(s *luart.State, mod *lua.LTable) {
 		case lua.LNumber: // Lua converts numbers to strings, as KumoMTA does
 			path = luart.ToString(L, v)
 		default:
-			raise(L, fmt.Errorf("kumo.configure_accounting_db_path: invalid type: %s, expected a string", describe(v)))
+			raise(L, fmt.Errorf("kumo.configure_accounting_db_path: invalid type: %s, expected a string", luart.Describe(v)))
 		}
 		cfg, err := kumod.DecodeAccountingDB(path)
 		if err != nil {

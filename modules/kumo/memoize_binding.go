@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -67,80 +66,19 @@ func (svc *Services) openMemoize(s *luart.State, mod *lua.LTable) {
 
 func kumoMemoize(L *lua.LState, reg *memoize.Registry) int {
 	fn := L.CheckFunction(1)
-	params, err := memoizeReadParams(L)
+	data, err := luart.ToGo(L.Get(2))
 	if err != nil {
-		raise(L, err)
+		raise(L, fmt.Errorf("deserialize error: %v, while processing a value that cannot be represented as data", err))
+	}
+	params, err := memoize.DecodeParams(data)
+	if err != nil {
+		raise(L, deserializeError(err, data))
 	}
 	if _, err := reg.Define(params); err != nil {
 		raise(L, err)
 	}
 	L.Push(L.NewFunction(memoizeWrapper(reg, params.Name, fn)))
 	return 1
-}
-
-// memoizeReadParams decodes PARAMS strictly, in the field order of
-// KumoMTA's MemoizeParams (which the "expected one of" list follows).
-func memoizeReadParams(L *lua.LState) (memoize.Params, error) {
-	p := newParams(L, 2)
-	ttlV := p.Value("ttl", true)
-	capacity := p.Uint("capacity", true, 0)
-	name := p.String("name", true, "")
-	invalidate := p.Bool("invalidate_with_epoch", false, false)
-	retry := p.Bool("retry_on_populate_timeout", false, false)
-	timeoutV := p.Value("populate_timeout", false)
-	stale := p.Bool("allow_stale_reads", false, false)
-
-	out := memoize.Params{
-		Name:                   name,
-		Capacity:               capacity,
-		InvalidateWithEpoch:    invalidate,
-		RetryOnPopulateTimeout: retry,
-		AllowStaleReads:        stale,
-	}
-	if ttlV != lua.LNil {
-		d, err := memoizeDuration(ttlV)
-		if err != nil {
-			p.fail("%v", err)
-		}
-		out.TTL = d
-	}
-	if timeoutV != lua.LNil {
-		d, err := memoizeDuration(timeoutV)
-		if err != nil {
-			p.fail("%v", err)
-		}
-		out.PopulateTimeout, out.PopulateTimeoutSet = d, true
-	}
-	if err := p.Err(); err != nil {
-		return out, fmt.Errorf("deserialize error: %v, while processing %s", err, memoizeParamsJSON(p.t))
-	}
-	return out, nil
-}
-
-// memoizeDuration reads a duration parameter: a humantime string or a
-// number of seconds.
-func memoizeDuration(v lua.LValue) (time.Duration, error) {
-	switch x := v.(type) {
-	case lua.LString:
-		return plain.ParseDuration(string(x))
-	case lua.LNumber:
-		return plain.DurationFromSeconds(float64(x))
-	default:
-		return 0, fmt.Errorf("invalid type: %s, expected a duration", describe(v))
-	}
-}
-
-// memoizeParamsJSON renders the params table for error messages.
-func memoizeParamsJSON(t *lua.LTable) string {
-	g, err := luart.ToGo(t)
-	if err != nil {
-		return fmt.Sprintf("<unable to encode as json: %v>", err)
-	}
-	text, err := plain.EncodeJSON(g)
-	if err != nil {
-		return fmt.Sprintf("<unable to encode as json: %v>", err)
-	}
-	return text
 }
 
 // memoizeLuaError is a population that raised a Lua error. Its text is the

@@ -693,12 +693,12 @@ end)
 		"unknown": "deserialize error: unknown field `bogus`, expected one of `ttl`, `capacity`, `name`, `invalidate_with_epoch`, " +
 			"`retry_on_populate_timeout`, `populate_timeout`, `allow_stale_reads`, while processing {\"bogus\":true,\"capacity\":1,\"name\":\"user.p\",\"ttl\":\"1m\"}",
 		"missing":     "missing field `ttl`",
-		"bad_ttl":     `invalid value: string "5 parsecs", expected a duration`,
-		"ttl_type":    "invalid type: boolean `true`, expected a duration",
-		"bad_timeout": `invalid value: string "soon", expected a duration`,
-		"negative":    "capacity",
-		"bool_type":   "expected a boolean",
-		"not_table":   "expected a table of parameters",
+		"bad_ttl":     `deserialize error: ttl: invalid value: string "5 parsecs", expected a duration, while processing {`,
+		"ttl_type":    "ttl: invalid type: boolean `true`, expected a duration",
+		"bad_timeout": `populate_timeout: invalid value: string "soon", expected a duration`,
+		"negative":    "capacity: invalid value: integer `-1`, expected usize",
+		"bool_type":   `allow_stale_reads: invalid type: string "yes", expected a boolean`,
+		"not_table":   "deserialize error: invalid type: nil, expected a table of parameters, while processing null",
 		"builtin": "cannot use name `dns_resolver_mx` for a memoize cache, as it collides with a built-in cache. " +
 			"Suggestion: prefix your cache name with `user.` to avoid conflicts with current and future caches.",
 		"numeric": "<no error>",

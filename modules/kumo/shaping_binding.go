@@ -45,7 +45,7 @@ func shapingDisplayNames(L *lua.LState, env *shaping.Env) int {
 		v := paths.RawGetInt(i)
 		path, ok := v.(lua.LString)
 		if !ok {
-			L.ArgError(1, fmt.Sprintf("paths[%d]: invalid type: %s, expected a string", i, describe(v)))
+			L.ArgError(1, fmt.Sprintf("paths[%d]: invalid type: %s, expected a string", i, luart.Describe(v)))
 		}
 		out.RawSetInt(i, lua.LString(env.SourceName(string(path))))
 	}
@@ -160,15 +160,16 @@ func shapingLoad(L *lua.LState, env *shaping.Env) int {
 		case lua.LNumber:
 			paths = append(paths, formatNumber(float64(v)))
 		default:
-			L.ArgError(1, fmt.Sprintf("paths[%d]: invalid type: %s, expected a string", i, describe(v)))
+			L.ArgError(1, fmt.Sprintf("paths[%d]: invalid type: %s, expected a string", i, luart.Describe(v)))
 		}
 	}
-	opts := shaping.DefaultOptions()
-	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
-		var err error
-		if opts, err = shapingOptions(L); err != nil {
-			raise(L, fmt.Errorf("kumo.shaping.load: %w", err))
-		}
+	g, err := luart.ToGo(L.Get(2))
+	if err != nil {
+		raise(L, fmt.Errorf("kumo.shaping.load: %w", err))
+	}
+	opts, err := shaping.DecodeOptions(g)
+	if err != nil {
+		raise(L, fmt.Errorf("kumo.shaping.load: %w", err))
 	}
 	s := luart.StateOf(L)
 	loaded, err := shaping.Load(s.Context(), paths, opts, *env)
@@ -178,40 +179,6 @@ func shapingLoad(L *lua.LState, env *shaping.Env) int {
 	obj := &ShapingObject{Shaping: loaded, DNS: env.DNS}
 	L.Push(obj.NewLuaUserData(L))
 	return 1
-}
-
-var shapingOptionLevels = []string{"provider_overlap", "dns_fail", "null_mx", "aliased_site", "skip_remote", "remote_load", "local_load", "http_timeout"}
-
-func shapingOptions(L *lua.LState) (shaping.Options, error) {
-	opts := shaping.DefaultOptions()
-	p := newParams(L, 2)
-	levels := map[string]*shaping.CheckLevel{
-		"provider_overlap": &opts.ProviderOverlap, "dns_fail": &opts.DNSFail, "null_mx": &opts.NullMX,
-		"aliased_site": &opts.AliasedSite, "remote_load": &opts.RemoteLoad, "local_load": &opts.LocalLoad,
-	}
-	for _, name := range shapingOptionLevels {
-		switch name {
-		case "skip_remote":
-			opts.SkipRemote = p.Bool(name, false, false)
-		case "http_timeout":
-			if v := p.Value(name, false); v != lua.LNil {
-				d, err := decodeLuaDuration(v)
-				if err != nil {
-					return opts, fmt.Errorf("http_timeout: %w", err)
-				}
-				opts.HTTPTimeout = d
-			}
-		default:
-			if s := p.String(name, false, ""); s != "" {
-				lvl, err := shaping.ParseCheckLevel(s, false)
-				if err != nil {
-					return opts, err
-				}
-				*levels[name] = lvl
-			}
-		}
-	}
-	return opts, p.Err()
 }
 
 // shapingGetEgressPathConfig returns a fresh table of the merged

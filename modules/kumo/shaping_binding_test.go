@@ -127,7 +127,7 @@ kumo.on('main', function(which)
 end)
 `)
 	cases := map[string]string{
-		"option":  "unknown variant `warn`, expected one of `Ignore`, `Warn`, `Error`",
+		"option":  "kumo.shaping.load: provider_overlap: unknown variant `warn`, expected one of `Ignore`, `Warn`, `Error`",
 		"unknown": "unknown field `bogus`, expected one of `provider_overlap`",
 		"string":  "table expected",
 	}

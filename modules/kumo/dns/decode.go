@@ -1,0 +1,272 @@
+package dns
+
+import (
+	"time"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
+)
+
+// Decoding of KumoMTA's resolver configuration (the argument of
+// kumo.dns.configure_resolver) from plain data. Errors are *plain.Error
+// values carrying the path of the offending value, for example
+//
+//	name_servers[2].protocol: unknown variant `quic`, expected one of `udp`, `tcp`, `udp_then_tcp`
+//	options.timeout: invalid value: string "later", expected a duration
+
+// ResolverVariants are the forms of KumoMTA's resolver configuration.
+// Only Hickory (and its bare DnsResolverConfig table) and
+// HickorySystemConfig are supported.
+var ResolverVariants = []string{"Hickory", "HickorySystemConfig", "Unbound", "Test", "Aggregate"}
+
+// DecodeResolverConfig decodes a resolver configuration: the
+// DnsResolverConfig table ({name_servers=..., domain=..., search=...,
+// options=...}), the same wrapped as {Hickory = {...}}, or the string
+// "HickorySystemConfig", which is the zero Config (the servers of
+// /etc/resolv.conf). The Unbound, Test and Aggregate forms are refused as
+// not supported.
+func DecodeResolverConfig(v any) (Config, error) {
+	switch x := v.(type) {
+	case string:
+		switch x {
+		case "HickorySystemConfig":
+			return Config{}, nil
+		case "Hickory", "Unbound", "Test", "Aggregate":
+			return Config{}, plain.Custom("invalid type: unit variant, expected the `%s` variant's configuration table", x)
+		}
+		return Config{}, plain.UnknownVariant(x, ResolverVariants)
+	case map[string]any:
+		if len(x) == 1 {
+			for variant, inner := range x {
+				switch variant {
+				case "Hickory":
+					cfg, err := decodeHickory(inner, "a table")
+					return cfg, plain.AtField(err, variant)
+				case "HickorySystemConfig":
+					return Config{}, plain.Custom("invalid type: map, expected the string 'HickorySystemConfig'")
+				case "Unbound", "Test", "Aggregate":
+					return Config{}, plain.Custom("the `%s` resolver is not supported by kumopolicy; configure name_servers = {'IP:PORT', ...} instead (in tests, the address of a local test DNS server)", variant)
+				}
+			}
+		}
+	}
+	return decodeHickory(v, "a resolver configuration table")
+}
+
+var hickoryFields = []string{"domain", "search", "name_servers", "options"}
+
+// decodeHickory decodes KumoMTA's DnsResolverConfig strictly. domain and
+// search only matter for names that are not fully qualified; every lookup
+// here is, so they are checked and ignored (they are irrelevant to MX
+// resolution in KumoMTA too).
+func decodeHickory(v any, expected string) (Config, error) {
+	var cfg Config
+	m, err := plain.AsMap(v, expected)
+	if err != nil {
+		return cfg, err
+	}
+	o := plain.NewObject(m)
+	if err := o.Unknown(hickoryFields); err != nil {
+		return cfg, err
+	}
+	if err := o.Optional("domain", func(v any) error {
+		s, err := plain.DecodeString(v)
+		if err != nil {
+			return err
+		}
+		return checkConfigName(s)
+	}); err != nil {
+		return cfg, err
+	}
+	if err := o.Optional("search", func(v any) error {
+		list, err := plain.DecodeStringList(v)
+		if err != nil {
+			return err
+		}
+		for i, s := range list {
+			if err := checkConfigName(s); err != nil {
+				return plain.AtIndex(err, i+1)
+			}
+		}
+		return nil
+	}); err != nil {
+		return cfg, err
+	}
+	if err := o.Optional("name_servers", func(v any) error {
+		items, err := plain.AsSequence(v)
+		if err != nil {
+			return err
+		}
+		for i, item := range items {
+			ns, err := decodeNameServer(item)
+			if err != nil {
+				return plain.AtIndex(err, i+1)
+			}
+			cfg.NameServers = append(cfg.NameServers, ns)
+		}
+		return nil
+	}); err != nil {
+		return cfg, err
+	}
+	if len(cfg.NameServers) == 0 {
+		return cfg, plain.AtField(plain.Custom("at least one name server is required (use 'HickorySystemConfig' for the servers of /etc/resolv.conf)"), "name_servers")
+	}
+	err = o.Optional("options", func(v any) (err error) {
+		cfg.Options, err = decodeOptions(v)
+		return err
+	})
+	return cfg, err
+}
+
+func checkConfigName(s string) error {
+	if err := CheckName(s); err != nil {
+		return plain.Custom("'%s': %v", s, err)
+	}
+	return nil
+}
+
+var nameServerFields = []string{"socket_addr", "protocol", "trust_negative_responses", "bind_addr"}
+
+// decodeNameServer reads 'IP:PORT' or {socket_addr=..., protocol=...,
+// trust_negative_responses=..., bind_addr=...}.
+func decodeNameServer(v any) (NameServer, error) {
+	switch x := v.(type) {
+	case string:
+		return ParseNameServer(x)
+	case map[string]any:
+		var ns NameServer
+		o := plain.NewObject(x)
+		if err := o.Unknown(nameServerFields); err != nil {
+			return ns, err
+		}
+		if err := o.Required("socket_addr", func(v any) error {
+			s, err := plain.DecodeString(v)
+			if err != nil {
+				return err
+			}
+			addr, err := ParseNameServer(s)
+			ns.Addr = addr.Addr
+			return err
+		}); err != nil {
+			return ns, err
+		}
+		if err := o.Optional("protocol", func(v any) error {
+			s, err := plain.DecodeString(v)
+			if err != nil {
+				return err
+			}
+			ns.Protocol, err = ParseProtocol(s)
+			return err
+		}); err != nil {
+			return ns, err
+		}
+		if err := o.Optional("trust_negative_responses", func(v any) error {
+			trust, err := plain.DecodeBool(v)
+			ns.DistrustNegative = !trust
+			return err
+		}); err != nil {
+			return ns, err
+		}
+		err := o.Optional("bind_addr", func(v any) error {
+			s, err := plain.DecodeString(v)
+			if err != nil {
+				return err
+			}
+			if ns.BindAddr, err = ParseSocketAddr(s); err != nil {
+				return plain.Custom("'%s': %v", s, err)
+			}
+			return nil
+		})
+		return ns, err
+	}
+	return NameServer{}, plain.InvalidType(v, "'IP:PORT' or a name server table")
+}
+
+// Resolver option enumerations: checked, without an effect here.
+var (
+	ipStrategyEnum = plain.Enum{Name: "LookupIpStrategy", Variants: []string{"Ipv4Only", "Ipv6Only", "Ipv4AndIpv6", "Ipv6AndIpv4", "Ipv6thenIpv4", "Ipv4thenIpv6"}}
+	orderingEnum   = plain.Enum{Name: "ServerOrderingStrategy", Variants: []string{"QueryStatistics", "RoundRobin", "UserProvidedOrder"}}
+	hostsFileEnum  = plain.Enum{Name: "ResolveHosts", Variants: []string{"Always", "Auto", "Never"}}
+)
+
+// resolverOptions is what decodeOptions reads: the Options it applies and
+// the requests kumopolicy refuses.
+type resolverOptions struct {
+	Options
+	recursion      bool
+	validate       bool
+	hostsFile      string
+	caseRandom     bool
+	attempts       uint64
+	ignoredUint    uint64
+	ignoredBool    bool
+	ignoredEnum    string
+	hasTrustAnchor bool
+}
+
+func ignoredUint(name string) plain.Field[resolverOptions] {
+	return plain.UintField(name, 64, func(o *resolverOptions) *uint64 { return &o.ignoredUint })
+}
+
+func durationOption(name string, get func(*Options) *time.Duration) plain.Field[resolverOptions] {
+	return plain.DurationField(name, func(o *resolverOptions) *time.Duration { return get(&o.Options) })
+}
+
+func boolOption(name string, get func(*resolverOptions) *bool) plain.Field[resolverOptions] {
+	return plain.BoolField(name, get)
+}
+
+// optionsSchema is KumoMTA's resolver options, in its field order.
+// Options that change what kumopolicy's resolver does are applied;
+// options without an effect here (ndots, cache_size, ip_strategy,
+// num_concurrent_reqs, preserve_intermediates, server_ordering_strategy)
+// are checked and ignored; options asking for something kumopolicy cannot
+// do are refused.
+var optionsSchema = plain.NewSchema("ResolverOpts", true,
+	ignoredUint("ndots"),
+	durationOption("timeout", func(o *Options) *time.Duration { return &o.Timeout }),
+	plain.UintField("attempts", 64, func(o *resolverOptions) *uint64 { return &o.attempts }),
+	boolOption("edns0", func(o *resolverOptions) *bool { return &o.EDNS0 }),
+	boolOption("validate", func(o *resolverOptions) *bool { return &o.validate }),
+	plain.EnumField("ip_strategy", ipStrategyEnum, func(o *resolverOptions) *string { return &o.ignoredEnum }),
+	ignoredUint("cache_size"),
+	plain.EnumField("use_hosts_file", hostsFileEnum, func(o *resolverOptions) *string { return &o.hostsFile }),
+	durationOption("positive_min_ttl", func(o *Options) *time.Duration { return &o.PositiveMinTTL }),
+	durationOption("negative_min_ttl", func(o *Options) *time.Duration { return &o.NegativeMinTTL }),
+	durationOption("positive_max_ttl", func(o *Options) *time.Duration { return &o.PositiveMaxTTL }),
+	durationOption("negative_max_ttl", func(o *Options) *time.Duration { return &o.NegativeMaxTTL }),
+	ignoredUint("num_concurrent_reqs"),
+	boolOption("preserve_intermediates", func(o *resolverOptions) *bool { return &o.ignoredBool }),
+	boolOption("try_tcp_on_error", func(o *resolverOptions) *bool { return &o.TryTCPOnError }),
+	plain.EnumField("server_ordering_strategy", orderingEnum, func(o *resolverOptions) *string { return &o.ignoredEnum }),
+	boolOption("recursion_desired", func(o *resolverOptions) *bool { return &o.recursion }),
+	boolOption("case_randomization", func(o *resolverOptions) *bool { return &o.caseRandom }),
+	plain.Field[resolverOptions]{Name: "trust_anchor_file", Decode: func(o *resolverOptions, _ any) error {
+		o.hasTrustAnchor = true
+		return nil
+	}},
+)
+
+// decodeOptions decodes KumoMTA's resolver options (see optionsSchema).
+func decodeOptions(v any) (Options, error) {
+	ro := resolverOptions{recursion: true}
+	if _, err := plain.AsMap(v, "a table"); err != nil {
+		return Options{}, err
+	}
+	if err := optionsSchema.Decode(&ro, v); err != nil {
+		return Options{}, err
+	}
+	o := ro.Options
+	o.Attempts = int(min(ro.attempts, 100))
+	o.NoRecursion = !ro.recursion
+	switch {
+	case ro.hostsFile == "Always" || ro.hostsFile == "Auto":
+		return o, plain.Custom("use_hosts_file = '%s' is not supported by kumopolicy: the hosts file is never consulted (remove the option or use 'Never')", ro.hostsFile)
+	case ro.validate:
+		return o, plain.Custom("validate = true is not supported by kumopolicy: DNSSEC is not validated")
+	case ro.hasTrustAnchor:
+		return o, plain.Custom("trust_anchor_file is not supported by kumopolicy: DNSSEC is not validated")
+	case ro.caseRandom:
+		return o, plain.Custom("case_randomization = true is not supported by kumopolicy")
+	}
+	return o, nil
+}
