@@ -295,9 +295,15 @@ function shaping:setup_with_automation(opts)
   end
   local settings = read_settings(opts)
 
-  local cached_load = kumo.memoize(load_logged, settings.cache)
+  -- The cache key is the files and options as one string, built once: a
+  -- string key costs the hot path far less than encoding the tables on
+  -- every call.
+  local key = kumo.json_encode { settings.files, settings.load_options or {} }
+  local cached_load = kumo.memoize(function(_)
+    return load_logged(settings.files, settings.load_options)
+  end, settings.cache)
   local function current_data()
-    return cached_load(settings.files, settings.load_options)
+    return cached_load(key)
   end
 
   local shaper = {}

@@ -199,10 +199,9 @@ func shapingGetEgressPath(L *lua.LState) int {
 	if _, ok := params.Get("refresh_strategy"); !ok {
 		params.Set("refresh_strategy", "Epoch")
 	}
-	data := params.Plain(false)
-	cfg, err := egress.DecodeEgressPathConfig(data)
+	cfg, err := egress.DecodeEgressPathConfig(params)
 	if err != nil {
-		raise(L, deserializeError(err, data))
+		raise(L, deserializeError(err, params.Plain(false)))
 	}
 	L.Push(NewEgressPathUserData(L, cfg))
 	return 1

@@ -2,6 +2,7 @@ package egress
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -326,5 +327,37 @@ func BenchmarkSerializeEgressPath(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		c.Serialize()
+	}
+}
+
+// An ordered map (what shaping resolves to) decodes exactly as the same
+// data in a Go map: values, defaults and errors.
+func TestDecodeEgressPathConfigFromOrderedMap(t *testing.T) {
+	for _, in := range []map[string]any{
+		{"connection_limit": int64(3), "idle_timeout": "9s", "additional_connection_limits": map[string]any{"a": int64(2)}, "enable_tls": "Required"},
+		{"conection_limit": int64(3)},
+		{"max_ready": "lots"},
+	} {
+		om := plain.NewMap(len(in))
+		for _, k := range plain.SortedKeys(in) {
+			v := in[k]
+			if sub, ok := v.(map[string]any); ok {
+				m := plain.NewMap(len(sub))
+				for _, sk := range plain.SortedKeys(sub) {
+					m.Set(sk, sub[sk])
+				}
+				v = m
+			}
+			om.Set(k, v)
+		}
+		want, wantErr := DecodeEgressPathConfig(in)
+		got, gotErr := DecodeEgressPathConfig(om)
+		if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+			t.Errorf("%v: errors differ: %v vs %v", in, wantErr, gotErr)
+			continue
+		}
+		if wantErr == nil && !reflect.DeepEqual(want.Serialize().Plain(true), got.Serialize().Plain(true)) {
+			t.Errorf("%v: decoded differently:\n%v\n%v", in, want.Serialize().Plain(true), got.Serialize().Plain(true))
+		}
 	}
 }

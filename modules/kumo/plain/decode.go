@@ -137,6 +137,8 @@ func AsMap(v any, expected string) (map[string]any, error) {
 	switch x := v.(type) {
 	case map[string]any:
 		return x, nil
+	case *Map:
+		return x.Plain(false), nil
 	case []any:
 		if len(x) == 0 {
 			return map[string]any{}, nil
@@ -148,13 +150,24 @@ func AsMap(v any, expected string) (map[string]any, error) {
 // DecodeNamedMap decodes a map from names to values with decode, in sorted
 // key order (the input has no order); errors are located at the key.
 func DecodeNamedMap[V any](v any, decode func(any) (V, error)) ([]Named[V], error) {
-	m, err := AsMap(v, "a map")
-	if err != nil {
-		return nil, err
+	var keys []string
+	var get func(string) any
+	if om, ok := v.(*Map); ok {
+		// Read an ordered map in place, in sorted key order as for a Go map.
+		keys = slices.Clone(om.Keys())
+		slices.Sort(keys)
+		get = om.Value
+	} else {
+		m, err := AsMap(v, "a map")
+		if err != nil {
+			return nil, err
+		}
+		keys = SortedKeys(m)
+		get = func(k string) any { return m[k] }
 	}
-	out := make([]Named[V], 0, len(m))
-	for _, k := range SortedKeys(m) {
-		val, err := decode(m[k])
+	out := make([]Named[V], 0, len(keys))
+	for _, k := range keys {
+		val, err := decode(get(k))
 		if err != nil {
 			return nil, AtField(err, k)
 		}

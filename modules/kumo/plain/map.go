@@ -15,7 +15,7 @@ type Map struct {
 
 // indexThreshold is the size beyond which lookups use a hash index rather
 // than a linear scan.
-const indexThreshold = 12
+const indexThreshold = 32
 
 // NewMap returns an empty Map with room for n entries.
 func NewMap(n int) *Map {

@@ -60,22 +60,36 @@ func (s *Schema[T]) FieldNames() []string { return slices.Clone(s.names) }
 
 // Decode decodes v into dst (see Schema).
 func (s *Schema[T]) Decode(dst *T, v any) error {
-	m, err := AsMap(v, "struct "+s.Name)
-	if err != nil {
-		return err
-	}
+	// An ordered map is read in place: converting it to a Go map first
+	// would cost more than the decoding itself on hot paths.
 	var buf [16]int
 	present := buf[:0]
 	var unknown string
-	for k := range m {
+	consider := func(k string) {
 		i, ok := s.index[k]
 		if !ok {
 			if unknown == "" || k < unknown {
 				unknown = k
 			}
-			continue
+			return
 		}
 		present = append(present, i)
+	}
+	var get func(name string) any
+	if om, ok := v.(*Map); ok {
+		get = om.Value
+		for _, k := range om.Keys() {
+			consider(k)
+		}
+	} else {
+		m, err := AsMap(v, "struct "+s.Name)
+		if err != nil {
+			return err
+		}
+		get = func(name string) any { return m[name] }
+		for k := range m {
+			consider(k)
+		}
 	}
 	if unknown != "" {
 		if s.listUnknown {
@@ -90,7 +104,7 @@ func (s *Schema[T]) Decode(dst *T, v any) error {
 	slices.Sort(present)
 	for _, i := range present {
 		f := &s.fields[i]
-		val := m[f.Name]
+		val := get(f.Name)
 		if val == nil {
 			continue
 		}
@@ -100,7 +114,7 @@ func (s *Schema[T]) Decode(dst *T, v any) error {
 	}
 	for i := range s.fields {
 		f := &s.fields[i]
-		if f.Required && m[f.Name] == nil {
+		if f.Required && get(f.Name) == nil {
 			return MissingField(f.Name)
 		}
 	}
