@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -383,7 +384,14 @@ func memoDebugValue(v lua.LValue) string {
 
 // memoizeKey builds the cache key of a call from its nargs arguments.
 func memoizeKey(L *lua.LState, nargs int) (string, error) {
-	buf := make([]byte, 0, 64)
+	bp := keyBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			keyBuffers.Put(bp)
+		}
+	}()
+	buf := (*bp)[:0]
+	defer func() { *bp = buf[:0] }()
 	var err error
 	switch nargs {
 	case 0:
@@ -408,6 +416,10 @@ func memoizeKey(L *lua.LState, nargs int) (string, error) {
 	}
 	return string(buf), nil
 }
+
+// keyBuffers hold the buffers keys are built in: a key is built on every
+// call of a memoized function, hit or miss.
+var keyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // memoAppendKey appends the compact JSON of v, with object keys sorted. A
 // table whose keys are exactly 1..n is an array, an empty table is {} (or

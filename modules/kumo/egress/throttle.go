@@ -172,9 +172,12 @@ func DecodeThrottleSpec(v any) (ThrottleSpec, error) {
 	if !ok {
 		return ThrottleSpec{}, plain.InvalidType(v, "a string")
 	}
-	t, err := ParseThrottleSpec(s)
+	t, err := throttleMemo.Parse(s, ParseThrottleSpec)
 	if err != nil {
 		return ThrottleSpec{}, &plain.Error{Msg: err.Error()}
 	}
 	return t, nil
 }
+
+// throttleMemo keeps the rates parsed from strings.
+var throttleMemo = plain.NewParseMemo[ThrottleSpec](4096)

@@ -55,12 +55,15 @@ func decodeUintNamed(v any, bitSize int, name string) (uint64, error) {
 	return 0, InvalidType(v, name)
 }
 
+// durationMemo keeps the durations parsed from strings.
+var durationMemo = NewParseMemo[time.Duration](4096)
+
 // DecodeDuration accepts a humantime string (see ParseDuration) or a number
 // of seconds: a non-negative integer, or a float for fractional seconds.
 func DecodeDuration(v any) (time.Duration, error) {
 	switch x := v.(type) {
 	case string:
-		d, err := ParseDuration(x)
+		d, err := durationMemo.Parse(x, ParseDuration)
 		if err != nil {
 			return 0, &Error{Msg: err.Error()}
 		}
