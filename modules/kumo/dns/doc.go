@@ -4,7 +4,7 @@
 // and talks to the configured upstream name servers directly (UDP with TCP
 // fallback on truncation by default).
 //
-// # MX resolution (shaping spec §8)
+// # MX resolution
 //
 // Resolver.LookupMX classifies its input first:
 //

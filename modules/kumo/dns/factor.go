@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// FactorNames computes KumoMTA's site name for an ordered list of MX hosts
-// (shaping spec §8.3): a compact, pseudo-regex rendering of the host names
+// FactorNames computes KumoMTA's site name for an ordered list of MX
+// hosts: a compact, pseudo-regex rendering of the host names
 // with their common labels factored out, aligned from the TLD.
 //
 //	(mta5|mta6|mta7).am0.yahoodns.net

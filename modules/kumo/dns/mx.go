@@ -66,7 +66,7 @@ type mxResult struct {
 	err string
 }
 
-// LookupMX resolves domain (shaping spec §8): an optional `:PORT` suffix; a
+// LookupMX resolves domain as KumoMTA does: an optional `:PORT` suffix; a
 // domain literal such as `[10.0.0.1]` or `[IPv6:::1]` needs no DNS;
 // otherwise the MX records are fetched, grouped and sorted by preference,
 // sorted by name within a preference, and factored into a site name. A name

@@ -44,7 +44,7 @@ type mxRecord struct {
 	host string
 }
 
-// The site_name examples of shaping spec §8.3, each produced by a real MX
+// KumoMTA's documented site_name examples, each produced by a real MX
 // exchange with the loopback server. Records are published in a shuffled
 // order so that the resolver's own grouping and sorting is what is tested.
 func TestSiteNameExamplesOverDNS(t *testing.T) {

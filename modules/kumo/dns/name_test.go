@@ -109,7 +109,7 @@ func TestClassifyLiterals(t *testing.T) {
 	}
 }
 
-// The pure examples of shaping spec §8.3 (the same hosts are resolved
+// KumoMTA's documented site_name examples (the same hosts are resolved
 // through a real DNS exchange in mx_test.go).
 func TestFactorNamesExamples(t *testing.T) {
 	for _, c := range []struct {
