@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
@@ -77,8 +75,9 @@ var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}
 
 // Decode reads a record from plain data (map[string]any with int64/float64
 // numbers, as encoding/json with integers kept or luart.ToGo produce).
-// Errors name the field: "missing field `site`", "invalid type: ... for
-// field `size`".
+// Errors are located by the field's path, as every decoder of the project
+// does: "missing field `site`", "size: invalid type: ...",
+// "response.enhanced_code.class: invalid value: ...".
 func Decode(v any) (*Record, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -88,7 +87,7 @@ func Decode(v any) (*Record, error) {
 	r := &Record{Raw: m}
 	r.Type = d.str("type", true)
 	if d.err == nil && !validType(r.Type) {
-		d.fail("unknown variant `%s` for field `type`, expected one of %s", r.Type, quoteList(Types))
+		d.failAt("type", plain.UnknownVariant(r.Type, Types))
 	}
 	r.ID = d.str("id", true)
 	r.Sender = d.str("sender", true)
@@ -105,12 +104,12 @@ func Decode(v any) (*Record, error) {
 	d.object("headers", true)
 	r.NodeID = d.str("nodeid", true)
 	if d.err == nil && !uuidRe.MatchString(r.NodeID) {
-		d.fail("invalid value: string %q, expected a UUID for field `nodeid`", r.NodeID)
+		d.failAt("nodeid", plain.InvalidValue(r.NodeID, "a UUID"))
 	}
 	if et := d.str("event_time", false); et != "" && d.err == nil {
 		t, err := time.Parse(time.RFC3339Nano, et)
 		if err != nil {
-			d.fail("invalid value: string %q, expected an RFC 3339 time for field `event_time`", et)
+			d.failAt("event_time", plain.InvalidValue(et, "an RFC 3339 time"))
 		}
 		r.EventTime = t
 	}
@@ -137,9 +136,10 @@ type decoder struct {
 	err error
 }
 
-func (d *decoder) fail(format string, args ...any) {
+// failAt records the first error, located at the field.
+func (d *decoder) failAt(field string, err error) {
 	if d.err == nil {
-		d.err = fmt.Errorf(format, args...)
+		d.err = plain.AtField(err, field)
 	}
 }
 
@@ -147,7 +147,9 @@ func (d *decoder) get(key string, required bool) (any, bool) {
 	v, ok := d.m[key]
 	if !ok || v == nil {
 		if required {
-			d.fail("missing field `%s`", key)
+			if d.err == nil {
+				d.err = plain.MissingField(key)
+			}
 		}
 		return nil, false
 	}
@@ -161,7 +163,7 @@ func (d *decoder) str(key string, required bool) string {
 	}
 	s, ok := v.(string)
 	if !ok {
-		d.fail("invalid type: %s, expected a string for field `%s`", plain.Describe(v), key)
+		d.failAt(key, plain.InvalidType(v, "a string"))
 	}
 	return s
 }
@@ -173,7 +175,7 @@ func (d *decoder) int(key string, required bool) int64 {
 	}
 	i, ok := v.(int64)
 	if !ok {
-		d.fail("invalid type: %s, expected an integer for field `%s`", plain.Describe(v), key)
+		d.failAt(key, plain.InvalidType(v, "an integer"))
 	}
 	return i
 }
@@ -181,7 +183,7 @@ func (d *decoder) int(key string, required bool) int64 {
 func (d *decoder) uint(key string, required bool, limit int64) int64 {
 	i := d.int(key, required)
 	if i < 0 || i > limit {
-		d.fail("invalid value: integer `%d`, expected an integer from 0 to %d for field `%s`", i, limit, key)
+		d.failAt(key, plain.InvalidValue(i, fmt.Sprintf("an integer from 0 to %d", limit)))
 	}
 	return i
 }
@@ -199,7 +201,7 @@ func (d *decoder) object(key string, required bool) map[string]any {
 			return map[string]any{}
 		}
 	}
-	d.fail("invalid type: %s, expected a map for field `%s`", plain.Describe(v), key)
+	d.failAt(key, plain.InvalidType(v, "a map"))
 	return nil
 }
 
@@ -216,14 +218,14 @@ func (d *decoder) recipients() []string {
 		for i, e := range x {
 			s, ok := e.(string)
 			if !ok {
-				d.fail("invalid type: %s, expected a string for field `recipient[%d]`", plain.Describe(e), i)
+				d.failAt("recipient", plain.AtIndex(plain.InvalidType(e, "a string"), i+1))
 				return nil
 			}
 			out = append(out, s)
 		}
 		return out
 	}
-	d.fail("invalid type: %s, expected a string or an array of strings for field `recipient`", plain.Describe(v))
+	d.failAt("recipient", plain.InvalidType(v, "a string or an array of strings"))
 	return nil
 }
 
@@ -234,7 +236,7 @@ func (d *decoder) response() Response {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		d.fail("invalid type: %s, expected a map for field `response`", plain.Describe(v))
+		d.failAt("response", plain.InvalidType(v, "a map"))
 		return Response{}
 	}
 	sub := decoder{m: m}
@@ -246,7 +248,7 @@ func (d *decoder) response() Response {
 	if ec, ok := sub.get("enhanced_code", false); ok {
 		em, ok := ec.(map[string]any)
 		if !ok {
-			sub.fail("invalid type: %s, expected a map for field `enhanced_code`", plain.Describe(ec))
+			sub.failAt("enhanced_code", plain.InvalidType(ec, "a map"))
 		} else {
 			e := decoder{m: em}
 			resp.Enhanced = &EnhancedCode{
@@ -255,21 +257,12 @@ func (d *decoder) response() Response {
 				Detail:  uint16(e.uint("detail", true, math.MaxUint16)),
 			}
 			if e.err != nil {
-				sub.fail("enhanced_code: %v", e.err)
+				sub.failAt("enhanced_code", e.err)
 			}
 		}
 	}
 	if sub.err != nil {
-		d.fail("response: %v", sub.err)
+		d.failAt("response", sub.err)
 	}
 	return resp
-}
-
-func quoteList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = "`" + n + "`"
-	}
-	sort.Strings(q)
-	return strings.Join(q, ", ")
 }

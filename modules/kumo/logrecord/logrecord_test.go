@@ -38,12 +38,12 @@ func TestEventTimeWins(t *testing.T) {
 func TestRecordErrors(t *testing.T) {
 	cases := map[string]string{
 		`"site":"unspecified->(alt1)?.gmail-smtp-in.l.google.com@smtp_client",`: "missing field `site`",
-		`"type":"TransientFailure"`:                       "unknown variant `Nope`",
-		`"size":1024`:                                     "expected an integer for field `size`",
-		`"timestamp":1700000000`:                          "expected an integer for field `timestamp`",
-		`"nodeid":"d7ef132b-5a2a-4b2e-9b1c-6a1b5d4a9a11"`: "expected a UUID",
-		`"recipient":"user@gmail.com"`:                    "expected a string or an array of strings",
-		`"response":{"code":421,`:                         "response: invalid value: integer `70000`",
+		`"type":"TransientFailure"`:                       "type: unknown variant `Nope`, expected one of",
+		`"size":1024`:                                     "size: invalid type: string \"big\", expected an integer",
+		`"timestamp":1700000000`:                          "timestamp: invalid type: floating point `1.5`, expected an integer",
+		`"nodeid":"d7ef132b-5a2a-4b2e-9b1c-6a1b5d4a9a11"`: "nodeid: invalid value: string \"node-1\", expected a UUID",
+		`"recipient":"user@gmail.com"`:                    "recipient: invalid type: integer `5`, expected a string or an array of strings",
+		`"response":{"code":421,`:                         "response.code: invalid value: integer `70000`, expected an integer from 0 to 65535",
 	}
 	repl := map[string]string{
 		`"site":"unspecified->(alt1)?.gmail-smtp-in.l.google.com@smtp_client",`: ``,
