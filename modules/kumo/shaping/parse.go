@@ -90,7 +90,7 @@ func (l *loader) parseBlock(key string, val any, path string) (*Block, error) {
 		case "replace_base":
 			blk.ReplaceBase, err = boolValue(k, v)
 		case "automation":
-			blk.Automation, err = l.parseRules(v)
+			blk.Automation, err = l.parseRules(v, blk.Origin[0])
 		case "sources":
 			blk.Sources, err = sourcesValue(v)
 		default:
@@ -137,7 +137,7 @@ func (l *loader) parseProvider(name string, val any, path string) (*Provider, er
 		case "replace_base":
 			p.ReplaceBase, err = boolValue(k, v)
 		case "automation":
-			p.Automation, err = l.parseRules(v)
+			p.Automation, err = l.parseRules(v, p.Origin[0])
 		case "sources":
 			p.Sources, err = sourcesValue(v)
 		default:
@@ -243,6 +243,10 @@ type Rule struct {
 	MatchInternal bool
 	// Raw is the rule table as written.
 	Raw *plain.Map
+	// Origin is the file and block the rule was written in, and Index its
+	// position in that block's automation array (0-based).
+	Origin Origin
+	Index  int
 }
 
 // Serialize renders the rule as match_rules returns it to Lua: regex and
@@ -281,7 +285,7 @@ func (r *Rule) Serialize() *plain.Map {
 	return t
 }
 
-func (l *loader) parseRules(v any) ([]*Rule, error) {
+func (l *loader) parseRules(v any, at Origin) ([]*Rule, error) {
 	arr, ok := v.([]any)
 	if !ok {
 		return nil, fmt.Errorf("automation: invalid type: %s, expected a sequence of rules", plain.Describe(v))
@@ -296,6 +300,7 @@ func (l *loader) parseRules(v any) ([]*Rule, error) {
 		if err != nil {
 			return nil, fmt.Errorf("automation[%d]: %w", i, err)
 		}
+		r.Origin, r.Index = at, i
 		out = append(out, r)
 	}
 	return out, nil
