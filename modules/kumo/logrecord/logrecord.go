@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
@@ -107,7 +109,7 @@ func Decode(v any) (*Record, error) {
 		d.failAt("nodeid", plain.InvalidValue(r.NodeID, "a UUID"))
 	}
 	if et := d.str("event_time", false); et != "" && d.err == nil {
-		t, err := time.Parse(time.RFC3339Nano, et)
+		t, err := ParseEventTime(et)
 		if err != nil {
 			d.failAt("event_time", plain.InvalidValue(et, "an RFC 3339 time"))
 		}
@@ -265,4 +267,56 @@ func (d *decoder) response() Response {
 		d.failAt("response", sub.err)
 	}
 	return resp
+}
+
+// eventTimeRe is RFC 3339 as KumoMTA reads event_time: 'T', 't' or a space
+// between date and time, fields without their leading zeros, any number of
+// fractional digits, and a zone of Z, UTC or an offset with or without its
+// colon.
+var eventTimeRe = regexp.MustCompile(`^(\d{4})-(\d{1,2})-(\d{1,2})[Tt ](\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))? ?(Z|z|UTC|[+-]\d{2}:?\d{2})$`)
+
+// ParseEventTime parses an event_time value leniently (see eventTimeRe),
+// keeping the full sub-second precision (nanoseconds; further digits are
+// dropped). Out-of-range fields are errors.
+func ParseEventTime(s string) (time.Time, error) {
+	m := eventTimeRe.FindStringSubmatch(s)
+	if m == nil {
+		return time.Time{}, fmt.Errorf("not an RFC 3339 time: %q", s)
+	}
+	n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
+	year, month, day, hour, minute, sec := n(1), n(2), n(3), n(4), n(5), n(6)
+	nanos := 0
+	if frac := m[7]; frac != "" {
+		frac = (frac + "000000000")[:9]
+		nanos, _ = strconv.Atoi(frac)
+	}
+	offset := 0
+	if z := m[8]; z != "Z" && z != "z" && z != "UTC" {
+		sign := 1
+		if z[0] == '-' {
+			sign = -1
+		}
+		digits := strings.ReplaceAll(z[1:], ":", "")
+		h, _ := strconv.Atoi(digits[:2])
+		mm, _ := strconv.Atoi(digits[2:])
+		if h > 23 || mm > 59 {
+			return time.Time{}, fmt.Errorf("invalid UTC offset in %q", s)
+		}
+		offset = sign * (h*3600 + mm*60)
+	}
+	if month < 1 || month > 12 || hour > 23 || minute > 59 || sec > 60 {
+		return time.Time{}, fmt.Errorf("field out of range in %q", s)
+	}
+	leap := sec == 60
+	if leap {
+		sec = 59
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nanos, time.FixedZone("", offset))
+	if t.Day() != day {
+		return time.Time{}, fmt.Errorf("no such date in %q", s)
+	}
+	if leap {
+		t = t.Add(time.Second)
+	}
+	return t, nil
 }

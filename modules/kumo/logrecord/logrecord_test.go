@@ -74,3 +74,40 @@ func TestRecipientArray(t *testing.T) {
 		t.Fatalf("%v %v", r, err)
 	}
 }
+
+func TestParseEventTimeLeniently(t *testing.T) {
+	want := time.Date(2026, 11, 30, 12, 3, 4, 123456789, time.UTC)
+	for _, s := range []string{
+		"2026-11-30T12:03:04.123456789Z",
+		"2026-11-30t12:03:04.123456789z",
+		"2026-11-30 12:03:04.123456789Z",
+		"2026-11-30 12:03:04.123456789 UTC",
+		"2026-11-30T12:03:04.123456789UTC",
+		"2026-11-30T13:03:04.123456789+01:00",
+		"2026-11-30T13:03:04.123456789+0100",
+		"2026-11-30T11:33:04.123456789-0030",
+		"2026-11-30T12:3:4.1234567891Z", // unpadded, a tenth fractional digit dropped
+	} {
+		got, err := ParseEventTime(s)
+		if err != nil {
+			t.Errorf("%s: %v", s, err)
+			continue
+		}
+		if !got.Equal(want) {
+			t.Errorf("%s: got %v, want %v", s, got.UTC(), want)
+		}
+	}
+	for _, s := range []string{"", "2026-11-30", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-11-30T24:00:00Z", "2026-11-30T12:00:00", "2026-11-30T12:00:00+25:00", "yesterday"} {
+		if _, err := ParseEventTime(s); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+	// In a record: event_time replaces timestamp, with its nanoseconds.
+	r, err := ParseJSON([]byte(strings.Replace(minimal, `"timestamp":1700000000`, `"timestamp":1700000000,"event_time":"2023-11-14 22:13:20.5 UTC"`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Time(); !got.Equal(time.Unix(1700000000, 500000000)) {
+		t.Errorf("record time %v", got)
+	}
+}
