@@ -9,8 +9,9 @@ import (
 	"strings"
 )
 
-// SyntaxError reports malformed JSON or TOML text with its position, as
-// serde_json words it: "<message> at line 3 column 7". Line and Column
+// SyntaxError reports malformed JSON or TOML text with its position, in
+// serde_json's shape, "<message> at line 3 column 7"; the messages
+// themselves are kumopolicy's own, not serde_json's texts. Line and Column
 // count from 1; Column counts bytes.
 type SyntaxError struct {
 	Msg    string
