@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -452,8 +453,11 @@ func bounceKeyOf(b *SchedQBounce) (schedKey, error) {
 // Key strings are JSON arrays: printable (error messages name them) and
 // unambiguous whatever the strings hold.
 func keyString(parts ...any) string {
-	b, _ := json.Marshal(parts) // strings and nil only: cannot fail
-	return string(b)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep "->" of site names readable
+	_ = enc.Encode(parts)    // strings and nil only: cannot fail
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func readyKeyString(k siteKey) string { return siteKeyString(KindReady, k) }
