@@ -12,6 +12,7 @@ require (
 	github.com/bmatcuk/doublestar/v4 v4.10.0
 	github.com/dlclark/regexp2 v1.12.0
 	github.com/miekg/dns v1.1.73
+	go.etcd.io/bbolt v1.5.0
 	golang.org/x/net v0.57.0
 )
 

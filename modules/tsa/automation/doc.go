@@ -14,4 +14,9 @@
 // batch, so a batch's effects become visible together. Readers (Snapshot,
 // the renderers) take the same mutex and copy what they need. *Rules is
 // immutable once built.
+//
+// Persistence (persist.go): Export and Import move the state as plain
+// values; an attached Journal receives each batch's changed entries while
+// the batch's lock is still held, so nothing is visible before it is
+// durable, and Flush sends the rest (threshold counters, pruned entries).
 package automation

@@ -124,6 +124,9 @@ type Engine struct {
 	bounces  map[schedKey]*bounceEntry
 	config   map[siteKey]*configEntry
 	counters map[siteKey]*counter
+
+	journal Journal   // nil: nothing persisted
+	dirty   *dirtySet // what changed since the last commit; nil without a journal
 }
 
 // New returns an engine using rules (nil: no rules yet) and mx for
@@ -181,7 +184,10 @@ type matched struct {
 // trigger is counted and, when it fires, every action is applied. It
 // returns the subscriber events of the batch, in order, and the problems
 // met (bad recipients, tenant actions on queues without a tenant); a
-// problem with one record never stops the others.
+// problem with one record never stops the others. With a journal
+// attached (SetJournal), the batch's entries are committed to it before
+// the lock is released; a failed commit is a *PersistError among the
+// errors.
 func (e *Engine) Process(ctx context.Context, now time.Time, recs []*logrecord.Record) ([]Event, []error) {
 	rules := e.rules.Load()
 	var errs []error
@@ -222,6 +228,9 @@ func (e *Engine) Process(ctx context.Context, now time.Time, recs []*logrecord.R
 				}
 			}
 		}
+	}
+	if err := e.commitLocked(false); err != nil {
+		errs = append(errs, err)
 	}
 	return events, errs
 }
@@ -274,6 +283,7 @@ func (e *Engine) count(r *rule, m matched, now time.Time) uint64 {
 		c = &counter{}
 		e.counters[k] = c
 	}
+	e.markCounter(k)
 	c.durationSecs = dur
 	t := m.t.Unix()
 	i := sort.Search(len(c.times), func(i int) bool { return c.times[i] > t })
@@ -297,6 +307,7 @@ func (e *Engine) apply(r *rule, i int, a shaping.Action, m matched, dom string, 
 	case shaping.Suspend:
 		ent := &readyEntry{ReadyQSuspension{RuleHash: hexHash, SiteName: site, Reason: reason, Source: m.source, Expires: expires}, r.info}
 		e.ready[siteKey{hash, site}] = ent
+		e.markReady(siteKey{hash, site})
 		ev := ent.ReadyQSuspension
 		ev.RuleHash = siteHash
 		return &Event{Kind: ReadyQEvent, ReadyQ: &ev}, nil
@@ -305,6 +316,7 @@ func (e *Engine) apply(r *rule, i int, a shaping.Action, m matched, dom string, 
 			RuleHash: siteHash, Site: site, Domain: dom, MxRollup: a.Kind == shaping.SetConfig && r.rollup,
 			Source: m.source, Name: a.Name, Value: a.Value, Reason: reason, Expires: expires,
 		}, r.info}
+		e.markConfig(siteKey{hash, site})
 		return nil, nil
 	}
 	q := parseQueue(m.rec.Queue)
@@ -327,6 +339,7 @@ func (e *Engine) apply(r *rule, i int, a shaping.Action, m matched, dom string, 
 		}
 		ent := &schedEntry{SchedQSuspension{RuleHash: siteHash, Tenant: q.tenant, Domain: q.domain, Campaign: campaign, Reason: reason, Expires: expires}, r.info}
 		e.sched[k] = ent
+		e.markSched(k)
 		ev := ent.SchedQSuspension
 		return &Event{Kind: SchedQEvent, SchedQ: &ev}, nil
 	case shaping.Bounce, shaping.BounceTenant, shaping.BounceCampaign:
@@ -342,6 +355,7 @@ func (e *Engine) apply(r *rule, i int, a shaping.Action, m matched, dom string, 
 		}
 		ent := &bounceEntry{SchedQBounce{RuleHash: siteHash, Domain: q.domain, Tenant: tenant, Campaign: campaign, Reason: reason, Expires: expires}, r.info}
 		e.bounces[k] = ent
+		e.markBounce(k)
 		ev := ent.SchedQBounce
 		return &Event{Kind: BounceEvent, Bounce: &ev}, nil
 	}
@@ -362,30 +376,35 @@ func (e *Engine) Prune(now time.Time) PruneStats {
 	for k, v := range e.ready {
 		if !v.Expires.After(now) {
 			delete(e.ready, k)
+			e.markReady(k)
 			st.Ready++
 		}
 	}
 	for k, v := range e.sched {
 		if !v.Expires.After(now) {
 			delete(e.sched, k)
+			e.markSched(k)
 			st.Sched++
 		}
 	}
 	for k, v := range e.bounces {
 		if !v.Expires.After(now) {
 			delete(e.bounces, k)
+			e.markBounce(k)
 			st.Bounces++
 		}
 	}
 	for k, v := range e.config {
 		if !v.Expires.After(now) {
 			delete(e.config, k)
+			e.markConfig(k)
 			st.Config++
 		}
 	}
 	for k, c := range e.counters {
 		if len(c.times) == 0 || c.times[len(c.times)-1] < now.Unix()-c.durationSecs-thresholdSlack {
 			delete(e.counters, k)
+			e.markCounter(k)
 			st.Counters++
 		}
 	}
