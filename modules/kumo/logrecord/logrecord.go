@@ -277,7 +277,7 @@ var eventTimeRe = regexp.MustCompile(`^(\d{4})-(\d{1,2})-(\d{1,2})[Tt ](\d{1,2})
 
 // ParseEventTime parses an event_time value leniently (see eventTimeRe),
 // keeping the full sub-second precision (nanoseconds; further digits are
-// dropped). Out-of-range fields are errors.
+// dropped), as an instant in UTC. Out-of-range fields are errors.
 func ParseEventTime(s string) (time.Time, error) {
 	m := eventTimeRe.FindStringSubmatch(s)
 	if m == nil {
@@ -318,5 +318,5 @@ func ParseEventTime(s string) (time.Time, error) {
 	if leap {
 		t = t.Add(time.Second)
 	}
-	return t, nil
+	return t.UTC(), nil
 }
