@@ -483,3 +483,19 @@ duration = "1 hour"
 		t.Errorf("fresh subscriber got %s", frame)
 	}
 }
+
+// TestIPv4WildcardStaysIPv4: 0.0.0.0 is bound IPv4-only and reported as
+// such (the 401 text and the harness line name it), not as Go's
+// dual-stack [::].
+func TestIPv4WildcardStaysIPv4(t *testing.T) {
+	dir := t.TempDir()
+	f := start(t, minimalPolicy(t, dir, `tsa.start_http_listener { listen = '0.0.0.0:0' }`), daemon.Options{})
+	addrs := f.d.Addrs()
+	if len(addrs) != 1 || !strings.HasPrefix(addrs[0], "0.0.0.0:") {
+		t.Fatalf("listeners %v, want 0.0.0.0:PORT", addrs)
+	}
+	port := strings.TrimPrefix(addrs[0], "0.0.0.0:")
+	if got := get(t, "http://127.0.0.1:"+port+"/tsa/status"); got != httpapi.StatusBody {
+		t.Errorf("status %q", got)
+	}
+}

@@ -158,22 +158,21 @@ func parseListenerParams(v lua.LValue) (ListenerParams, error) {
 	return p, err
 }
 
-// listenNetwork binds an IPv4 address IPv4-only and an IPv6 one IPv6-only,
-// as KumoMTA does: Go's "tcp" would make 0.0.0.0 a dual-stack [::].
+// listenNetwork binds an IPv4 address IPv4-only, as KumoMTA does (Go's
+// "tcp" would turn 0.0.0.0 into a dual-stack [::]); other addresses use
+// "tcp", so [::] is dual-stack as on Linux upstream. IPv4 peers of a
+// dual-stack listener reach the handlers as IPv4 addresses, so they match
+// 127.0.0.1 in trusted_hosts, where upstream sees ::ffff:127.0.0.1 and
+// does not.
 func listenNetwork(addr string) string {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "tcp"
 	}
-	ip, err := netip.ParseAddr(host)
-	switch {
-	case err != nil:
-		return "tcp"
-	case ip.Is4():
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
 		return "tcp4"
-	default:
-		return "tcp6"
 	}
+	return "tcp"
 }
 
 // StartListener binds p.Listen and serves the API on it. It returns the
