@@ -10,6 +10,7 @@ require (
 
 require (
 	github.com/bmatcuk/doublestar/v4 v4.10.0
+	github.com/coder/websocket v1.8.15
 	github.com/dlclark/regexp2 v1.12.0
 	github.com/miekg/dns v1.1.73
 	go.etcd.io/bbolt v1.5.0

@@ -52,7 +52,7 @@ end)
 	if !strings.HasPrefix(a, "module 'no.such.module' not found:\n\tno field package.preload['no.such.module']\n\tno file ") || strings.HasSuffix(a, ", ") || strings.Contains(a, "\n\t\n") {
 		t.Errorf("message:\n%q", a)
 	}
-	if !strings.Contains(b, "module 'tsa' not found:") || !strings.HasSuffix(b, "kumopolicy does not provide the TSA daemon yet)") {
+	if !strings.Contains(b, "module 'tsa' not found:") || !strings.HasSuffix(b, "run it with `kumopolicy tsa-daemon`)") {
 		t.Errorf("tsa message:\n%s", b)
 	}
 }

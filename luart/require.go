@@ -320,5 +320,5 @@ func moduleNotFound(name string, tried []string) string {
 // otherProcessModules are modules KumoMTA registers only in its other
 // daemons, with what a policy author should know.
 var otherProcessModules = map[string]string{
-	"tsa": "(the 'tsa' module belongs to KumoMTA's TSA daemon, for tsa_init.lua; kumopolicy does not provide the TSA daemon yet)",
+	"tsa": "(the 'tsa' module belongs to KumoMTA's TSA daemon, for tsa_init.lua; run it with `kumopolicy tsa-daemon`)",
 }

@@ -29,6 +29,7 @@ func init() {
 		{"validate", "load a policy and run pre_init, init and validate_config", runValidate},
 		{"validate-shaping", "load and check shaping files as kumo.shaping.load does", runValidateShaping},
 		{"resolve", "show the egress path config a policy gives a domain, and --explain it", runResolve},
+		{"tsa-daemon", "run the TSA daemon: tsa_init.lua, the `tsa` module and the TSA HTTP API", runTSADaemon},
 		{"version", "print the kumopolicy version", runVersion},
 	}
 }
@@ -61,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "kumopolicy runs KumoMTA Lua policies (init.lua and its policy-extras helpers) on a Go host.")
-	fmt.Fprintln(w, "The TSA daemon's tsa_init.lua (the `tsa` module) is not supported yet.")
+	fmt.Fprintln(w, "`kumopolicy tsa-daemon` runs the TSA daemon's tsa_init.lua (the `tsa` module).")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Usage: kumopolicy COMMAND [flags] [args]")
 	fmt.Fprintln(w)

@@ -79,9 +79,9 @@ func TestVersionRejectsArguments(t *testing.T) {
 	}
 }
 
-func TestHelpDoesNotClaimTSA(t *testing.T) {
+func TestHelpNamesTSADaemon(t *testing.T) {
 	_, out, _ := runCLI("--help")
-	if strings.Contains(out, "(init.lua, tsa_init.lua") || !strings.Contains(out, "not supported yet") {
+	if !strings.Contains(out, "  tsa-daemon ") || strings.Contains(out, "not supported yet") {
 		t.Errorf("--help:\n%s", out)
 	}
 }

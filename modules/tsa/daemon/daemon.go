@@ -1,0 +1,287 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/kumopolicy/kumopolicy/luart"
+	"github.com/kumopolicy/kumopolicy/modules/kumo"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/logrecord"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
+	"github.com/kumopolicy/kumopolicy/modules/tsa/automation"
+	"github.com/kumopolicy/kumopolicy/modules/tsa/httpapi"
+)
+
+// Events the daemon fires, and defaults, as KumoMTA's tsa-daemon has them.
+const (
+	EventLoadShaping = "tsa_load_shaping_data"
+	EventInit        = "tsa_init"
+
+	// DefaultDBPath is tsa.configure_tsa_db_path's default.
+	DefaultDBPath = "/var/spool/kumomta/tsa.db"
+	// DefaultShapingRefresh is how often tsa_load_shaping_data fires
+	// after startup.
+	DefaultShapingRefresh = 30 * time.Second
+	// DefaultPruneInterval is how often expired entries are removed.
+	DefaultPruneInterval = 60 * time.Second
+	// DefaultSubscriberBuffer is how many events a websocket subscriber
+	// may lag behind before it is dropped (KumoMTA's broadcast capacity).
+	DefaultSubscriberBuffer = 131072
+)
+
+// Options configure a Daemon. Zero fields take the defaults.
+type Options struct {
+	// Logger receives the daemon's diagnostics, among them the lines
+	// "http listener on ADDR" and "initialization complete" that KumoMTA's
+	// test harness waits for. Nil: the runtime's logger.
+	Logger *slog.Logger
+	// Version is logged at startup ("Version is ...").
+	Version string
+	// MX answers the MX lookups of provider rules matched by MX host
+	// (nil: such providers never match).
+	MX shaping.MXLookup
+	// ShapingRefresh, PruneInterval and SubscriberBuffer: see the Default
+	// constants.
+	ShapingRefresh   time.Duration
+	PruneInterval    time.Duration
+	SubscriberBuffer int
+	// Queue sizes the ingest queue; its Process is the daemon's.
+	Queue httpapi.QueueConfig
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// Daemon is one TSA daemon on a Lua runtime.
+type Daemon struct {
+	rt     *luart.Runtime
+	opts   Options
+	log    *slog.Logger
+	engine *automation.Engine
+	queue  *httpapi.Queue
+	hub    *hub
+
+	ctx    context.Context // ends after the queue is drained at shutdown
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	dbPath    string
+	listeners []*listener
+	loopsOn   bool
+	stop      chan struct{}
+	loops     sync.WaitGroup
+	down      sync.Once
+}
+
+// New builds a daemon on rt and installs the `tsa` module in it (every
+// state built afterwards has package.loaded.tsa). Nothing runs until
+// Start.
+func New(rt *luart.Runtime, opts Options) (*Daemon, error) {
+	if opts.Logger == nil {
+		opts.Logger = rt.Logger()
+	}
+	if opts.ShapingRefresh <= 0 {
+		opts.ShapingRefresh = DefaultShapingRefresh
+	}
+	if opts.PruneInterval <= 0 {
+		opts.PruneInterval = DefaultPruneInterval
+	}
+	if opts.SubscriberBuffer <= 0 {
+		opts.SubscriberBuffer = DefaultSubscriberBuffer
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Daemon{
+		rt:     rt,
+		opts:   opts,
+		log:    opts.Logger,
+		engine: automation.New(nil, opts.MX),
+		hub:    newHub(opts.SubscriberBuffer),
+		ctx:    ctx,
+		cancel: cancel,
+		dbPath: DefaultDBPath,
+		stop:   make(chan struct{}),
+	}
+	qc := opts.Queue
+	qc.Process = d.processBatch
+	qc.OnPanic = func(v any) { d.log.Error(fmt.Sprintf("error processing batch: panic: %v", v)) }
+	q, err := httpapi.NewQueue(qc)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	d.queue = q
+	rt.AddModule("tsa", d.openModule)
+	return d, nil
+}
+
+// Engine is the daemon's automation engine.
+func (d *Daemon) Engine() *automation.Engine { return d.engine }
+
+// DBPath is the path tsa.configure_tsa_db_path set (DefaultDBPath if it
+// was not called).
+func (d *Daemon) DBPath() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.dbPath
+}
+
+// Addrs are the bound addresses of the listeners started so far, in
+// order ("127.0.0.1:43117", "[::1]:8008").
+func (d *Daemon) Addrs() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]string, len(d.listeners))
+	for i, l := range d.listeners {
+		out[i] = l.addr
+	}
+	return out
+}
+
+func (d *Daemon) now() time.Time { return d.opts.Now() }
+
+// processBatch is the ingest queue's consumer: one now per batch, events
+// published once the whole batch is applied.
+func (d *Daemon) processBatch(batch []*logrecord.Record) {
+	events, errs := d.engine.Process(d.ctx, d.now(), batch)
+	for _, err := range errs {
+		d.log.Error("error processing record: " + err.Error())
+	}
+	d.hub.publish(events)
+}
+
+// Start performs KumoMTA's initialization: it fires tsa_load_shaping_data
+// and installs its rules, fires tsa_init (which starts the listeners),
+// restores the state (not wired yet: logged), and starts the shaping
+// refresh and the pruner. Whatever happened, it logs "initialization
+// complete"; on failure it first logs "problem initializing: ..." and
+// returns the error (the caller shuts down).
+func (d *Daemon) Start(ctx context.Context) error {
+	err := d.start(ctx)
+	if err != nil {
+		d.log.Error("problem initializing: " + err.Error())
+	}
+	d.log.Info("initialization complete")
+	return err
+}
+
+func (d *Daemon) start(ctx context.Context) error {
+	d.log.Info("Version is " + d.opts.Version)
+	rules, err := d.loadShaping(ctx)
+	if err != nil {
+		return err
+	}
+	d.engine.SetRules(rules)
+	err = d.rt.Call(ctx, func(s *luart.State) error {
+		_, _, err := s.Fire(ctx, EventInit)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("in %s event: %w", EventInit, err)
+	}
+	d.log.Warn(fmt.Sprintf("persistence is not wired yet: the automation state for %s is kept in memory only and is lost when the daemon stops", d.DBPath()))
+	d.mu.Lock()
+	d.loopsOn = true
+	d.mu.Unlock()
+	d.loops.Add(2)
+	go d.every(d.opts.ShapingRefresh, d.refreshShaping)
+	go d.every(d.opts.PruneInterval, func() { d.engine.Prune(d.now()) })
+	return nil
+}
+
+func (d *Daemon) every(interval time.Duration, fn func()) {
+	defer d.loops.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+			fn()
+		}
+	}
+}
+
+// refreshShaping reloads the rules; an error keeps the previous ones.
+func (d *Daemon) refreshShaping() {
+	rules, err := d.loadShaping(d.ctx)
+	if err != nil {
+		d.log.Error(fmt.Sprintf("refreshing shaping data: %v; keeping the previous rules", err))
+		return
+	}
+	d.engine.SetRules(rules)
+}
+
+// loadShaping fires tsa_load_shaping_data and compiles what it returns.
+func (d *Daemon) loadShaping(ctx context.Context) (*automation.Rules, error) {
+	var obj *kumo.ShapingObject
+	err := d.rt.Call(ctx, func(s *luart.State) error {
+		out, handled, err := s.Fire(ctx, EventLoadShaping)
+		if err != nil {
+			return err
+		}
+		if !handled {
+			return fmt.Errorf("Event %s has not been registered", EventLoadShaping)
+		}
+		if len(out) == 0 || out[0] == lua.LNil {
+			return fmt.Errorf("Event %s did not return a value", EventLoadShaping)
+		}
+		o, ok := kumo.ShapingFromLua(out[0])
+		if !ok {
+			return fmt.Errorf("Event %s returned a %s, expected the Shaping object kumo.shaping.load returns", EventLoadShaping, out[0].Type())
+		}
+		obj = o
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("in %s event: %w", EventLoadShaping, err)
+	}
+	rules, err := automation.Compile(obj.Shaping)
+	if err != nil {
+		return nil, fmt.Errorf("in %s event: %w", EventLoadShaping, err)
+	}
+	return rules, nil
+}
+
+// Shutdown stops the listeners, drains the ingest queue (every record
+// answered 200 is processed), ends the subscriber connections and the
+// periodic tasks. It is safe to call more than once; later calls return
+// nil at once.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	var errs []error
+	d.down.Do(func() {
+		d.log.Info("shutting down")
+		d.mu.Lock()
+		ls := d.listeners
+		loopsOn := d.loopsOn
+		d.mu.Unlock()
+		for _, l := range ls {
+			if err := l.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs = append(errs, fmt.Errorf("%s listener on %s: %w", l.proto, l.addr, err))
+				l.srv.Close()
+			}
+		}
+		if err := d.queue.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		d.hub.close()
+		close(d.stop)
+		if loopsOn {
+			d.loops.Wait()
+		}
+		d.cancel()
+		if len(errs) == 0 {
+			d.log.Info("Shutdown completed OK!")
+		}
+	})
+	return errors.Join(errs...)
+}
