@@ -28,6 +28,7 @@ func runTSADaemon(args []string, stdout, stderr io.Writer) int {
 	var hf hostFlags
 	hf.register(fs)
 	policy := fs.String("policy", "", "the TSA policy `FILE` (default: the first that exists of /opt/kumomta/etc/tsa/init.lua and\n/opt/kumomta/etc/policy/tsa_init.lua, moved by --etc-dir, else the embedded default policy)")
+	dbPath := fs.String("db-path", daemon.DefaultDBPath, "the state database `DIR` unless the policy calls tsa.configure_tsa_db_path\n(\":memory:\" keeps the state in memory only)")
 	dumpSpec := fs.Bool("dump-openapi-spec", false, "print the OpenAPI document and exit (not supported yet)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: kumopolicy tsa-daemon [flags]
@@ -35,16 +36,18 @@ func runTSADaemon(args []string, stdout, stderr io.Writer) int {
 Runs the Traffic Shaping Automation daemon, a drop-in for KumoMTA's
 tsa-daemon: the policy (tsa_init.lua) can require 'tsa', whose
 tsa.start_http_listener{...} starts the HTTP API listeners and
-tsa.configure_tsa_db_path(path) names the state database. At startup the
-daemon fires tsa_load_shaping_data (the automation rules; again every 30s,
-an error keeping the previous rules), then tsa_init, and logs
+tsa.configure_tsa_db_path(path) names the state database directory
+(":memory:": no persistence). At startup the daemon fires
+tsa_load_shaping_data (the automation rules; again every 30s, an error
+keeping the previous rules), then tsa_init, restores the state, and logs
 "http listener on ADDR" for each listener and "initialization complete".
+Suspensions, bounces and overrides are on disk before any response or
+websocket shows them; threshold counters are written every second.
 SIGINT, SIGTERM or SIGHUP stop the listeners, process every record already
-accepted, and exit 0.
+accepted, save the state, and exit 0.
 
-Not supported yet: persistence (the state is kept in memory only; the
-configured db path is logged), /api-docs/openapi.json, /metrics and the
-admin endpoints.
+Not supported yet: /api-docs/openapi.json, /metrics and the admin
+endpoints.
 
 Flags:`)
 		fs.PrintDefaults()
@@ -77,7 +80,7 @@ Flags:`)
 		return exitFailure
 	}
 	defer host.Close()
-	d, err := daemon.New(host.Runtime, daemon.Options{Logger: logger, Version: version(), MX: host.Services().Shaping.DNS})
+	d, err := daemon.New(host.Runtime, daemon.Options{Logger: logger, Version: version(), MX: host.Services().Shaping.DNS, DBPath: *dbPath})
 	if err != nil {
 		fmt.Fprintln(stderr, "kumopolicy tsa-daemon:", err)
 		return exitFailure

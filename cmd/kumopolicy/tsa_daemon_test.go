@@ -207,7 +207,7 @@ func TestTSADaemonBinaryIntegrationFixture(t *testing.T) {
 	if code := p.stop(t); code != 0 {
 		t.Errorf("exit %d after SIGTERM:\n%s", code, p.log())
 	}
-	for _, want := range []string{"persistence is not wired yet: the automation state for " + db + "/tsa.db", "shutting down", "Shutdown completed OK!"} {
+	for _, want := range []string{"state database " + db + "/tsa.db/tsa-state.bbolt: restored 0 entries", "shutting down", "Shutdown completed OK!"} {
 		if !strings.Contains(p.log(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, p.log())
 		}
@@ -236,13 +236,13 @@ kumo.on('tsa_load_shaping_data', function() return kumo.shaping.load {} end)
 	second := filepath.Join(etc, "policy", "tsa_init.lua")
 	first := filepath.Join(etc, "tsa", "init.lua")
 	os.WriteFile(second, []byte(policy("packaged unit policy")), 0o644)
-	p := startTSA(t, t.TempDir(), nil, "--etc-dir", etc, "--share-dir", share)
+	p := startTSA(t, t.TempDir(), nil, "--etc-dir", etc, "--share-dir", share, "--db-path", ":memory:")
 	if !strings.Contains(p.log(), "using policy "+second) || !strings.Contains(p.log(), "packaged unit policy") {
 		t.Errorf("with only policy/tsa_init.lua:\n%s", p.log())
 	}
 	p.stop(t)
 	os.WriteFile(first, []byte(policy("kumomta default policy")), 0o644)
-	p = startTSA(t, t.TempDir(), nil, "--etc-dir", etc, "--share-dir", share)
+	p = startTSA(t, t.TempDir(), nil, "--etc-dir", etc, "--share-dir", share, "--db-path", ":memory:")
 	if !strings.Contains(p.log(), "using policy "+first) || !strings.Contains(p.log(), "kumomta default policy") {
 		t.Errorf("with tsa/init.lua:\n%s", p.log())
 	}
@@ -269,7 +269,7 @@ func TestTSADaemonStockAndEmbeddedPolicies(t *testing.T) {
 		t.Skipf("port 8008 is in use on this machine, so the stock policy cannot listen where it asks: %v", err)
 	}
 	etc, share := t.TempDir(), t.TempDir()
-	p := startTSA(t, t.TempDir(), nil, "--policy", stock, "--etc-dir", etc, "--share-dir", share)
+	p := startTSA(t, t.TempDir(), nil, "--policy", stock, "--etc-dir", etc, "--share-dir", share, "--db-path", t.TempDir())
 	if len(p.addrs) != 1 || p.addrs[0] != "0.0.0.0:8008" {
 		t.Errorf("stock policy listeners %v:\n%s", p.addrs, p.log())
 	}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -17,6 +19,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 	"github.com/kumopolicy/kumopolicy/modules/tsa/automation"
 	"github.com/kumopolicy/kumopolicy/modules/tsa/httpapi"
+	"github.com/kumopolicy/kumopolicy/modules/tsa/store"
 )
 
 // Events the daemon fires, and defaults, as KumoMTA's tsa-daemon has them.
@@ -24,13 +27,19 @@ const (
 	EventLoadShaping = "tsa_load_shaping_data"
 	EventInit        = "tsa_init"
 
-	// DefaultDBPath is tsa.configure_tsa_db_path's default.
+	// DefaultDBPath is tsa.configure_tsa_db_path's default, KumoMTA's.
+	// kumopolicy's db path is a directory (see modules/tsa/store); the
+	// path ":memory:" (store.Memory) keeps the state in memory only.
 	DefaultDBPath = "/var/spool/kumomta/tsa.db"
 	// DefaultShapingRefresh is how often tsa_load_shaping_data fires
 	// after startup.
 	DefaultShapingRefresh = 30 * time.Second
 	// DefaultPruneInterval is how often expired entries are removed.
 	DefaultPruneInterval = 60 * time.Second
+	// DefaultFlushInterval is how often threshold counters and the
+	// pruner's deletions are written to the state database (entries are
+	// written with each batch, before anything shows them).
+	DefaultFlushInterval = time.Second
 	// DefaultSubscriberBuffer is how many events a websocket subscriber
 	// may lag behind before it is dropped (KumoMTA's broadcast capacity).
 	DefaultSubscriberBuffer = 131072
@@ -47,13 +56,17 @@ type Options struct {
 	// MX answers the MX lookups of provider rules matched by MX host
 	// (nil: such providers never match).
 	MX shaping.MXLookup
-	// ShapingRefresh, PruneInterval and SubscriberBuffer: see the Default
-	// constants.
+	// ShapingRefresh, PruneInterval, FlushInterval and SubscriberBuffer:
+	// see the Default constants.
 	ShapingRefresh   time.Duration
 	PruneInterval    time.Duration
+	FlushInterval    time.Duration
 	SubscriberBuffer int
 	// Queue sizes the ingest queue; its Process is the daemon's.
 	Queue httpapi.QueueConfig
+	// DBPath is the db path until tsa.configure_tsa_db_path sets one
+	// ("": DefaultDBPath).
+	DBPath string
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 }
@@ -70,7 +83,16 @@ type Daemon struct {
 	ctx    context.Context // ends after the queue is drained at shutdown
 	cancel context.CancelFunc
 
+	// restored is closed once the state is restored (or startup failed
+	// before): batches and the state routes wait for it.
+	restored    chan struct{}
+	restoreDone sync.Once
+	persistErrs atomic.Uint64
+
 	mu        sync.Mutex
+	store     *store.Store // nil until opened in start
+	runCancel func()       // ends the store's Run
+	runDone   chan error   // Run's final flush
 	dbPath    string
 	listeners []*listener
 	loopsOn   bool
@@ -95,20 +117,27 @@ func New(rt *luart.Runtime, opts Options) (*Daemon, error) {
 	if opts.SubscriberBuffer <= 0 {
 		opts.SubscriberBuffer = DefaultSubscriberBuffer
 	}
+	if opts.DBPath == "" {
+		opts.DBPath = DefaultDBPath
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = DefaultFlushInterval
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Daemon{
-		rt:     rt,
-		opts:   opts,
-		log:    opts.Logger,
-		engine: automation.New(nil, opts.MX),
-		hub:    newHub(opts.SubscriberBuffer),
-		ctx:    ctx,
-		cancel: cancel,
-		dbPath: DefaultDBPath,
-		stop:   make(chan struct{}),
+		rt:       rt,
+		opts:     opts,
+		log:      opts.Logger,
+		engine:   automation.New(nil, opts.MX),
+		hub:      newHub(opts.SubscriberBuffer),
+		ctx:      ctx,
+		cancel:   cancel,
+		dbPath:   opts.DBPath,
+		stop:     make(chan struct{}),
+		restored: make(chan struct{}),
 	}
 	qc := opts.Queue
 	qc.Process = d.processBatch
@@ -126,7 +155,7 @@ func New(rt *luart.Runtime, opts Options) (*Daemon, error) {
 // Engine is the daemon's automation engine.
 func (d *Daemon) Engine() *automation.Engine { return d.engine }
 
-// DBPath is the path tsa.configure_tsa_db_path set (DefaultDBPath if it
+// DBPath is the path tsa.configure_tsa_db_path set (Options.DBPath if it
 // was not called).
 func (d *Daemon) DBPath() string {
 	d.mu.Lock()
@@ -146,13 +175,30 @@ func (d *Daemon) Addrs() []string {
 	return out
 }
 
+// PersistErrors counts the batches whose state could not be written to
+// the state database (each is logged; the state stays in memory and the
+// next write retries it).
+func (d *Daemon) PersistErrors() uint64 { return d.persistErrs.Load() }
+
 func (d *Daemon) now() time.Time { return d.opts.Now() }
 
+// markRestored lets batches and the state routes through: after the
+// restore, or when startup fails or shutdown begins before it.
+func (d *Daemon) markRestored() { d.restoreDone.Do(func() { close(d.restored) }) }
+
 // processBatch is the ingest queue's consumer: one now per batch, events
-// published once the whole batch is applied.
+// published once the whole batch is applied. Records accepted before the
+// state is restored wait for it.
 func (d *Daemon) processBatch(batch []*logrecord.Record) {
+	<-d.restored
 	events, errs := d.engine.Process(d.ctx, d.now(), batch)
 	for _, err := range errs {
+		var pe *automation.PersistError
+		if errors.As(err, &pe) {
+			n := d.persistErrs.Add(1)
+			d.log.Error(fmt.Sprintf("STATE NOT SAVED (%d failed writes so far): %v; the batch's effects are served from memory and the write is retried with the next batch", n, err))
+			continue
+		}
 		d.log.Error("error processing record: " + err.Error())
 	}
 	d.hub.publish(events)
@@ -160,8 +206,10 @@ func (d *Daemon) processBatch(batch []*logrecord.Record) {
 
 // Start performs KumoMTA's initialization: it fires tsa_load_shaping_data
 // and installs its rules, fires tsa_init (which starts the listeners),
-// restores the state (not wired yet: logged), and starts the shaping
-// refresh and the pruner. Whatever happened, it logs "initialization
+// opens the state database at the configured db path and restores the
+// state, and starts the shaping refresh and the store's flusher and
+// pruner. Records and state requests that arrive before the restore wait
+// for it. Whatever happened, it logs "initialization
 // complete"; on failure it first logs "problem initializing: ..." and
 // returns the error (the caller shuts down).
 func (d *Daemon) Start(ctx context.Context) error {
@@ -187,13 +235,49 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("in %s event: %w", EventInit, err)
 	}
-	d.log.Warn(fmt.Sprintf("persistence is not wired yet: the automation state for %s is kept in memory only and is lost when the daemon stops", d.DBPath()))
+	if err := d.restore(); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	d.loopsOn = true
 	d.mu.Unlock()
-	d.loops.Add(2)
+	d.loops.Add(1)
 	go d.every(d.opts.ShapingRefresh, d.refreshShaping)
-	go d.every(d.opts.PruneInterval, func() { d.engine.Prune(d.now()) })
+	return nil
+}
+
+// restore opens the state database at the configured db path, loads it
+// into the engine, attaches it as the engine's journal and starts its
+// flusher and pruner.
+func (d *Daemon) restore() error {
+	defer d.markRestored()
+	path := d.DBPath()
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+		return fmt.Errorf("tsa state: db path %s is a regular file (KumoMTA's tsa-daemon keeps a sqlite file at its db path; kumopolicy keeps its state in a directory there): give tsa.configure_tsa_db_path a directory, or move the file away", path)
+	}
+	st, err := store.Open(path, store.Options{Logf: func(format string, args ...any) { d.log.Warn(fmt.Sprintf(format, args...)) }})
+	if err != nil {
+		return err
+	}
+	rep, err := st.Restore(d.engine, d.now())
+	if err != nil {
+		st.Close()
+		return err
+	}
+	if st.InMemory() {
+		d.log.Info("db path is " + store.Memory + ": the automation state is kept in memory only and is lost when the daemon stops")
+	} else {
+		d.log.Info(fmt.Sprintf("state database %s: restored %d entries and %d threshold counters (%d expired skipped, %d records skipped)",
+			st.Path(), rep.Entries, rep.Counters, rep.Expired, len(rep.Warnings)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- st.Run(ctx, d.engine, store.RunOptions{FlushEvery: d.opts.FlushInterval, PruneEvery: d.opts.PruneInterval, Now: d.opts.Now})
+	}()
+	d.mu.Lock()
+	d.store, d.runCancel, d.runDone = st, cancel, done
+	d.mu.Unlock()
 	return nil
 }
 
@@ -254,7 +338,8 @@ func (d *Daemon) loadShaping(ctx context.Context) (*automation.Rules, error) {
 
 // Shutdown stops the listeners, drains the ingest queue (every record
 // answered 200 is processed), ends the subscriber connections and the
-// periodic tasks. It is safe to call more than once; later calls return
+// periodic tasks, writes what is pending (threshold counters, pruned
+// entries) to the state database and closes it. It is safe to call more than once; later calls return
 // nil at once.
 func (d *Daemon) Shutdown(ctx context.Context) error {
 	var errs []error
@@ -264,6 +349,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		ls := d.listeners
 		loopsOn := d.loopsOn
 		d.mu.Unlock()
+		d.markRestored() // nothing to wait for any more: let queued batches through
 		for _, l := range ls {
 			if err := l.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errs = append(errs, fmt.Errorf("%s listener on %s: %w", l.proto, l.addr, err))
@@ -277,6 +363,18 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		close(d.stop)
 		if loopsOn {
 			d.loops.Wait()
+		}
+		d.mu.Lock()
+		st, runCancel, runDone := d.store, d.runCancel, d.runDone
+		d.mu.Unlock()
+		if st != nil {
+			runCancel()
+			if err := <-runDone; err != nil {
+				errs = append(errs, fmt.Errorf("saving the automation state: %w", err))
+			}
+			if err := st.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("closing the state database: %w", err))
+			}
 		}
 		d.cancel()
 		if len(errs) == 0 {

@@ -1,17 +1,18 @@
 // Package daemon wires the TSA daemon (`kumopolicy tsa-daemon`): the
 // `tsa` Lua module (tsa.start_http_listener, tsa.configure_tsa_db_path),
 // the startup order of KumoMTA's tsa-daemon (the tsa_load_shaping_data
-// event, then tsa_init, then state restore, then the periodic shaping
-// refresh and pruner), the HTTP listeners serving the httpapi route table
+// event, then tsa_init, then the state restore from modules/tsa/store at
+// the configured db path, then the periodic shaping refresh and the
+// store's flusher and pruner), the HTTP listeners serving the httpapi route table
 // plus the automation engine's outputs (shaping.toml, suspended.json,
-// bounced.json) and the subscriber websockets, and a draining shutdown.
+// bounced.json) and the subscriber websockets, and a draining shutdown
+// (listeners, then the ingest queue, then the final flush of the state).
 //
 // The automation itself lives in modules/tsa/automation and the ingest
 // side of the HTTP API in modules/tsa/httpapi; this package only connects
 // them to a Lua runtime and to sockets.
 //
-// Not wired yet: persistence (tsa.configure_tsa_db_path records the path,
-// the state stays in memory and a log line says so), TLS keys given as
+// Not wired yet: TLS keys given as
 // tables (inline data, HashiCorp Vault), /api-docs/openapi.json and
 // /metrics (both answer 404 as unknown paths do).
 package daemon

@@ -33,7 +33,7 @@ const wsWriteTimeout = 30 * time.Second
 // paths do.
 func (d *Daemon) addRoutes(api *httpapi.Server) error {
 	get := func(path string, h http.HandlerFunc) error {
-		return api.Handle(http.MethodGet, path, httpapi.TrustedOnly, h)
+		return api.Handle(http.MethodGet, path, httpapi.TrustedOnly, d.afterRestore(h))
 	}
 	for _, r := range []struct {
 		path string
@@ -56,6 +56,19 @@ func (d *Daemon) addRoutes(api *httpapi.Server) error {
 		}
 	}
 	return nil
+}
+
+// afterRestore makes h wait for the state restore: listeners start in
+// tsa_init, before it, and a state read in between would show (and a
+// subscriber snapshot would miss) what the restore brings back.
+func (d *Daemon) afterRestore(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-d.restored:
+			h(w, r)
+		case <-r.Context().Done():
+		}
+	}
 }
 
 func write(w http.ResponseWriter, contentType, body string) {
