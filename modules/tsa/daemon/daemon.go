@@ -180,6 +180,11 @@ func (d *Daemon) Addrs() []string {
 // next write retries it).
 func (d *Daemon) PersistErrors() uint64 { return d.persistErrs.Load() }
 
+// QueueDepth is the number of records accepted (answered 200) and not yet
+// processed, the batches being processed and their events' publishing
+// included.
+func (d *Daemon) QueueDepth() int { return d.queue.Depth() }
+
 func (d *Daemon) now() time.Time { return d.opts.Now() }
 
 // markRestored lets batches and the state routes through: after the
