@@ -265,6 +265,7 @@ func port8008Free(addr string) error {
 // port 8008 free; the test is skipped when it is not.
 func TestTSADaemonStockAndEmbeddedPolicies(t *testing.T) {
 	stock := sharedref.CorpusFile(t, "assets/tsa_init.lua")
+	sharedref.LockPort(t, 8008) // tests/upstream runs the stock policy too, maybe at the same time
 	if err := port8008Free("0.0.0.0:8008"); err != nil {
 		t.Skipf("port 8008 is in use on this machine, so the stock policy cannot listen where it asks: %v", err)
 	}

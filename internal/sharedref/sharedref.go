@@ -1,10 +1,12 @@
 package sharedref
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -112,4 +114,26 @@ func Tool(t testing.TB, name string) string {
 		unavailable(t, "%s is not on PATH (install it, e.g. apt-get install %s): %v", name, name, err)
 	}
 	return p
+}
+
+// LockPort serializes, across the test processes of one `go test ./...`
+// run (packages run in parallel), the tests that must listen on a fixed
+// port, such as KumoMTA's stock tsa_init.lua on 8008: it takes an exclusive
+// lock on a file named after the port in the temporary directory, held
+// until the test ends.
+func LockPort(t testing.TB, port int) {
+	t.Helper()
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("kumopolicy-test-port-%d.lock", port))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatalf("port %d lock: %v", port, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("port %d lock: %v", port, err)
+	}
+	t.Cleanup(func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	})
 }
