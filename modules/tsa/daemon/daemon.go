@@ -79,6 +79,9 @@ type Daemon struct {
 	engine *automation.Engine
 	queue  *httpapi.Queue
 	hub    *hub
+	// stateMu orders state changes with the publishing of their events:
+	// a batch and an admin cancel never interleave their events.
+	stateMu sync.Mutex
 
 	ctx    context.Context // ends after the queue is drained at shutdown
 	cancel context.CancelFunc
@@ -196,6 +199,8 @@ func (d *Daemon) markRestored() { d.restoreDone.Do(func() { close(d.restored) })
 // state is restored wait for it.
 func (d *Daemon) processBatch(batch []*logrecord.Record) {
 	<-d.restored
+	d.stateMu.Lock()
+	defer d.stateMu.Unlock()
 	events, errs := d.engine.Process(d.ctx, d.now(), batch)
 	for _, err := range errs {
 		var pe *automation.PersistError

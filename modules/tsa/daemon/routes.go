@@ -55,7 +55,7 @@ func (d *Daemon) addRoutes(api *httpapi.Server) error {
 			return err
 		}
 	}
-	return nil
+	return d.addAdminRoutes(api)
 }
 
 // afterRestore makes h wait for the state restore: listeners start in
