@@ -46,8 +46,9 @@ websocket shows them; threshold counters are written every second.
 SIGINT, SIGTERM or SIGHUP stop the listeners, process every record already
 accepted, save the state, and exit 0.
 
-Not supported yet: /api-docs/openapi.json, /metrics and the admin
-endpoints.
+GET /metrics serves Prometheus metrics to trusted hosts.
+
+Not supported yet: /api-docs/openapi.json and the admin endpoints.
 
 Flags:`)
 		fs.PrintDefaults()

@@ -79,6 +79,8 @@ type Daemon struct {
 	engine *automation.Engine
 	queue  *httpapi.Queue
 	hub    *hub
+	// metrics counts ingest for GET /metrics (metrics.go).
+	metrics *metrics
 
 	ctx    context.Context // ends after the queue is drained at shutdown
 	cancel context.CancelFunc
@@ -140,6 +142,8 @@ func New(rt *luart.Runtime, opts Options) (*Daemon, error) {
 		restored: make(chan struct{}),
 	}
 	qc := opts.Queue
+	d.metrics = newMetrics(d, qc.BatchSize, qc.Metrics)
+	qc.Metrics = d.metrics
 	qc.Process = d.processBatch
 	qc.OnPanic = func(v any) { d.log.Error(fmt.Sprintf("error processing batch: panic: %v", v)) }
 	q, err := httpapi.NewQueue(qc)
