@@ -46,8 +46,12 @@ websocket shows them; threshold counters are written every second.
 SIGINT, SIGTERM or SIGHUP stop the listeners, process every record already
 accepted, save the state, and exit 0.
 
-Not supported yet: /api-docs/openapi.json, /metrics and the admin
-endpoints.
+GET /metrics serves Prometheus metrics to trusted hosts;
+GET /api/admin/tsa/v1/entries lists the active entries with the rule that
+made each, and POST /api/admin/tsa/v1/cancel {"key": ...} cancels one
+(trusted hosts only; see the README).
+
+Not supported yet: /api-docs/openapi.json.
 
 Flags:`)
 		fs.PrintDefaults()

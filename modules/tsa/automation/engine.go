@@ -127,6 +127,8 @@ type Engine struct {
 
 	journal Journal   // nil: nothing persisted
 	dirty   *dirtySet // what changed since the last commit; nil without a journal
+
+	stats ruleStats // per-rule matches and actions fired (stats.go)
 }
 
 // New returns an engine using rules (nil: no rules yet) and mx for
@@ -221,6 +223,8 @@ func (e *Engine) Process(ctx context.Context, now time.Time, recs []*logrecord.R
 					ev, err := e.apply(r, i, a, m, dom, expires)
 					if err != nil {
 						errs = append(errs, &RecordError{m.rec.ID, err})
+					} else {
+						e.stats.fired(r, i)
 					}
 					if ev != nil {
 						events = append(events, *ev)
@@ -253,6 +257,7 @@ func (e *Engine) match(ctx context.Context, rules *Rules, rec *logrecord.Record)
 	line, internal := matchText(rec), isInternal(rec)
 	for _, r := range rules.candidates(ctx, first, shaping.SiteFromQueue(rec.Site, m.source), e.mx) {
 		if r.r.Applies(line, internal) {
+			e.stats.matched(r)
 			m.rules = append(m.rules, r)
 		}
 	}

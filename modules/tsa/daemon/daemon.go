@@ -82,6 +82,8 @@ type Daemon struct {
 	// stateMu orders state changes with the publishing of their events:
 	// a batch and an admin cancel never interleave their events.
 	stateMu sync.Mutex
+	// metrics counts ingest for GET /metrics (metrics.go).
+	metrics *metrics
 
 	ctx    context.Context // ends after the queue is drained at shutdown
 	cancel context.CancelFunc
@@ -143,6 +145,8 @@ func New(rt *luart.Runtime, opts Options) (*Daemon, error) {
 		restored: make(chan struct{}),
 	}
 	qc := opts.Queue
+	d.metrics = newMetrics(d, qc.BatchSize, qc.Metrics)
+	qc.Metrics = d.metrics
 	qc.Process = d.processBatch
 	qc.OnPanic = func(v any) { d.log.Error(fmt.Sprintf("error processing batch: panic: %v", v)) }
 	q, err := httpapi.NewQueue(qc)

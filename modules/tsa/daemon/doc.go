@@ -5,7 +5,8 @@
 // the configured db path, then the periodic shaping refresh and the
 // store's flusher and pruner), the HTTP listeners serving the httpapi route table
 // plus the automation engine's outputs (shaping.toml, suspended.json,
-// bounced.json) and the subscriber websockets, and a draining shutdown
+// bounced.json), the subscriber websockets and GET /metrics (metrics.go),
+// and a draining shutdown
 // (listeners, then the ingest queue, then the final flush of the state).
 //
 // The automation itself lives in modules/tsa/automation and the ingest
@@ -13,6 +14,6 @@
 // them to a Lua runtime and to sockets.
 //
 // Not wired yet: TLS keys given as
-// tables (inline data, HashiCorp Vault), /api-docs/openapi.json and
-// /metrics (both answer 404 as unknown paths do).
+// tables (inline data, HashiCorp Vault), /api-docs/openapi.json (it
+// answers 404 as unknown paths do).
 package daemon

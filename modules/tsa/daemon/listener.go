@@ -210,9 +210,13 @@ func (d *Daemon) StartListener(p ListenerParams) (string, error) {
 		TrustedHosts:     trusted,
 		RequestBodyLimit: p.RequestBodyLimit,
 		Ingester:         d.queue,
+		Metrics:          d.metrics,
 	})
 	if err == nil {
 		err = d.addRoutes(api)
+	}
+	if err == nil {
+		err = d.addMetricsRoute(api)
 	}
 	if err != nil {
 		ln.Close()
