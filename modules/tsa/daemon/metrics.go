@@ -143,7 +143,7 @@ func newMetrics(d *Daemon, maxBatch int, extra httpapi.Metrics) *metrics {
 		}, func() float64 { return float64(d.hub.subscribers()) }),
 		ruleCollector{d},
 	)
-	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{DisableCompression: true})
 	return m
 }
 

@@ -140,8 +140,15 @@ func writeText(w http.ResponseWriter, code int, body string) {
 	io.WriteString(w, body)
 }
 
-// ServeHTTP dispatches r.
+// ServeHTTP dispatches r. A response body of at least CompressMinSize
+// bytes is compressed (gzip or deflate, fastest level) when the request's
+// Accept-Encoding allows one of them.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if enc := responseEncoding(r.Header.Values("Accept-Encoding")); enc != "" {
+		cw := newCompressWriter(w, enc)
+		defer cw.finish()
+		w = cw
+	}
 	path := r.URL.EscapedPath()
 	isPublish := path == PublishPath
 	if !supportedEncoding(r.Header.Values("Content-Encoding")) {
