@@ -29,7 +29,7 @@ func runTSADaemon(args []string, stdout, stderr io.Writer) int {
 	hf.register(fs)
 	policy := fs.String("policy", "", "the TSA policy `FILE` (default: the first that exists of /opt/kumomta/etc/tsa/init.lua and\n/opt/kumomta/etc/policy/tsa_init.lua, moved by --etc-dir, else the embedded default policy)")
 	dbPath := fs.String("db-path", daemon.DefaultDBPath, "the state database `DIR` unless the policy calls tsa.configure_tsa_db_path\n(\":memory:\" keeps the state in memory only)")
-	dumpSpec := fs.Bool("dump-openapi-spec", false, "print the OpenAPI document and exit (not supported yet)")
+	dumpSpec := fs.Bool("dump-openapi-spec", false, "print the OpenAPI document of the HTTP API to stdout and exit")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `Usage: kumopolicy tsa-daemon [flags]
 
@@ -46,12 +46,14 @@ websocket shows them; threshold counters are written every second.
 SIGINT, SIGTERM or SIGHUP stop the listeners, process every record already
 accepted, save the state, and exit 0.
 
-GET /metrics serves Prometheus metrics to trusted hosts;
+GET /api-docs/openapi.json serves the OpenAPI document of the HTTP API
+to anyone (--dump-openapi-spec prints it); GET /metrics serves
+Prometheus metrics to trusted hosts;
 GET /api/admin/tsa/v1/entries lists the active entries with the rule that
 made each, and POST /api/admin/tsa/v1/cancel {"key": ...} cancels one
-(trusted hosts only; see the README).
-
-Not supported yet: /api-docs/openapi.json.
+(trusted hosts only; see the README). Response bodies of 32 bytes or
+more are gzip- or deflate-compressed when the client's Accept-Encoding
+allows.
 
 Flags:`)
 		fs.PrintDefaults()
@@ -64,8 +66,13 @@ Flags:`)
 		return exitUsage
 	}
 	if *dumpSpec {
-		fmt.Fprintln(stderr, "kumopolicy tsa-daemon: --dump-openapi-spec is not supported yet: kumopolicy has no OpenAPI document for the TSA API")
-		return exitFailure
+		doc, err := daemon.OpenAPIDocument(version())
+		if err != nil {
+			fmt.Fprintln(stderr, "kumopolicy tsa-daemon:", err)
+			return exitFailure
+		}
+		fmt.Fprintf(stdout, "%s\n", doc)
+		return exitOK
 	}
 	logger, err := hf.logger(stderr)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/kumopolicy/kumopolicy/internal/sharedref"
+	"github.com/kumopolicy/kumopolicy/modules/tsa/daemon"
 )
 
 var (
@@ -299,9 +301,24 @@ func TestTSADaemonStockAndEmbeddedPolicies(t *testing.T) {
 	}
 }
 
-func TestTSADaemonDumpOpenAPINotSupported(t *testing.T) {
-	code, _, errs := runCLI("tsa-daemon", "--dump-openapi-spec")
-	if code != exitFailure || !strings.Contains(errs, "not supported yet") {
-		t.Errorf("exit %d %q", code, errs)
+func TestTSADaemonDumpOpenAPISpec(t *testing.T) {
+	code, out, errs := runCLI("tsa-daemon", "--dump-openapi-spec")
+	if code != exitOK || errs != "" {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Info    struct{ Version string }  `json:"info"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%.200s", err, out)
+	}
+	if doc.OpenAPI != "3.1.0" || doc.Info.Version != version() || doc.Paths["/publish_log_v1"]["post"] == nil {
+		t.Errorf("document: openapi %q, version %q, paths %d", doc.OpenAPI, doc.Info.Version, len(doc.Paths))
+	}
+	served, err := daemon.OpenAPIDocument(version())
+	if err != nil || out != string(served)+"\n" {
+		t.Errorf("the printed document differs from the served one (%v)", err)
 	}
 }

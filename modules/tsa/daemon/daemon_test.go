@@ -276,8 +276,8 @@ func TestIntegrationFixture(t *testing.T) {
 	if code, body, _ := do(t, http.MethodGet, f.base+daemon.SubscribeEventPath, "", nil); code != 400 || body != "Connection header did not include 'upgrade'" {
 		t.Errorf("plain GET of the websocket: %d %q", code, body)
 	}
-	if code, _, _ := do(t, http.MethodGet, f.base+"/api-docs/openapi.json", "", nil); code != 404 {
-		t.Errorf("openapi.json: %d, want 404 until it is served", code)
+	if code, body, _ := do(t, http.MethodGet, f.base+daemon.OpenAPIPath, "", nil); code != 200 || !json.Valid([]byte(body)) {
+		t.Errorf("openapi.json: %d %.80q", code, body)
 	}
 }
 

@@ -5,7 +5,8 @@
 // the configured db path, then the periodic shaping refresh and the
 // store's flusher and pruner), the HTTP listeners serving the httpapi route table
 // plus the automation engine's outputs (shaping.toml, suspended.json,
-// bounced.json), the subscriber websockets and GET /metrics (metrics.go),
+// bounced.json), the subscriber websockets, GET /metrics (metrics.go) and
+// the OpenAPI document (openapi.go),
 // and a draining shutdown
 // (listeners, then the ingest queue, then the final flush of the state).
 //
@@ -13,7 +14,5 @@
 // side of the HTTP API in modules/tsa/httpapi; this package only connects
 // them to a Lua runtime and to sockets.
 //
-// Not wired yet: TLS keys given as
-// tables (inline data, HashiCorp Vault), /api-docs/openapi.json (it
-// answers 404 as unknown paths do).
+// Not wired yet: TLS keys given as tables (inline data, HashiCorp Vault).
 package daemon

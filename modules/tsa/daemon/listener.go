@@ -205,19 +205,11 @@ func (d *Daemon) StartListener(p ListenerParams) (string, error) {
 		return "", fmt.Errorf("listen on %s: %w", p.Listen, err)
 	}
 	addr := ln.Addr().String()
-	api, err := httpapi.NewServer(httpapi.Config{
+	api, err := d.newAPI(httpapi.Config{
 		LocalAddr:        addr,
 		TrustedHosts:     trusted,
 		RequestBodyLimit: p.RequestBodyLimit,
-		Ingester:         d.queue,
-		Metrics:          d.metrics,
 	})
-	if err == nil {
-		err = d.addRoutes(api)
-	}
-	if err == nil {
-		err = d.addMetricsRoute(api)
-	}
 	if err != nil {
 		ln.Close()
 		return "", err
@@ -242,6 +234,25 @@ func (d *Daemon) StartListener(p ListenerParams) (string, error) {
 	}()
 	d.log.Info(fmt.Sprintf("%s listener on %s", proto, addr))
 	return addr, nil
+}
+
+// newAPI is the route table every listener serves: httpapi's publish and
+// status routes, the engine's outputs and websockets, the admin routes,
+// /metrics and the OpenAPI document. cfg's Ingester and Metrics are the
+// daemon's.
+func (d *Daemon) newAPI(cfg httpapi.Config) (*httpapi.Server, error) {
+	cfg.Ingester = d.queue
+	cfg.Metrics = d.metrics
+	api, err := httpapi.NewServer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, add := range []func(*httpapi.Server) error{d.addRoutes, d.addMetricsRoute, d.addOpenAPIRoute} {
+		if err := add(api); err != nil {
+			return nil, err
+		}
+	}
+	return api, nil
 }
 
 // loadCertificate loads the PEM files, or makes a self-signed certificate

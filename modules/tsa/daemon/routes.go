@@ -28,9 +28,8 @@ const (
 // reading is dropped instead of holding its handler forever.
 const wsWriteTimeout = 30 * time.Second
 
-// addRoutes adds the engine's outputs and the subscriber websockets.
-// /api-docs/openapi.json is not served yet: it answers 404 as unknown
-// paths do.
+// addRoutes adds the engine's outputs, the subscriber websockets and the
+// admin routes.
 func (d *Daemon) addRoutes(api *httpapi.Server) error {
 	get := func(path string, h http.HandlerFunc) error {
 		return api.Handle(http.MethodGet, path, httpapi.TrustedOnly, d.afterRestore(h))

@@ -129,6 +129,31 @@ func (s *Server) Handle(method, path string, access Access, h http.Handler) erro
 	return nil
 }
 
+// RouteInfo names one route of the table.
+type RouteInfo struct {
+	Method, Path string
+	Access       Access
+}
+
+// Routes lists the routes added so far, sorted by path and method.
+func (s *Server) Routes() []RouteInfo {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []RouteInfo
+	for path, methods := range s.routes {
+		for m, rt := range methods {
+			out = append(out, RouteInfo{Method: m, Path: path, Access: rt.access})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Method < out[j].Method
+	})
+	return out
+}
+
 func status(w http.ResponseWriter, r *http.Request) {
 	writeText(w, http.StatusOK, StatusBody)
 }
