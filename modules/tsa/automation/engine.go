@@ -298,6 +298,15 @@ func (e *Engine) count(r *rule, m matched, now time.Time) uint64 {
 	thresh := now.Unix() - dur
 	drop := sort.Search(len(c.times), func(i int) bool { return c.times[i] > thresh-thresholdSlack })
 	c.times = c.times[drop:]
+	// Only "are there limit times in the window" matters, and the window
+	// only moves forward: the limit most recent times decide it exactly
+	// as all of them would. Keeping no more bounds a counter's memory under
+	// sustained matching (a busy rule with a long duration would otherwise
+	// keep one time per matching record).
+	if limit := int(r.limit); limit > 0 && len(c.times) > limit {
+		n := copy(c.times, c.times[len(c.times)-limit:])
+		c.times = c.times[:n]
+	}
 	from := sort.Search(len(c.times), func(i int) bool { return c.times[i] >= thresh })
 	return uint64(len(c.times) - from)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -344,5 +345,51 @@ func TestConcurrent(t *testing.T) {
 	wg.Wait()
 	if n := len(e.Snapshot(now).Ready); n != 5 {
 		t.Errorf("%d ready-q suspensions, want one per site (5)", n)
+	}
+}
+
+// A threshold counter keeps at most limit times, and deciding with them
+// gives exactly the answers of counting every event (the window only moves
+// forward). Events arrive out of order, some stale, some future-dated.
+func TestThresholdCounterIsBounded(t *testing.T) {
+	e := newEngine(t, loadShaping(t, `
+[[default.automation]]
+regex = "x"
+action = "Suspend"
+trigger = {Threshold="3/s"}
+duration = "10 minutes"
+`))
+	rng := rand.New(rand.NewPCG(1, 2))
+	var all []int64 // every counted event time, for the reference answer
+	now := at
+	for i := 0; i < 2000; i++ {
+		now = now.Add(time.Duration(rng.IntN(20)) * time.Second)
+		evTime := now.Add(-time.Duration(rng.IntN(900)) * time.Second).Add(time.Duration(rng.IntN(5)) * time.Second)
+		r := record(t, map[string]any{"event_time": eventTime(evTime), "site": "s", "response": map[string]any{"code": 400, "content": "x"}})
+		ev, errs := e.Process(context.Background(), now, []*logrecord.Record{r})
+		if len(errs) != 0 {
+			t.Fatal(errs)
+		}
+		if !evTime.Add(10 * time.Minute).After(now) {
+			if len(ev) != 0 {
+				t.Fatalf("event %d: a stale record fired", i)
+			}
+			continue // stale: not counted
+		}
+		all = append(all, evTime.Unix())
+		in := 0
+		for _, x := range all {
+			if x >= now.Unix()-600 {
+				in++
+			}
+		}
+		if want := in >= 3; (len(ev) > 0) != want {
+			t.Fatalf("event %d: fired %v, counting every event says %v", i, len(ev) > 0, want)
+		}
+		for _, c := range e.Export().Counters {
+			if len(c.Times) > 3 {
+				t.Fatalf("event %d: the counter keeps %d times, more than the limit", i, len(c.Times))
+			}
+		}
 	}
 }
