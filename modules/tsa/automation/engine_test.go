@@ -3,9 +3,9 @@ package automation
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
-	"math/rand/v2"
 	"testing"
 	"time"
 
