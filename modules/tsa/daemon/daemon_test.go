@@ -358,12 +358,12 @@ kumo.on('tsa_load_shaping_data', function() end)`,
 local tsa = require 'tsa'
 kumo.on('tsa_load_shaping_data', function() return kumo.shaping.load {} end)
 kumo.on('tsa_init', function() tsa.start_http_listener { listen = '127.0.0.1:0', bogus = 1 } end)`,
-			"unknown field `bogus`, expected one of `listen`"},
+			"deserialize error: unknown field `bogus`, expected one of `hostname`, `listen`, `use_tls`"},
 		{"vault key", `local kumo = require 'kumo'
 local tsa = require 'tsa'
 kumo.on('tsa_load_shaping_data', function() return kumo.shaping.load {} end)
-kumo.on('tsa_init', function() tsa.start_http_listener { listen = '127.0.0.1:0', use_tls = true, tls_private_key = { vault_path = 'x' } } end)`,
-			"not supported yet"},
+kumo.on('tsa_init', function() tsa.start_http_listener { listen = '127.0.0.1:0', use_tls = true, tls_certificate = { key_data = 'x' }, tls_private_key = { vault_mount = 'm', vault_path = 'x' } } end)`,
+			"HashiCorp Vault key sources are not supported by kumopolicy yet"},
 		{"bad listen", `local kumo = require 'kumo'
 local tsa = require 'tsa'
 kumo.on('tsa_load_shaping_data', function() return kumo.shaping.load {} end)

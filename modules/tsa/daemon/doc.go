@@ -14,5 +14,6 @@
 // side of the HTTP API in modules/tsa/httpapi; this package only connects
 // them to a Lua runtime and to sockets.
 //
-// Not wired yet: TLS keys given as tables (inline data, HashiCorp Vault).
+// Not supported yet: TLS keys held in HashiCorp Vault or produced by an
+// event (file paths and inline key_data work).
 package daemon

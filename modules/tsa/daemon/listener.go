@@ -21,6 +21,8 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/kumopolicy/kumopolicy/luart"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
 	"github.com/kumopolicy/kumopolicy/modules/tsa/httpapi"
 )
 
@@ -33,17 +35,17 @@ type ListenerParams struct {
 	// TrustedHosts: IPs and CIDRs; nil means httpapi.DefaultTrustedHosts.
 	TrustedHosts []string
 	UseTLS       bool
-	// TLSCertificate and TLSPrivateKey are PEM file paths. With UseTLS and
-	// neither set, a self-signed certificate for Hostname is generated.
-	TLSCertificate, TLSPrivateKey string
+	// TLSCertificate and TLSPrivateKey hold PEM data: a file path or
+	// inline data (KumoMTA's KeySource; Vault and event sources are not
+	// supported yet). With UseTLS and neither set, a self-signed
+	// certificate for Hostname is generated.
+	TLSCertificate, TLSPrivateKey *egress.KeySource
 	// Hostname names the self-signed certificate (default: the machine's).
 	Hostname string
 	// RequestBodyLimit bounds a request body after decompression
 	// (0: httpapi.DefaultRequestBodyLimit).
 	RequestBodyLimit int64
 }
-
-var listenerKeys = []string{"listen", "trusted_hosts", "use_tls", "tls_certificate", "tls_private_key", "hostname", "request_body_limit"}
 
 type listener struct {
 	proto string // "http" or "https"
@@ -78,84 +80,42 @@ func (d *Daemon) luaStartListener(L *lua.LState) int {
 	return 0
 }
 
-// parseListenerParams decodes start_http_listener's table; unknown keys
-// and wrongly typed values are errors naming them.
+// parseListenerParams decodes start_http_listener's table with the schema
+// kumod's start_http_listener shares (KumoMTA's HttpListenerParams):
+// unknown keys and wrongly typed values are errors naming them.
 func parseListenerParams(v lua.LValue) (ListenerParams, error) {
-	p := ListenerParams{Listen: DefaultListen}
-	t, ok := v.(*lua.LTable)
-	if !ok {
-		return p, fmt.Errorf("expected a table of parameters, got %s", v.Type())
+	if _, ok := v.(*lua.LTable); !ok {
+		return ListenerParams{}, fmt.Errorf("expected a table of parameters, got %s", v.Type())
 	}
-	var err error
-	t.ForEach(func(k, val lua.LValue) {
-		if err != nil {
-			return
+	data, err := luart.ToGo(v)
+	if err != nil {
+		return ListenerParams{}, err
+	}
+	l, err := kumod.DecodeHTTPListener(data)
+	if err != nil {
+		// An address that cannot be bound is reported as a failed bind,
+		// as KumoMTA's tsa-daemon does.
+		if rest, ok := strings.CutPrefix(err.Error(), "kumo.start_http_listener: "); ok {
+			listen, _ := data.(map[string]any)["listen"].(string)
+			return ListenerParams{}, fmt.Errorf("listen on %s: %s", listen, rest)
 		}
-		key, ok := k.(lua.LString)
-		if !ok {
-			err = fmt.Errorf("invalid key %s: parameter names are strings", k.String())
-			return
+		return ListenerParams{}, err
+	}
+	p := ListenerParams{
+		Listen:         l.Listen,
+		TrustedHosts:   l.TrustedHosts,
+		UseTLS:         l.UseTLS,
+		TLSCertificate: l.TLSCertificate,
+		TLSPrivateKey:  l.TLSPrivateKey,
+		Hostname:       l.Hostname,
+	}
+	if l.RequestBodyLimit != nil {
+		if *l.RequestBodyLimit > math.MaxInt64/2 {
+			return p, fmt.Errorf("request_body_limit: %d bytes is too large", *l.RequestBodyLimit)
 		}
-		str := func() (string, error) {
-			if s, ok := val.(lua.LString); ok {
-				return string(s), nil
-			}
-			return "", fmt.Errorf("%s: expected a string, got %s", key, val.Type())
-		}
-		switch key {
-		case "listen":
-			p.Listen, err = str()
-		case "hostname":
-			p.Hostname, err = str()
-		case "use_tls":
-			b, ok := val.(lua.LBool)
-			if !ok {
-				err = fmt.Errorf("use_tls: expected a boolean, got %s", val.Type())
-				return
-			}
-			p.UseTLS = bool(b)
-		case "tls_certificate", "tls_private_key":
-			if _, isTable := val.(*lua.LTable); isTable {
-				err = fmt.Errorf("%s: key sources given as a table (inline data, HashiCorp Vault) are not supported yet; give a file path", key)
-				return
-			}
-			var s string
-			if s, err = str(); err == nil {
-				if key == "tls_certificate" {
-					p.TLSCertificate = s
-				} else {
-					p.TLSPrivateKey = s
-				}
-			}
-		case "trusted_hosts":
-			lt, ok := val.(*lua.LTable)
-			if !ok {
-				err = fmt.Errorf("trusted_hosts: expected a list of IPs and CIDRs, got %s", val.Type())
-				return
-			}
-			hosts := []string{}
-			for i := 1; i <= lt.Len(); i++ {
-				s, ok := lt.RawGetInt(i).(lua.LString)
-				if !ok {
-					err = fmt.Errorf("trusted_hosts[%d]: expected a string, got %s", i, lt.RawGetInt(i).Type())
-					return
-				}
-				hosts = append(hosts, string(s))
-			}
-			p.TrustedHosts = hosts
-		case "request_body_limit":
-			n, ok := val.(lua.LNumber)
-			f := float64(n)
-			if !ok || f < 0 || f != math.Trunc(f) || f > math.MaxInt64/2 {
-				err = fmt.Errorf("request_body_limit: expected a non-negative whole number of bytes, got %s", val.String())
-				return
-			}
-			p.RequestBodyLimit = int64(f)
-		default:
-			err = fmt.Errorf("unknown field `%s`, expected one of `%s`", key, strings.Join(listenerKeys, "`, `"))
-		}
-	})
-	return p, err
+		p.RequestBodyLimit = int64(*l.RequestBodyLimit)
+	}
+	return p, nil
 }
 
 // listenNetwork binds an IPv4 address IPv4-only, as KumoMTA does (Go's
@@ -197,7 +157,7 @@ func (d *Daemon) StartListener(p ListenerParams) (string, error) {
 			return "", err
 		}
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}}
-	} else if p.TLSCertificate != "" || p.TLSPrivateKey != "" {
+	} else if p.TLSCertificate != nil || p.TLSPrivateKey != nil {
 		return "", errors.New("tls_certificate and tls_private_key need use_tls = true")
 	}
 	ln, err := net.Listen(listenNetwork(p.Listen), p.Listen)
@@ -255,17 +215,25 @@ func (d *Daemon) newAPI(cfg httpapi.Config) (*httpapi.Server, error) {
 	return api, nil
 }
 
-// loadCertificate loads the PEM files, or makes a self-signed certificate
-// when neither is given.
+// loadCertificate loads the certificate and key, or makes a self-signed
+// certificate when neither is given.
 func loadCertificate(p ListenerParams) (tls.Certificate, error) {
 	switch {
-	case p.TLSCertificate != "" && p.TLSPrivateKey != "":
-		c, err := tls.LoadX509KeyPair(p.TLSCertificate, p.TLSPrivateKey)
+	case p.TLSCertificate != nil && p.TLSPrivateKey != nil:
+		certPEM, err := keySourceBytes("tls_certificate", p.TLSCertificate)
 		if err != nil {
-			return c, fmt.Errorf("loading tls_certificate %s and tls_private_key %s: %w", p.TLSCertificate, p.TLSPrivateKey, err)
+			return tls.Certificate{}, err
+		}
+		keyPEM, err := keySourceBytes("tls_private_key", p.TLSPrivateKey)
+		if err != nil {
+			return tls.Certificate{}, err
+		}
+		c, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			return c, fmt.Errorf("loading tls_certificate %s and tls_private_key %s: %w", describeKeySource(p.TLSCertificate), describeKeySource(p.TLSPrivateKey), err)
 		}
 		return c, nil
-	case p.TLSCertificate != "" || p.TLSPrivateKey != "":
+	case p.TLSCertificate != nil || p.TLSPrivateKey != nil:
 		return tls.Certificate{}, errors.New("use_tls: give both tls_certificate and tls_private_key, or neither for a self-signed certificate")
 	}
 	host := p.Hostname
@@ -298,4 +266,30 @@ func loadCertificate(p ListenerParams) (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+// keySourceBytes reads a KeySource: a file or inline data.
+func keySourceBytes(name string, k *egress.KeySource) ([]byte, error) {
+	switch k.Kind {
+	case egress.KeyFile:
+		b, err := os.ReadFile(k.Path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return b, nil
+	case egress.KeyData:
+		return []byte(k.Data), nil
+	case egress.KeyVault:
+		return nil, fmt.Errorf("%s: HashiCorp Vault key sources are not supported by kumopolicy yet; give a file path or {key_data=...}", name)
+	default:
+		return nil, fmt.Errorf("%s: event key sources are not supported by kumopolicy yet; give a file path or {key_data=...}", name)
+	}
+}
+
+// describeKeySource names a key source in messages without its secret.
+func describeKeySource(k *egress.KeySource) string {
+	if k.Kind == egress.KeyFile {
+		return k.Path
+	}
+	return "(inline data)"
 }
