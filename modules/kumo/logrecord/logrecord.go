@@ -18,7 +18,7 @@ var Types = []string{
 	"DeferredInjectionRebind", "Delayed", "XferOut", "XferIn", "Any",
 }
 
-// Record is the part of a log record kumopolicy uses, plus the raw data.
+// Record is the part of a log record kumopolicy uses.
 type Record struct {
 	Type                 string
 	ID                   string
@@ -34,11 +34,12 @@ type Record struct {
 	NumAttempts          uint16
 	BounceClassification string
 	NodeID               string
-	EgressSource         string // "" when absent
-	EgressPool           string
-	ReceptionProtocol    string
-	// Raw is the decoded record as plain data.
-	Raw map[string]any
+	EgressSource         string // "" when absent or null
+	// EgressSourceSet reports that egress_source was present and not
+	// null, telling an explicit "" from an absent source.
+	EgressSourceSet   bool
+	EgressPool        string
+	ReceptionProtocol string
 }
 
 // Response is the remote server's response.
@@ -64,8 +65,20 @@ func (r *Record) Time() time.Time {
 	return time.Unix(r.Timestamp, 0).UTC()
 }
 
-// ParseJSON decodes one JSON record.
+// ParseJSON decodes one JSON record. It reads the text directly into the
+// Record (parseFast) and, for any text that path does not accept, runs the
+// reference path (parseSlow: plain.ParseJSON, then Decode), so that what is
+// accepted, the Record and every error text are the reference path's.
 func ParseJSON(data []byte) (*Record, error) {
+	if r, ok := parseFast(data); ok {
+		return r, nil
+	}
+	return parseSlow(data)
+}
+
+// parseSlow parses the text into plain data and decodes that: the
+// reference for parseFast.
+func parseSlow(data []byte) (*Record, error) {
 	raw, _, err := plain.ParseJSON(data, plain.ParseOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("invalid JSON: %v", err)
@@ -86,7 +99,7 @@ func Decode(v any) (*Record, error) {
 		return nil, fmt.Errorf("invalid type: %s, expected a log record object", plain.Describe(v))
 	}
 	d := decoder{m: m}
-	r := &Record{Raw: m}
+	r := &Record{}
 	r.Type = d.str("type", true)
 	if d.err == nil && !validType(r.Type) {
 		d.failAt("type", plain.UnknownVariant(r.Type, Types))
@@ -116,6 +129,7 @@ func Decode(v any) (*Record, error) {
 		r.EventTime = t
 	}
 	r.EgressSource = d.str("egress_source", false)
+	r.EgressSourceSet = m["egress_source"] != nil
 	r.EgressPool = d.str("egress_pool", false)
 	r.ReceptionProtocol = d.str("reception_protocol", false)
 	if d.err != nil {

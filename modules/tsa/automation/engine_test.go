@@ -393,3 +393,43 @@ duration = "10 minutes"
 		}
 	}
 }
+
+// An egress_source of "" is that source; an absent or null one is
+// "unspecified", whichever way the record was decoded.
+func TestSourceOfEmptyAbsentNull(t *testing.T) {
+	if got := sourceOf(record(t, map[string]any{"egress_source": ""})); got != "" {
+		t.Errorf(`egress_source "": got %q`, got)
+	}
+	if got := sourceOf(record(t, nil)); got != "unspecified" {
+		t.Errorf("absent egress_source: got %q", got)
+	}
+	null, err := logrecord.ParseJSON([]byte(`{"type":"Delivery","id":"i","sender":"s","recipient":"r","queue":"q",
+"site":"x","size":1,"response":{"code":250,"content":"ok"},"timestamp":0,"created":0,"num_attempts":0,
+"bounce_classification":"Uncategorized","meta":{},"headers":{},"nodeid":"557f3ad4-2c8c-11ee-976e-782d7e12e173","egress_source":null}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sourceOf(null); got != "unspecified" {
+		t.Errorf("null egress_source: got %q", got)
+	}
+	for _, v := range []any{"", "src1", nil} {
+		rec := map[string]any{"type": "Delivery", "id": "i", "sender": "s", "recipient": "r", "queue": "q",
+			"site": "x", "size": int64(1), "response": map[string]any{"code": int64(250), "content": "ok"},
+			"timestamp": int64(0), "created": int64(0), "num_attempts": int64(0), "bounce_classification": "Uncategorized",
+			"meta": map[string]any{}, "headers": map[string]any{}, "nodeid": "557f3ad4-2c8c-11ee-976e-782d7e12e173"}
+		if v != nil {
+			rec["egress_source"] = v
+		}
+		r, err := logrecord.Decode(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "unspecified"
+		if v != nil {
+			want = v.(string)
+		}
+		if got := sourceOf(r); got != want {
+			t.Errorf("Decode, egress_source %v: got %q, want %q", v, got, want)
+		}
+	}
+}

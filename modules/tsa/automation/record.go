@@ -47,12 +47,7 @@ func recipientDomain(rcpt string) (string, error) {
 // sourceOf is the record's egress source: "unspecified" when absent (an
 // empty string stays empty).
 func sourceOf(r *logrecord.Record) string {
-	if v, ok := r.Raw["egress_source"]; ok && v != nil {
-		if s, ok := v.(string); ok {
-			return s
-		}
-	}
-	if r.EgressSource != "" {
+	if r.EgressSourceSet || r.EgressSource != "" {
 		return r.EgressSource
 	}
 	return "unspecified"
