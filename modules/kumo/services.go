@@ -72,21 +72,25 @@ func (svc *Services) complete(rt *luart.Runtime) {
 		env.CompileRegex = def.CompileRegex
 	}
 	if env.Fallback == nil && rt.Options().Embedded != nil {
-		env.Fallback = standInFallback(rt)
+		env.Fallback = standInFallback(rt, env.MapPath)
 	}
 }
 
 // standInFallback serves the embedded stand-ins of rt's embedded files. It
 // logs once per path that a stand-in is in use: a policy may load its
 // shaping data in every Lua state.
-func standInFallback(rt *luart.Runtime) func(string) ([]byte, string, bool) {
+func standInFallback(rt *luart.Runtime, mapPath func(string) string) func(string) ([]byte, string, bool) {
 	fsys := rt.Options().Embedded
 	var noticed sync.Map
 	return func(path string) ([]byte, string, bool) {
 		b, name, ok := EmbeddedStandIn(fsys, path)
 		if ok {
 			if _, done := noticed.LoadOrStore(path, true); !done {
-				rt.Logger().Info(fmt.Sprintf("%s does not exist; kumo.shaping.load uses kumopolicy's embedded default data in its place, named %q in messages", path, name))
+				looked := path
+				if mapPath != nil && mapPath(path) != path {
+					looked = fmt.Sprintf("%s (looked for at %s)", path, mapPath(path))
+				}
+				rt.Logger().Info(fmt.Sprintf("%s does not exist; kumo.shaping.load uses kumopolicy's embedded default data in its place, named %q in messages", looked, name))
 			}
 		}
 		return b, name, ok
