@@ -143,6 +143,9 @@ func TestPolicyExtrasSelfTests(t *testing.T) {
 // kumod --script runs them: the file's top level is the test.
 var moduleTests = []string{
 	"crates/mod-memoize/test.lua",
+	"crates/mod-digest/test.lua",
+	"crates/mod-encode/test_charset.lua",
+	"crates/mod-crypto/test.lua",
 }
 
 func TestModuleLuaTests(t *testing.T) {

@@ -1,0 +1,15 @@
+package kumo
+
+import (
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/kumopolicy/kumopolicy/luart"
+)
+
+// openUtilities installs KumoMTA's utility modules that need no services:
+// kumo.digest, kumo.encode and kumo.crypto.
+func openUtilities(s *luart.State, mod *lua.LTable) {
+	for _, open := range []opener{openDigest, openEncode, openCrypto} {
+		open(s, mod)
+	}
+}
