@@ -7,9 +7,9 @@ import (
 )
 
 // openUtilities installs KumoMTA's utility modules that need no services:
-// kumo.digest, kumo.encode and kumo.crypto.
+// kumo.digest, kumo.encode, kumo.crypto and kumo.time (but sleep).
 func openUtilities(s *luart.State, mod *lua.LTable) {
-	for _, open := range []opener{openDigest, openEncode, openCrypto} {
+	for _, open := range []opener{openDigest, openEncode, openCrypto, openTime} {
 		open(s, mod)
 	}
 }

@@ -146,6 +146,7 @@ var moduleTests = []string{
 	"crates/mod-digest/test.lua",
 	"crates/mod-encode/test_charset.lua",
 	"crates/mod-crypto/test.lua",
+	"crates/mod-time/test.lua",
 }
 
 func TestModuleLuaTests(t *testing.T) {
