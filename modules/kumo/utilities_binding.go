@@ -7,9 +7,9 @@ import (
 )
 
 // openUtilities installs KumoMTA's utility modules that need no services:
-// kumo.digest, kumo.encode, kumo.crypto and kumo.time (but sleep).
+// kumo.digest, kumo.encode, kumo.crypto, kumo.time (but sleep) and kumo.string.
 func openUtilities(s *luart.State, mod *lua.LTable) {
-	for _, open := range []opener{openDigest, openEncode, openCrypto, openTime} {
+	for _, open := range []opener{openDigest, openEncode, openCrypto, openTime, openString} {
 		open(s, mod)
 	}
 }

@@ -147,6 +147,8 @@ var moduleTests = []string{
 	"crates/mod-encode/test_charset.lua",
 	"crates/mod-crypto/test.lua",
 	"crates/mod-time/test.lua",
+	"crates/mod-string/test_wrap.lua",
+	"crates/mod-string/test_ends_with.lua",
 }
 
 func TestModuleLuaTests(t *testing.T) {

@@ -1,0 +1,35 @@
+package kumo_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestStringFunctions(t *testing.T) {
+	// The examples of KumoMTA's kumo.string reference.
+	got := runRegex(t, `
+local s, j = kumo.string, kumo.json_encode
+return s.psl_domain 'www.example.com', s.psl_suffix 'www.example.com', s.replace('this is old', 'old', 'new'),
+  s.replacen('foo foo 123 foo', 'foo', 'new', 2), j(s.rsplit('Mary had a little lamb', ' ')),
+  j(s.rsplitn('Mary had a little lamb', 3, ' ')), j(s.split('Mary had a little lamb', ' ')),
+  j(s.split_ascii_whitespace 'Mary had a little lamb'), j(s.split_whitespace 'Mary had a little lamb'),
+  j(s.splitn('Mary had a little lamb', 3, ' ')), s.trim '\n Hello\tworld\t\n', s.trim_end '\n Hello\tworld\t\n',
+  s.trim_start '\n Hello\tworld\t\n', s.starts_with('hello world', 'hello'), s.ends_with('hello world', 'world'),
+  s.wrap 'hello', j(s.split('', ',')), s.psl_domain 'com'`)
+	want := []any{"example.com", "com", "this is new", "new new 123 foo", `["lamb","little","a","had","Mary"]`,
+		`["lamb","little","Mary had a"]`, `["Mary","had","a","little","lamb"]`, `["Mary","had","a","little","lamb"]`,
+		`["Mary","had","a","little","lamb"]`, `["Mary","had","a little lamb"]`, "Hello\tworld", "\n Hello\tworld",
+		"Hello\tworld\t\n", true, true, "hello", `[""]`, nil}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %#v\nwant %#v", got, want)
+	}
+	for body, wantErr := range map[string]string{
+		`kumo.string.replacen('a', 'a', 'b', -1)`: "non-negative integer expected",
+		`kumo.string.split(nil, ',')`:             "string expected",
+	} {
+		if msg := runLuaErr(t, body); !strings.Contains(msg, wantErr) {
+			t.Errorf("%s: %s", body, msg)
+		}
+	}
+}
