@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/kumopolicy/kumopolicy/luart"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/counterseries"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/memoize"
@@ -38,6 +39,10 @@ type Services struct {
 	// stand-ins of EmbeddedDataFiles, logging once per path that it does.
 	// MapPath (kumopolicy.Config's ShareDir and EtcDir) stays as given.
 	Shaping shaping.Env
+
+	// CounterSeries holds kumo.counter_series' named series. Nil: a new
+	// registry on the system clock.
+	CounterSeries *counterseries.Registry
 }
 
 // complete fills in svc's zero fields for rt.
@@ -50,6 +55,9 @@ func (svc *Services) complete(rt *luart.Runtime) {
 	}
 	if svc.Recorder == nil {
 		svc.Recorder = kumod.NewRecorder(rt.Validating())
+	}
+	if svc.CounterSeries == nil {
+		svc.CounterSeries = counterseries.NewRegistry(nil)
 	}
 	env := &svc.Shaping
 	def := shaping.DefaultEnv(ShapingDNS(svc.Resolver))

@@ -143,6 +143,7 @@ func TestPolicyExtrasSelfTests(t *testing.T) {
 // kumod --script runs them: the file's top level is the test.
 var moduleTests = []string{
 	"crates/mod-memoize/test.lua",
+	"crates/mod-counter-series/test.lua",
 }
 
 func TestModuleLuaTests(t *testing.T) {
