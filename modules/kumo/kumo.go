@@ -26,6 +26,7 @@ func (svc *Services) openers() []opener {
 		svc.openShaping,
 		openDomainMap,
 		svc.openCounterSeries,
+		openCidr,
 		installNotYetSupported, // last: fills only what nothing else provided
 	}
 }
