@@ -27,6 +27,7 @@ func (svc *Services) openers() []opener {
 		openDomainMap,
 		svc.openCounterSeries,
 		openCidr,
+		svc.openMpsc,
 		installNotYetSupported, // last: fills only what nothing else provided
 	}
 }

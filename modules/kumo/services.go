@@ -9,6 +9,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/memoize"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/mpsc"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
 
@@ -43,6 +44,9 @@ type Services struct {
 	// CounterSeries holds kumo.counter_series' named series. Nil: a new
 	// registry on the system clock.
 	CounterSeries *counterseries.Registry
+
+	// Mpsc holds kumo.mpsc's named queues. Nil: a new registry.
+	Mpsc *mpsc.Registry
 }
 
 // complete fills in svc's zero fields for rt.
@@ -58,6 +62,9 @@ func (svc *Services) complete(rt *luart.Runtime) {
 	}
 	if svc.CounterSeries == nil {
 		svc.CounterSeries = counterseries.NewRegistry(nil)
+	}
+	if svc.Mpsc == nil {
+		svc.Mpsc = mpsc.NewRegistry()
 	}
 	env := &svc.Shaping
 	def := shaping.DefaultEnv(ShapingDNS(svc.Resolver))

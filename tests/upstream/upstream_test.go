@@ -144,6 +144,7 @@ func TestPolicyExtrasSelfTests(t *testing.T) {
 var moduleTests = []string{
 	"crates/mod-memoize/test.lua",
 	"crates/mod-counter-series/test.lua",
+	"crates/mod-mpsc/test.lua",
 }
 
 func TestModuleLuaTests(t *testing.T) {
