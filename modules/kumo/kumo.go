@@ -28,6 +28,7 @@ func (svc *Services) openers() []opener {
 		svc.openCounterSeries,
 		openCidr,
 		svc.openMpsc,
+		svc.openSecrets,
 		installNotYetSupported, // last: fills only what nothing else provided
 	}
 }

@@ -145,6 +145,8 @@ var moduleTests = []string{
 	"crates/mod-memoize/test.lua",
 	"crates/mod-counter-series/test.lua",
 	"crates/mod-mpsc/test.lua",
+	"crates/data-loader/test.lua",
+	"crates/data-loader/test-event.lua",
 }
 
 func TestModuleLuaTests(t *testing.T) {
