@@ -29,6 +29,7 @@ func (svc *Services) openers() []opener {
 		openCidr,
 		svc.openMpsc,
 		svc.openSecrets,
+		svc.openFS,
 		installNotYetSupported, // last: fills only what nothing else provided
 	}
 }

@@ -47,6 +47,10 @@ type Services struct {
 
 	// Mpsc holds kumo.mpsc's named queues. Nil: a new registry.
 	Mpsc *mpsc.Registry
+
+	// Globs caches kumo.fs.glob's results. Nil: a new cache on the system
+	// clock.
+	Globs *GlobCache
 }
 
 // complete fills in svc's zero fields for rt.
@@ -65,6 +69,9 @@ func (svc *Services) complete(rt *luart.Runtime) {
 	}
 	if svc.Mpsc == nil {
 		svc.Mpsc = mpsc.NewRegistry()
+	}
+	if svc.Globs == nil {
+		svc.Globs = NewGlobCache(nil)
 	}
 	env := &svc.Shaping
 	def := shaping.DefaultEnv(ShapingDNS(svc.Resolver))

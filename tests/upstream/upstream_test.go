@@ -147,6 +147,7 @@ var moduleTests = []string{
 	"crates/mod-mpsc/test.lua",
 	"crates/data-loader/test.lua",
 	"crates/data-loader/test-event.lua",
+	"crates/mod-filesystem/test.lua",
 }
 
 func TestModuleLuaTests(t *testing.T) {
