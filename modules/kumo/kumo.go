@@ -26,6 +26,11 @@ func (svc *Services) openers() []opener {
 		svc.openShaping,
 		openDomainMap,
 		openUtilities,
+		svc.openCounterSeries,
+		openCidr,
+		svc.openMpsc,
+		svc.openSecrets,
+		svc.openFS,
 		installNotYetSupported, // last: fills only what nothing else provided
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"sync"
 
 	"github.com/kumopolicy/kumopolicy/luart"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/counterseries"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/memoize"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/mpsc"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
 
@@ -38,6 +40,17 @@ type Services struct {
 	// stand-ins of EmbeddedDataFiles, logging once per path that it does.
 	// MapPath (kumopolicy.Config's ShareDir and EtcDir) stays as given.
 	Shaping shaping.Env
+
+	// CounterSeries holds kumo.counter_series' named series. Nil: a new
+	// registry on the system clock.
+	CounterSeries *counterseries.Registry
+
+	// Mpsc holds kumo.mpsc's named queues. Nil: a new registry.
+	Mpsc *mpsc.Registry
+
+	// Globs caches kumo.fs.glob's results. Nil: a new cache on the system
+	// clock.
+	Globs *GlobCache
 }
 
 // complete fills in svc's zero fields for rt.
@@ -50,6 +63,15 @@ func (svc *Services) complete(rt *luart.Runtime) {
 	}
 	if svc.Recorder == nil {
 		svc.Recorder = kumod.NewRecorder(rt.Validating())
+	}
+	if svc.CounterSeries == nil {
+		svc.CounterSeries = counterseries.NewRegistry(nil)
+	}
+	if svc.Mpsc == nil {
+		svc.Mpsc = mpsc.NewRegistry()
+	}
+	if svc.Globs == nil {
+		svc.Globs = NewGlobCache(nil)
 	}
 	env := &svc.Shaping
 	def := shaping.DefaultEnv(ShapingDNS(svc.Resolver))

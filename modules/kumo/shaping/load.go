@@ -279,21 +279,8 @@ func (l *loader) noteLenient(path string, lenient plain.Leniency) {
 	}
 }
 
-// ioErrorText renders a file error the way Rust's io::Error does for the
-// common cases, so messages match KumoMTA's.
-func ioErrorText(err error) string {
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return "No such file or directory (os error 2)"
-	case errors.Is(err, os.ErrPermission):
-		return "Permission denied (os error 13)"
-	}
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}
+// ioErrorText renders a file error as Rust's io::Error does.
+func ioErrorText(err error) string { return plain.IOErrorText(err) }
 
 func (l *loader) fetch(url string) ([]byte, error) {
 	timeout := l.opts.HTTPTimeout
