@@ -7,6 +7,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/loghook"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/memoize"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
@@ -38,6 +39,13 @@ type Services struct {
 	// stand-ins of EmbeddedDataFiles, logging once per path that it does.
 	// MapPath (kumopolicy.Config's ShareDir and EtcDir) stays as given.
 	Shaping shaping.Env
+
+	// LogHooks is the log-hook pipeline: kumo.configure_log_hook registers
+	// its hooks there (outside validate mode), and records reach it
+	// through its Submit and SubmitJSON. Nil: a pipeline on the system
+	// clock answering with this runtime's events (LogHookPolicy), none in
+	// validate mode. Whoever runs the host closes it (Pipeline.Close).
+	LogHooks *loghook.Pipeline
 }
 
 // complete fills in svc's zero fields for rt.
@@ -50,6 +58,9 @@ func (svc *Services) complete(rt *luart.Runtime) {
 	}
 	if svc.Recorder == nil {
 		svc.Recorder = kumod.NewRecorder(rt.Validating())
+	}
+	if svc.LogHooks == nil && !rt.Validating() {
+		svc.LogHooks = loghook.New(loghook.Options{Policy: LogHookPolicy(rt), Logger: rt.Logger()})
 	}
 	env := &svc.Shaping
 	def := shaping.DefaultEnv(ShapingDNS(svc.Resolver))

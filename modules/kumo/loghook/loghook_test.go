@@ -14,6 +14,7 @@ import (
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/loghook/loghooktest"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
@@ -47,77 +48,6 @@ func record(t testing.TB, changes ...string) []byte {
 		t.Fatal(err)
 	}
 	return []byte(s)
-}
-
-// fakeClock only moves when told to.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []waiter
-}
-
-type waiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_700_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.waiters = append(c.waiters, waiter{c.now.Add(d), ch})
-	return ch
-}
-
-// nextWait blocks until a timer is pending and returns how far ahead the
-// earliest one is.
-func (c *fakeClock) nextWait(t *testing.T) time.Duration {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		c.mu.Lock()
-		var next time.Time
-		for _, w := range c.waiters {
-			if next.IsZero() || w.at.Before(next) {
-				next = w.at
-			}
-		}
-		now := c.now
-		c.mu.Unlock()
-		if !next.IsZero() {
-			return next.Sub(now)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatal("no timer was started")
-	return 0
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	keep := c.waiters[:0]
-	for _, w := range c.waiters {
-		if !w.at.After(c.now) {
-			w.ch <- c.now
-		} else {
-			keep = append(keep, w)
-		}
-	}
-	c.waiters = keep
 }
 
 // goPolicy enqueues every record to queue "q" and delivers with send.
@@ -218,7 +148,7 @@ func waitStats(t *testing.T, p *Pipeline, queue string, cond func(QueueStats) bo
 }
 
 func TestTransientRetriesBackOffToMaxRetryInterval(t *testing.T) {
-	clock := newFakeClock()
+	clock := loghooktest.NewClock()
 	pol := newGoPolicy(time.Minute, 5*time.Minute, 7*24*time.Hour, func(context.Context, *Message) (string, error) {
 		return "", &Rejection{Code: 451, Text: "try later"}
 	})
@@ -229,7 +159,7 @@ func TestTransientRetriesBackOffToMaxRetryInterval(t *testing.T) {
 	var waits []time.Duration
 	for i := 0; i < 6; i++ {
 		waitSent(t, pol)
-		d := clock.nextWait(t)
+		d := clock.NextWait(t)
 		waits = append(waits, d)
 		clock.Advance(d)
 	}
@@ -267,7 +197,7 @@ func TestPermanentRejectionDrops(t *testing.T) {
 	pol := newGoPolicy(time.Minute, 0, time.Hour, func(context.Context, *Message) (string, error) {
 		return "", &Rejection{Code: 550, Text: "no"}
 	})
-	p := newPipeline(t, pol, newFakeClock(), nil)
+	p := newPipeline(t, pol, loghooktest.NewClock(), nil)
 	if err := p.SubmitJSON(context.Background(), record(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -278,40 +208,47 @@ func TestPermanentRejectionDrops(t *testing.T) {
 }
 
 func TestErrorIsTransientAndEndsSession(t *testing.T) {
-	clock := newFakeClock()
+	clock := loghooktest.NewClock()
+	gate := make(chan struct{})
 	calls := 0
 	pol := newGoPolicy(time.Minute, 0, time.Hour, func(context.Context, *Message) (string, error) {
 		calls++
 		if calls == 1 {
+			<-gate
 			return "", errors.New("connection refused")
 		}
 		return "200 OK", nil
 	})
 	p := newPipeline(t, pol, clock, nil)
-	if err := p.SubmitJSON(context.Background(), record(t)); err != nil {
-		t.Fatal(err)
+	for i := 0; i < 2; i++ {
+		if err := p.SubmitJSON(context.Background(), record(t)); err != nil {
+			t.Fatal(err)
+		}
 	}
+	close(gate)
+	first := waitSent(t, pol)
+	// The second record, due while the first failed, goes out on a new
+	// session: the failed one ended.
 	waitSent(t, pol)
-	d := clock.nextWait(t)
+	if conns, closes := pol.counts(); conns != 2 || closes < 1 {
+		t.Fatalf("after the error: %d sessions, %d closed; want a new session for the next message", conns, closes)
+	}
+	d := clock.NextWait(t)
 	if d != time.Minute {
 		t.Fatalf("retry in %v", d)
 	}
-	if conns, closes := pol.counts(); conns != 1 || closes != 1 {
-		t.Fatalf("after the error: %d sessions, %d closed", conns, closes)
-	}
 	clock.Advance(d)
-	m := waitSent(t, pol)
-	s := waitStats(t, p, "q", func(s QueueStats) bool { return s.Delivered == 1 })
-	if s.Transient != 1 || s.Queued != 0 || m.NumAttempts() != 1 {
-		t.Fatalf("stats %+v, attempts %d", s, m.NumAttempts())
+	if m := waitSent(t, pol); m != first {
+		t.Fatal("the retry sent another message")
 	}
-	if conns, _ := pol.counts(); conns != 2 {
-		t.Fatalf("%d sessions, want a new one for the retry", conns)
+	s := waitStats(t, p, "q", func(s QueueStats) bool { return s.Delivered == 2 })
+	if s.Transient != 1 || s.Queued != 0 || first.NumAttempts() != 1 {
+		t.Fatalf("stats %+v, attempts %d", s, first.NumAttempts())
 	}
 }
 
 func TestExpiresAfterMaxAge(t *testing.T) {
-	clock := newFakeClock()
+	clock := loghooktest.NewClock()
 	pol := newGoPolicy(time.Minute, 0, 3*time.Minute, func(context.Context, *Message) (string, error) {
 		return "", &Rejection{Code: 421, Text: "later"}
 	})
@@ -320,7 +257,7 @@ func TestExpiresAfterMaxAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitSent(t, pol)
-	clock.Advance(clock.nextWait(t)) // 1m; the next retry (at 3m) reaches max_age
+	clock.Advance(clock.NextWait(t)) // 1m; the next retry (at 3m) reaches max_age
 	waitSent(t, pol)
 	s := waitStats(t, p, "q", func(s QueueStats) bool { return s.Expired == 1 })
 	if s.Transient != 2 || s.Permanent != 1 || s.Queued != 0 {
@@ -338,7 +275,7 @@ func TestBackPressureBlocksSubmitAndLosesNothing(t *testing.T) {
 		}
 		return "250 ok", nil
 	})
-	p := newPipeline(t, pol, newFakeClock(), &kumod.LogHook{Name: "h", BackPressure: 2})
+	p := newPipeline(t, pol, loghooktest.NewClock(), &kumod.LogHook{Name: "h", BackPressure: 2})
 	for i := 0; i < 2; i++ {
 		if err := p.SubmitJSON(context.Background(), record(t)); err != nil {
 			t.Fatal(err)
@@ -363,7 +300,7 @@ func TestBackPressureBlocksSubmitAndLosesNothing(t *testing.T) {
 
 func TestHookFilters(t *testing.T) {
 	pol := newGoPolicy(time.Minute, 0, time.Hour, func(context.Context, *Message) (string, error) { return "ok", nil })
-	p := newPipeline(t, pol, newFakeClock(), &kumod.LogHook{Name: "h", BackPressure: 10,
+	p := newPipeline(t, pol, loghooktest.NewClock(), &kumod.LogHook{Name: "h", BackPressure: 10,
 		PerRecord: map[string]kumod.LogRecordParams{"Reception": {Enable: false}}})
 	ctx := context.Background()
 	for _, rec := range [][]byte{
@@ -387,7 +324,7 @@ func TestHookFilters(t *testing.T) {
 
 func TestSubmitJSONArrayAllOrNothing(t *testing.T) {
 	pol := newGoPolicy(time.Minute, 0, time.Hour, func(context.Context, *Message) (string, error) { return "ok", nil })
-	p := newPipeline(t, pol, newFakeClock(), nil)
+	p := newPipeline(t, pol, loghooktest.NewClock(), nil)
 	body := "[" + string(record(t)) + "," + string(record(t, "site=")) + "]"
 	err := p.SubmitJSON(context.Background(), []byte(body))
 	if err == nil || !strings.Contains(err.Error(), "log record 1: missing field `site`") {
@@ -408,7 +345,7 @@ func TestSubmitJSONArrayAllOrNothing(t *testing.T) {
 
 func TestMessageDataAndMeta(t *testing.T) {
 	pol := newGoPolicy(time.Minute, 0, time.Hour, func(context.Context, *Message) (string, error) { return "ok", nil })
-	p := newPipeline(t, pol, newFakeClock(), nil)
+	p := newPipeline(t, pol, loghooktest.NewClock(), nil)
 	if err := p.SubmitJSON(context.Background(), record(t, "size=12345678901")); err != nil {
 		t.Fatal(err)
 	}
@@ -459,7 +396,7 @@ func TestCloseStopsWorkersAndSessions(t *testing.T) {
 			return "", ctx.Err()
 		}
 	})
-	p := New(Options{Policy: pol, Clock: newFakeClock(), Logger: quiet()})
+	p := New(Options{Policy: pol, Clock: loghooktest.NewClock(), Logger: quiet()})
 	if err := p.AddHook(&kumod.LogHook{Name: "h", BackPressure: 1}); err != nil {
 		t.Fatal(err)
 	}
