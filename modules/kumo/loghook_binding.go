@@ -108,13 +108,17 @@ func (p *luaLogPolicy) Connect(ctx context.Context, q loghook.QueueName, proto e
 		s.Close()
 		return nil, err
 	}
-	conn, ok := out[0].(*lua.LTable)
+	var first lua.LValue = lua.LNil
+	if len(out) > 0 {
+		first = out[0]
+	}
+	conn, ok := first.(*lua.LTable)
 	if ok {
 		_, ok = s.L.GetField(conn, "send").(*lua.LFunction)
 	}
 	if !ok {
 		s.Close()
-		return nil, fmt.Errorf("constructor event '%s' returned %s, expected a connection table with a send method", proto.Constructor, luart.Describe(out[0]))
+		return nil, fmt.Errorf("constructor event '%s' returned %s, expected a connection table with a send method", proto.Constructor, luart.Describe(first))
 	}
 	return &luaSession{s: s, conn: conn}, nil
 }

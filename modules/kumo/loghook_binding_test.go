@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/kumopolicy/kumopolicy/internal/sharedref"
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/loghook"
@@ -292,4 +294,111 @@ kumo.on('init', function() kumo.configure_log_hook { name = 'pub', bogus = 1 } e
 	if _, _, err := rt2.Fire(context.Background(), "init"); err == nil || !strings.Contains(err.Error(), "bogus") {
 		t.Fatalf("unknown field: %v", err)
 	}
+}
+
+// KumoMTA's own policy-extras/log_hooks.lua, unmodified, drives a hook
+// end to end: pre_init configures it, its should_enqueue_log_record and
+// get_queue_config route to its constructor.
+func TestLogHookCorpusLogHooksLua(t *testing.T) {
+	assets := filepath.Join(sharedref.Corpus(t), "assets")
+	rt := luart.New(luart.Options{PolicyFile: "test_policy.lua", SearchRoots: []string{assets}, SystemRoots: []string{},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PolicySource: []byte(`
+local kumo = require 'kumo'
+local sink = require 'testsink'
+local log_hooks = require 'policy-extras.log_hooks'
+log_hooks:new {
+  name = 'webhook',
+  constructor = function(domain, tenant, campaign)
+    local connection = {}
+    function connection:send(message)
+      sink.record(domain, message:get_data())
+      return 'ok'
+    end
+    return connection
+  end,
+}`)})
+	t.Cleanup(func() { rt.Close() })
+	pipe := loghook.New(loghook.Options{Policy: kumo.LogHookPolicy(rt), Logger: rt.Logger()})
+	t.Cleanup(func() { pipe.Close() })
+	kumo.Install(rt, kumo.Services{LogHooks: pipe})
+	sk := &sink{}
+	rt.AddModule("testsink", sk.module)
+	if _, _, err := rt.Fire(context.Background(), "pre_init"); err != nil {
+		t.Fatal(err)
+	}
+	body := "[" + hookRecord + "," + strings.Replace(hookRecord, `"meta":{`, `"reception_protocol":"LogRecord","meta":{`, 1) + "]"
+	if err := pipe.SubmitJSON(context.Background(), []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	waitQueue(t, pipe, "webhook.log_hook", func(s loghook.QueueStats) bool { return s.Delivered == 1 })
+	got, _ := sk.snapshot()
+	if len(got) != 1 || got[0][0] != "webhook.log_hook" || !strings.Contains(got[0][1], `"id":"abc"`) {
+		t.Fatalf("delivered %q", got)
+	}
+	if h := pipe.Stats().Hooks["webhook"]; h.Received != 2 || h.Skipped != 1 {
+		t.Fatalf("hook stats %+v", h)
+	}
+}
+
+// A constructor that returns nothing, a non-custom_lua queue and a
+// batch_size above 1 fail with errors that say so, logged, never a panic.
+func TestLogHookDeliveryConfigErrors(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	rt := luart.New(luart.Options{PolicyFile: "test_policy.lua", SystemRoots: []string{}, Logger: logger, PolicySource: []byte(`
+local kumo = require 'kumo'
+kumo.on('init', function() kumo.configure_log_hook { name = 'h' } end)
+kumo.on('should_enqueue_log_record', function(msg) msg:set_meta('queue', msg:get_meta('log_record').type); return true end)
+kumo.on('get_queue_config', function(domain)
+  if domain == 'Delivery' then
+    return kumo.make_queue_config { protocol = { custom_lua = { constructor = 'make.nothing' } } }
+  elseif domain == 'Bounce' then
+    return kumo.make_queue_config { protocol = { custom_lua = { constructor = 'make.nothing', batch_size = 10 } } }
+  end
+  return kumo.make_queue_config { protocol = { smtp = { mx_list = { 'mx.example.com' } } } }
+end)
+kumo.on('make.nothing', function() end)
+`)})
+	t.Cleanup(func() { rt.Close() })
+	clock := loghooktest.NewClock()
+	pipe := loghook.New(loghook.Options{Policy: kumo.LogHookPolicy(rt), Clock: clock, Logger: logger})
+	t.Cleanup(func() { pipe.Close() })
+	kumo.Install(rt, kumo.Services{LogHooks: pipe})
+	ctx := context.Background()
+	if _, _, err := rt.Fire(ctx, "init"); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"Delivery", "Bounce", "TransientFailure"} {
+		if err := pipe.SubmitJSON(ctx, hookRecordOf(typ)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitQueue(t, pipe, "Delivery", func(s loghook.QueueStats) bool { return s.Transient == 1 })
+	if h := pipe.Stats().Hooks["h"]; h.Dropped != 2 || h.Enqueued != 1 {
+		t.Fatalf("hook stats %+v", h)
+	}
+	mu.Lock()
+	text := logs.String()
+	mu.Unlock()
+	for _, want := range []string{
+		"constructor event 'make.nothing' returned nil, expected a connection table with a send method",
+		"custom_lua batch_size 10 is not supported by kumopolicy",
+		"the smtp delivery protocol is not supported by kumopolicy",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the log lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }

@@ -258,7 +258,11 @@ func (p *Pipeline) runHook(ctx context.Context, h *hook, raw map[string]any, rec
 	var once sync.Once
 	msg.release = func() { once.Do(func() { <-h.slots }) }
 
-	ok, err := p.opts.Policy.ShouldEnqueue(ctx, msg, name)
+	var ok bool
+	err = safely(func() (err error) {
+		ok, err = p.opts.Policy.ShouldEnqueue(ctx, msg, name)
+		return err
+	})
 	if err != nil {
 		msg.release()
 		p.count(func() { h.stats.Dropped++ })
@@ -298,7 +302,11 @@ func (p *Pipeline) queue(ctx context.Context, name string) (*queue, error) {
 		return q, nil
 	}
 	qn := ParseQueueName(name)
-	cfg, err := p.opts.Policy.QueueConfig(ctx, qn)
+	var cfg *egress.QueueConfig
+	err := safely(func() (err error) {
+		cfg, err = p.opts.Policy.QueueConfig(ctx, qn)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("queue %s: get_queue_config: %w", name, err)
 	}

@@ -75,7 +75,7 @@ func (q *queue) run(ctx context.Context) {
 	var sess Session
 	endSession := func() {
 		if sess != nil {
-			sess.Close()
+			_ = safely(func() error { sess.Close(); return nil })
 			sess = nil
 		}
 	}
@@ -112,7 +112,11 @@ func (q *queue) run(ctx context.Context) {
 				return
 			}
 			if sess == nil {
-				s, err := q.p.opts.Policy.Connect(ctx, q.qn, q.cfg.Protocol.CustomLua)
+				var s Session
+				err := safely(func() (err error) {
+					s, err = q.p.opts.Policy.Connect(ctx, q.qn, q.cfg.Protocol.CustomLua)
+					return err
+				})
 				if err != nil {
 					if ctx.Err() != nil {
 						q.putBack(due[i:]...)
@@ -126,7 +130,11 @@ func (q *queue) run(ctx context.Context) {
 				}
 				sess = s
 			}
-			disp, err := sess.Send(ctx, m)
+			var disp string
+			err := safely(func() (err error) {
+				disp, err = sess.Send(ctx, m)
+				return err
+			})
 			if ctx.Err() != nil {
 				q.putBack(due[i:]...)
 				return
@@ -195,4 +203,14 @@ func (q *queue) retryDelay(prior int) time.Duration {
 	limit := min(base/40, 30*time.Second)
 	d += q.p.opts.Jitter(limit)
 	return max(d, 0).Truncate(time.Second)
+}
+
+// safely runs f, turning a panic in the policy's code into an error.
+func safely(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error: %v", r)
+		}
+	}()
+	return f()
 }
