@@ -23,6 +23,7 @@ func (svc *Services) openers() []opener {
 		openEgress,
 		svc.openDNS,
 		svc.openKumod,
+		svc.openLogHook, // after openKumod: replaces its recording-only configure_log_hook
 		svc.openShaping,
 		openDomainMap,
 		openUtilities,

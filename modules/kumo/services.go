@@ -8,6 +8,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/modules/kumo/counterseries"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/loghook"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/memoize"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/mpsc"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
@@ -51,6 +52,12 @@ type Services struct {
 	// Globs caches kumo.fs.glob's results. Nil: a new cache on the system
 	// clock.
 	Globs *GlobCache
+	// LogHooks is the log-hook pipeline: kumo.configure_log_hook registers
+	// its hooks there (outside validate mode), and records reach it
+	// through its Submit and SubmitJSON. Nil: a pipeline on the system
+	// clock answering with this runtime's events (LogHookPolicy), none in
+	// validate mode. Whoever runs the host closes it (Pipeline.Close).
+	LogHooks *loghook.Pipeline
 }
 
 // complete fills in svc's zero fields for rt.
@@ -72,6 +79,9 @@ func (svc *Services) complete(rt *luart.Runtime) {
 	}
 	if svc.Globs == nil {
 		svc.Globs = NewGlobCache(nil)
+	}
+	if svc.LogHooks == nil && !rt.Validating() {
+		svc.LogHooks = loghook.New(loghook.Options{Policy: LogHookPolicy(rt), Logger: rt.Logger()})
 	}
 	env := &svc.Shaping
 	def := shaping.DefaultEnv(ShapingDNS(svc.Resolver))
