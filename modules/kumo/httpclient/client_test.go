@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 func TestDecodeOptions(t *testing.T) {
@@ -94,4 +96,42 @@ func TestBuildURL(t *testing.T) {
 	if err != nil || got != "https://example.com/?existing=value&a=1+%26&b=2" {
 		t.Fatalf("got %q %v", got, err)
 	}
+}
+
+// TestStreamEndsWithLifetime: when the lifetime context given to Dial ends
+// (the runtime shuts down), the reader stops and Recv reports the close.
+func TestStreamEndsWithLifetime(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		c.Read(context.Background()) // until the client goes away
+	}))
+	defer srv.Close()
+	lifetime, stop := context.WithCancel(context.Background())
+	s, resp, err := Dial(context.Background(), lifetime, "ws"+strings.TrimPrefix(srv.URL, "http"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode() != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake status %d", resp.StatusCode())
+	}
+	stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, ok, err := s.Recv(ctx); ok || err != nil {
+		t.Fatalf("Recv after the lifetime ended: ok=%v err=%v", ok, err)
+	}
+	if _, err := s.RecvBatch(ctx, time.Hour); !errors.Is(err, ErrStreamClosed) {
+		t.Fatalf("RecvBatch after the lifetime ended: %v", err)
+	}
+	if s.ReadError() == nil {
+		t.Fatal("no read error recorded")
+	}
+	if err := s.Send(ctx, []byte("x")); err == nil {
+		t.Fatal("Send on a dead stream succeeded")
+	}
+	s.Close()
 }
