@@ -119,6 +119,7 @@ func New(o Options, logger *slog.Logger) *Client {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.IdleConnTimeout = o.PoolIdleTimeout
+	tr.MaxIdleConnsPerHost = tr.MaxIdleConns // reqwest keeps every idle connection
 	if o.AcceptInvalidCerts {
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 	}

@@ -1,8 +1,10 @@
 package httpclient
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -134,4 +136,28 @@ func TestStreamEndsWithLifetime(t *testing.T) {
 		t.Fatal("Send on a dead stream succeeded")
 	}
 	s.Close()
+}
+
+// TestConnectionVerbose: connection_verbose logs the connection's life at
+// debug level under the target "reqwest"; without it nothing is logged.
+func TestConnectionVerbose(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	for _, verbose := range []bool{false, true} {
+		var buf bytes.Buffer
+		logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		o := DefaultOptions()
+		o.ConnectionVerbose = verbose
+		req, err := New(o, logger).NewRequest(http.MethodGet, srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := req.Send(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		logged := strings.Contains(buf.String(), "target=reqwest") && strings.Contains(buf.String(), "msg=connected")
+		if logged != verbose {
+			t.Errorf("verbose=%v: log %q", verbose, buf.String())
+		}
+	}
 }
