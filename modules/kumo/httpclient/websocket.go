@@ -139,13 +139,18 @@ func (s *Stream) RecvBatch(ctx context.Context, d time.Duration) ([][]byte, erro
 	}
 }
 
-// Send writes a text message.
+// Send writes a text message. It fails with ErrStreamClosed once the
+// stream was closed or its reader ended (the peer closed, the connection
+// broke, or the lifetime context ended).
 func (s *Stream) Send(ctx context.Context, text []byte) error {
 	s.mu.Lock()
-	closed := s.closed
+	closed, readErr := s.closed, s.readErr
 	s.mu.Unlock()
 	if closed {
 		return ErrStreamClosed
+	}
+	if readErr != nil {
+		return fmt.Errorf("%w: %v", ErrStreamClosed, readErr)
 	}
 	if err := s.conn.Write(ctx, websocket.MessageText, text); err != nil {
 		if ctx.Err() != nil {
