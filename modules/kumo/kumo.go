@@ -25,6 +25,7 @@ func (svc *Services) openers() []opener {
 		svc.openKumod,
 		svc.openShaping,
 		openDomainMap,
+		svc.openAdmin,
 		installNotYetSupported, // last: fills only what nothing else provided
 	}
 }

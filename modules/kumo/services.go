@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/kumopolicy/kumopolicy/luart"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/admin"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/memoize"
@@ -38,6 +39,11 @@ type Services struct {
 	// stand-ins of EmbeddedDataFiles, logging once per path that it does.
 	// MapPath (kumopolicy.Config's ShareDir and EtcDir) stays as given.
 	Shaping shaping.Env
+
+	// Admin is the registry of kumo.api.admin.* (ready-queue suspensions,
+	// suspensions, admin bounces), shared by every state and by the admin
+	// HTTP API. Nil: admin.New() on the system clock.
+	Admin *admin.Registry
 }
 
 // complete fills in svc's zero fields for rt.
@@ -47,6 +53,9 @@ func (svc *Services) complete(rt *luart.Runtime) {
 	}
 	if svc.Memoize == nil {
 		svc.Memoize = memoize.NewRegistry(memoize.WithEpoch(rt.Epoch))
+	}
+	if svc.Admin == nil {
+		svc.Admin = admin.New()
 	}
 	if svc.Recorder == nil {
 		svc.Recorder = kumod.NewRecorder(rt.Validating())
