@@ -35,7 +35,8 @@ type ServeOptions struct {
 // Services().Recorder) and serves the admin API (modules/kumo/adminapi)
 // there, on the host's admin registry, config epoch and resolver. It logs
 // "http listener on ADDR" (with the bound port) for each listener, or
-// that no admin listener is configured. When ctx ends, check-liveness
+// that no admin listener is configured, then "initialization complete".
+// When ctx ends, check-liveness
 // answers 503 "shutting down", the listeners stop, and the host is closed
 // (spawned tasks cancelled, states closed). Serve returns nil after a
 // clean stop; a startup error (a failing handler, a listener that cannot
@@ -114,19 +115,20 @@ func (h *Host) Serve(ctx context.Context, opts ServeOptions) error {
 	if len(listeners) == 0 {
 		log.Info("no admin listener is configured (the policy does not call kumo.start_http_listener); running spawned tasks only")
 	}
+	log.Info("initialization complete")
 	<-ctx.Done()
 	log.Info("shutting down")
 	return stop()
 }
 
-// resolveForAPI answers the admin API's resolve-egress-path: the site is
-// computed from the domain's MX hosts, as kumod does.
-func (h *Host) resolveForAPI(ctx context.Context, domain, source string, explain bool) (*adminapi.Resolution, error) {
+// resolveForAPI answers the admin API's resolve-egress-path: an empty
+// site is computed from the domain's MX hosts, as kumod does.
+func (h *Host) resolveForAPI(ctx context.Context, domain, source, site string, explain bool) (*adminapi.Resolution, error) {
 	resolve := h.Resolve
 	if explain {
 		resolve = h.Explain
 	}
-	res, err := resolve(ctx, domain, source, "")
+	res, err := resolve(ctx, domain, source, site)
 	if err != nil {
 		return nil, err
 	}

@@ -71,8 +71,9 @@ type Config struct {
 	BumpEpoch func()
 	// Epoch reports the config epoch for /metrics. Nil: not reported.
 	Epoch func() uint64
-	// Resolve answers resolve-egress-path. Nil: the route answers 503.
-	Resolve func(ctx context.Context, domain, source string, explain bool) (*Resolution, error)
+	// Resolve answers resolve-egress-path (site "": computed from the
+	// domain's MX hosts). Nil: the route answers 503.
+	Resolve func(ctx context.Context, domain, source, site string, explain bool) (*Resolution, error)
 	// LogRecords receives POST /api/log-record/v1. Nil: 503 NoLogHookText.
 	LogRecords LogRecordSink
 	// Live reports liveness: nil for live, else the reason for a 503
@@ -293,7 +294,7 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteText(w, http.StatusBadRequest, fmt.Sprintf("invalid query parameter `explain` %q: want true or false", q.Get("explain")))
 		return
 	}
-	res, err := a.cfg.Resolve(r.Context(), domain, source, explain)
+	res, err := a.cfg.Resolve(r.Context(), domain, source, q.Get("site"), explain)
 	if err != nil {
 		httpapi.WriteText(w, http.StatusInternalServerError, err.Error())
 		return

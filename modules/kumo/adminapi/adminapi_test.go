@@ -48,9 +48,9 @@ func start(t *testing.T, p httpapi.ListenerParams, withSink bool) *fixture {
 		BumpEpoch: func() { f.mu.Lock(); f.bumps++; f.mu.Unlock() },
 		Epoch:     func() uint64 { return 7 },
 		Live:      func() error { f.mu.Lock(); defer f.mu.Unlock(); return f.live },
-		Resolve: func(ctx context.Context, domain, source string, explain bool) (*Resolution, error) {
+		Resolve: func(ctx context.Context, domain, source, site string, explain bool) (*Resolution, error) {
 			f.mu.Lock()
-			f.lastQ = domain + "|" + source
+			f.lastQ = domain + "|" + source + site
 			f.mu.Unlock()
 			if domain == "fail.example" {
 				return nil, errors.New("handler failed")
@@ -243,7 +243,7 @@ func TestEpochMetricsResolve(t *testing.T) {
 	if code, body := do(t, "GET", f.base+ResolvePath+"?domain=example.com", "", ""); code != 200 || body != `{"connection_limit":3}` || f.lastQ != "example.com|unspecified" {
 		t.Errorf("resolve: %d %q %q", code, body, f.lastQ)
 	}
-	if code, body := do(t, "GET", f.base+ResolvePath+"?domain=example.com&source=s1&explain=true", "", ""); code != 200 || body != `{"explained":true}` || f.lastQ != "example.com|s1" {
+	if code, body := do(t, "GET", f.base+ResolvePath+"?domain=example.com&source=s1&site=|mx&explain=true", "", ""); code != 200 || body != `{"explained":true}` || f.lastQ != "example.com|s1|mx" {
 		t.Errorf("resolve explain: %d %q %q", code, body, f.lastQ)
 	}
 	if code, body := do(t, "GET", f.base+ResolvePath, "", ""); code != 400 || body != "missing query parameter `domain`" {
