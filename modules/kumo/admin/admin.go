@@ -105,6 +105,12 @@ type Registry struct {
 	suspends []*Suspension
 	bounces  []*AdminBounce
 
+	// Changes are numbered under mu (ticket) and their watchers called
+	// in that order (serving), outside mu.
+	ticket   uint64
+	nmu      sync.Mutex
+	turn     *sync.Cond
+	serving  uint64
 	wmu      sync.Mutex
 	watchers map[int]func(Change)
 	nextW    int
@@ -113,16 +119,17 @@ type Registry struct {
 // New returns an empty registry.
 func New(opts ...Option) *Registry {
 	r := &Registry{now: time.Now, watchers: map[int]func(Change){}}
+	r.turn = sync.NewCond(&r.nmu)
 	for _, o := range opts {
 		o(r)
 	}
 	return r
 }
 
-// Watch calls fn with every later change, in order, after the change is
-// made (fn must not call back into Watch's cancel from inside fn's own
-// goroutine while holding locks of its own that the caller of the change
-// holds). It returns a function that stops the calls.
+// Watch calls fn with every later change, in the order the changes were
+// made, on the goroutine that made the change, after the registry's lock
+// is released: fn may read the registry (list it) but must not change it.
+// It returns a function that stops the calls.
 func (r *Registry) Watch(fn func(Change)) (cancel func()) {
 	r.wmu.Lock()
 	id := r.nextW
@@ -136,10 +143,27 @@ func (r *Registry) Watch(fn func(Change)) (cancel func()) {
 	}
 }
 
+// notify calls the watchers with changes after those of every earlier
+// change. The caller holds r.mu; notify releases it.
 func (r *Registry) notify(changes []Change) {
 	if len(changes) == 0 {
+		r.mu.Unlock()
 		return
 	}
+	t := r.ticket
+	r.ticket++
+	r.mu.Unlock()
+	r.nmu.Lock()
+	for r.serving != t {
+		r.turn.Wait()
+	}
+	r.nmu.Unlock()
+	defer func() {
+		r.nmu.Lock()
+		r.serving++
+		r.turn.Broadcast()
+		r.nmu.Unlock()
+	}()
 	r.wmu.Lock()
 	fns := make([]func(Change), 0, len(r.watchers))
 	ids := make([]int, 0, len(r.watchers))
@@ -206,7 +230,6 @@ func (r *Registry) SuspendReadyQ(req ReadyQRequest) string {
 	})
 	r.readyQ = append(r.readyQ, e)
 	changes = append(changes, Change{Kind: ReadyQ, Op: Added, ID: e.ID, Entry: *e})
-	r.mu.Unlock()
 	r.notify(changes)
 	return e.ID
 }
@@ -235,7 +258,6 @@ func (r *Registry) Suspend(req SuspendRequest) string {
 	})
 	r.suspends = append(r.suspends, e)
 	changes = append(changes, Change{Kind: Suspend, Op: Added, ID: e.ID, Entry: *e})
-	r.mu.Unlock()
 	r.notify(changes)
 	return e.ID
 }
@@ -258,7 +280,6 @@ func (r *Registry) Bounce(req BounceRequest) string {
 	})
 	r.bounces = append(r.bounces, e)
 	changes = append(changes, Change{Kind: Bounce, Op: Added, ID: e.ID, Entry: *e})
-	r.mu.Unlock()
 	r.notify(changes)
 	return e.ID
 }
@@ -334,8 +355,8 @@ func (r *Registry) Delete(kind Kind, id string) bool {
 			return o.ID == id
 		})
 	}
-	r.mu.Unlock()
 	if ch == nil {
+		r.notify(nil)
 		return false
 	}
 	r.notify([]Change{*ch})
@@ -343,7 +364,7 @@ func (r *Registry) Delete(kind Kind, id string) bool {
 }
 
 // Remaining is the humantime text of the time left until expires, as the
-// lists show it ("4m 59s"), as humantime writes it.
+// lists show it, as humantime writes it ("4m 59s").
 func Remaining(expires, now time.Time) string {
 	d := expires.Sub(now)
 	if d < 0 {

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -127,5 +128,35 @@ func TestWatch(t *testing.T) {
 	want := "suspend-ready-q added,suspend-ready-q removed,suspend-ready-q added,bounce added,bounce removed"
 	if strings.Join(got, ",") != want {
 		t.Fatalf("changes %q, want %q", strings.Join(got, ","), want)
+	}
+}
+
+// Watchers see changes in the order they were made, even when made
+// concurrently, and may read the registry.
+func TestWatchOrderConcurrent(t *testing.T) {
+	r := New()
+	var mu sync.Mutex
+	seen := map[string]Op{}
+	var bad []string
+	r.Watch(func(c Change) {
+		r.ReadyQSuspensions()
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Op == Removed && seen[c.ID] != Added {
+			bad = append(bad, c.ID)
+		}
+		seen[c.ID] = c.Op
+	})
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.SuspendReadyQ(ReadyQRequest{Name: "same", Reason: "r"})
+		}()
+	}
+	wg.Wait()
+	if len(bad) > 0 || len(seen) != 40 {
+		t.Fatalf("removed before added: %v (saw %d ids)", bad, len(seen))
 	}
 }
