@@ -30,6 +30,7 @@ func init() {
 		{"validate-shaping", "load and check shaping files as kumo.shaping.load does", runValidateShaping},
 		{"resolve", "show the egress path config a policy gives a domain, and --explain it", runResolve},
 		{"tsa-daemon", "run the TSA daemon: tsa_init.lua, the `tsa` module and the TSA HTTP API", runTSADaemon},
+		{"serve", "run a policy as a service: init, spawned tasks and the admin HTTP API", runServe},
 		{"version", "print the kumopolicy version", runVersion},
 	}
 }

@@ -69,7 +69,14 @@ func (p *tsaProc) log() string {
 // integration harness does, for "initialization complete" on stderr.
 func startTSA(t *testing.T, dir string, env []string, args ...string) *tsaProc {
 	t.Helper()
-	cmd := exec.Command(kumopolicyBinary(t), append([]string{"tsa-daemon"}, args...)...)
+	return startProc(t, dir, env, "tsa-daemon", args...)
+}
+
+// startProc runs `kumopolicy COMMAND args...` in dir and waits for
+// "initialization complete" on stderr.
+func startProc(t *testing.T, dir string, env []string, command string, args ...string) *tsaProc {
+	t.Helper()
+	cmd := exec.Command(kumopolicyBinary(t), append([]string{command}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	pipe, err := cmd.StderrPipe()

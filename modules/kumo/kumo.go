@@ -33,6 +33,7 @@ func (svc *Services) openers() []opener {
 		svc.openSecrets,
 		svc.openFS,
 		openHTTP,
+		svc.openAdmin,
 		installNotYetSupported, // last: fills only what nothing else provided
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/counterseries"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/admin"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/loghook"
@@ -52,12 +53,18 @@ type Services struct {
 	// Globs caches kumo.fs.glob's results. Nil: a new cache on the system
 	// clock.
 	Globs *GlobCache
+
 	// LogHooks is the log-hook pipeline: kumo.configure_log_hook registers
 	// its hooks there (outside validate mode), and records reach it
 	// through its Submit and SubmitJSON. Nil: a pipeline on the system
 	// clock answering with this runtime's events (LogHookPolicy), none in
 	// validate mode. Whoever runs the host closes it (Pipeline.Close).
 	LogHooks *loghook.Pipeline
+
+	// Admin is the registry of kumo.api.admin.* (ready-queue suspensions,
+	// suspensions, admin bounces), shared by every state and by the admin
+	// HTTP API. Nil: admin.New() on the system clock.
+	Admin *admin.Registry
 }
 
 // complete fills in svc's zero fields for rt.
@@ -67,6 +74,9 @@ func (svc *Services) complete(rt *luart.Runtime) {
 	}
 	if svc.Memoize == nil {
 		svc.Memoize = memoize.NewRegistry(memoize.WithEpoch(rt.Epoch))
+	}
+	if svc.Admin == nil {
+		svc.Admin = admin.New()
 	}
 	if svc.Recorder == nil {
 		svc.Recorder = kumod.NewRecorder(rt.Validating())

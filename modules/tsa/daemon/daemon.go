@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -99,7 +98,7 @@ type Daemon struct {
 	runCancel func()       // ends the store's Run
 	runDone   chan error   // Run's final flush
 	dbPath    string
-	listeners []*listener
+	listeners []*httpapi.Listener
 	loopsOn   bool
 	stop      chan struct{}
 	loops     sync.WaitGroup
@@ -177,7 +176,7 @@ func (d *Daemon) Addrs() []string {
 	defer d.mu.Unlock()
 	out := make([]string, len(d.listeners))
 	for i, l := range d.listeners {
-		out[i] = l.addr
+		out[i] = l.Addr
 	}
 	return out
 }
@@ -365,9 +364,8 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		d.mu.Unlock()
 		d.markRestored() // nothing to wait for any more: let queued batches through
 		for _, l := range ls {
-			if err := l.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errs = append(errs, fmt.Errorf("%s listener on %s: %w", l.proto, l.addr, err))
-				l.srv.Close()
+			if err := l.Shutdown(ctx); err != nil {
+				errs = append(errs, err)
 			}
 		}
 		if err := d.queue.Close(ctx); err != nil {

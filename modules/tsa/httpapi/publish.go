@@ -32,6 +32,34 @@ func isJSON(ct string) bool {
 	return ok && typ == "application" && (sub == "json" || strings.HasSuffix(sub, "+json"))
 }
 
+// ReadJSON reads a JSON request body as KumoMTA's JSON extractor does:
+// 415 without a JSON Content-Type, 413 over the body limit, 400 on a body
+// that cannot be read or is not JSON (the answer is written and ok is
+// false); otherwise the parsed body (plain data, objects unordered) and
+// its text. A handler answers a body of the wrong shape with 422 and
+// DecodePrefix.
+func ReadJSON(w http.ResponseWriter, r *http.Request, limit int64) (v any, body []byte, ok bool) {
+	if !isJSON(r.Header.Get("Content-Type")) {
+		writeText(w, http.StatusUnsupportedMediaType, ContentTypeText)
+		return nil, nil, false
+	}
+	data, err := ReadBody(r, limit)
+	if err != nil {
+		if IsTooLarge(err) {
+			writeText(w, http.StatusRequestEntityTooLarge, TooLargeText)
+			return nil, nil, false
+		}
+		writeText(w, http.StatusBadRequest, BodyErrorPrefix+err.Error())
+		return nil, nil, false
+	}
+	v, _, err = plain.ParseJSON(data, plain.ParseOptions{})
+	if err != nil {
+		writeText(w, http.StatusBadRequest, JSONSyntaxPrefix+err.Error())
+		return nil, nil, false
+	}
+	return v, data, true
+}
+
 // publish is POST /publish_log_v1: one JSON log record, queued, 200 with
 // an empty body. See the package's tests for every other answer.
 func (s *Server) publish(w http.ResponseWriter, r *http.Request) {

@@ -80,6 +80,23 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Ingester == nil {
 		return nil, errors.New("tsa http api: Ingester is required")
 	}
+	s, err := NewRouter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Handle(http.MethodPost, PublishPath, TrustedOnly, http.HandlerFunc(s.publish)); err != nil {
+		return nil, err
+	}
+	if err := s.Handle(http.MethodGet, StatusPath, Anyone, http.HandlerFunc(status)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewRouter returns a Server with no routes: the route table, the order
+// of answers, trusted_hosts, compression and body limit, for an API of
+// another kind (kumopolicy serve's admin API). cfg.Ingester is not used.
+func NewRouter(cfg Config) (*Server, error) {
 	if cfg.RequestBodyLimit < 0 {
 		return nil, fmt.Errorf("tsa http api: request_body_limit %d is negative", cfg.RequestBodyLimit)
 	}
@@ -97,14 +114,11 @@ func NewServer(cfg Config) (*Server, error) {
 		}
 		s.trusted = t
 	}
-	if err := s.Handle(http.MethodPost, PublishPath, TrustedOnly, http.HandlerFunc(s.publish)); err != nil {
-		return nil, err
-	}
-	if err := s.Handle(http.MethodGet, StatusPath, Anyone, http.HandlerFunc(status)); err != nil {
-		return nil, err
-	}
 	return s, nil
 }
+
+// RequestBodyLimit is the limit a handler should pass to ReadBody.
+func (s *Server) RequestBodyLimit() int64 { return s.cfg.RequestBodyLimit }
 
 // Handle adds a route: method on the exact path (no trailing-slash or
 // percent-decoding tolerance). A GET route does not serve HEAD: HEAD
@@ -157,6 +171,9 @@ func (s *Server) Routes() []RouteInfo {
 func status(w http.ResponseWriter, r *http.Request) {
 	writeText(w, http.StatusOK, StatusBody)
 }
+
+// WriteText answers code with a text/plain body.
+func WriteText(w http.ResponseWriter, code int, body string) { writeText(w, code, body) }
 
 // writeText answers code with a text/plain body.
 func writeText(w http.ResponseWriter, code int, body string) {
