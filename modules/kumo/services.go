@@ -5,8 +5,8 @@ import (
 	"sync"
 
 	"github.com/kumopolicy/kumopolicy/luart"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/counterseries"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/admin"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/counterseries"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/loghook"
