@@ -38,12 +38,19 @@ type Services struct {
 	// stand-ins of EmbeddedDataFiles, logging once per path that it does.
 	// MapPath (kumopolicy.Config's ShareDir and EtcDir) stays as given.
 	Shaping shaping.Env
+
+	// NamedResolvers holds the resolvers kumo.dns.define_resolver names,
+	// for the lookups given a resolver name. Nil: an empty registry.
+	NamedResolvers *dns.Registry
 }
 
 // complete fills in svc's zero fields for rt.
 func (svc *Services) complete(rt *luart.Runtime) {
 	if svc.Resolver == nil {
 		svc.Resolver = dns.New(dns.Config{})
+	}
+	if svc.NamedResolvers == nil {
+		svc.NamedResolvers = dns.NewRegistry()
 	}
 	if svc.Memoize == nil {
 		svc.Memoize = memoize.NewRegistry(memoize.WithEpoch(rt.Epoch))

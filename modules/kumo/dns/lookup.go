@@ -3,6 +3,7 @@ package dns
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -93,8 +94,12 @@ func ParseRBLAddress(s string) (netip.Addr, error) {
 	if ip, err := parseIP(s); err == nil {
 		return ip, nil
 	}
-	if ap, err := netip.ParseAddrPort(s); err == nil && ap.Addr().Zone() == "" {
-		return ap.Addr(), nil
+	if host, port, err := net.SplitHostPort(s); err == nil {
+		if _, err := parseU16(port); err == nil {
+			if ip, err := parseIP(host); err == nil {
+				return ip, nil
+			}
+		}
 	}
 	if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
 		if ip, err := parseIP(s[1 : len(s)-1]); err == nil {
