@@ -78,6 +78,11 @@ Flags:`)
 	ctx, cancel := hf.context()
 	defer cancel()
 
+	// kumod runs init before anything else: the resolver it configures
+	// (kumo.dns.configure_test_resolver, for one) serves the MX lookup.
+	if err := host.Init(ctx); err != nil {
+		fmt.Fprintf(stderr, "warning: the policy's init failed, resolving without it: %v\n", err)
+	}
 	siteName := *site
 	if siteName == "" {
 		if siteName, err = host.SiteOf(ctx, domain); err != nil {

@@ -3,8 +3,6 @@ package kumo
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
-	"strings"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -14,25 +12,33 @@ import (
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
-// kumo.dns: MX and address lookups through the runtime's dns.Resolver
-// (process-wide for a kumopolicy process), resolver configuration and the
-// MX tunables. See the dns package for the resolution rules.
+// kumo.dns: MX, address, PTR, TXT and DNSBL lookups through the
+// runtime's dns.Resolver (process-wide for a kumopolicy process) or a
+// resolver named with define_resolver, resolver configuration (name
+// servers, in-memory Test zones, Aggregate lists) and the MX tunables. See
+// the dns package for the resolution rules.
 //
-// Not provided (they raise "not supported"): define_resolver and named
-// resolvers, configure_unbound_resolver, the Unbound, Test and Aggregate
-// resolver forms, lookup_ptr, lookup_txt, rbl_lookup, load_resolv_conf and
-// MTA-STS (set_mta_sts_enabled(true)).
+// Not provided (they raise "not supported"): configure_unbound_resolver
+// and the Unbound resolver form, and MTA-STS (set_mta_sts_enabled(true)).
 
 // openDNS installs the dns functions. They use svc.Resolver, which
-// kumo.dns.configure_resolver changes in place for every state.
+// kumo.dns.configure_resolver and configure_test_resolver change in place
+// for every state, or the svc.NamedResolvers a lookup names.
 func (svc *Services) openDNS(s *luart.State, mod *lua.LTable) {
 	L := s.L
 	t := subTable(L, mod, "dns")
 	resolver := func() *dns.Resolver { return svc.Resolver }
+	named := func(L *lua.LState, n int) *dns.Resolver { return svc.resolverArg(L, n) }
 	L.SetFuncs(t, map[string]lua.LGFunction{
-		"lookup_mx":                 func(L *lua.LState) int { return dnsLookupMX(L, resolver()) },
-		"lookup_addr":               func(L *lua.LState) int { return dnsLookupAddr(L, resolver()) },
+		"lookup_mx":                 func(L *lua.LState) int { return dnsLookupMX(L, named(L, 2)) },
+		"lookup_addr":               func(L *lua.LState) int { return dnsLookupAddr(L, named(L, 2)) },
+		"lookup_ptr":                func(L *lua.LState) int { return dnsLookupPTR(L, named(L, 2)) },
+		"lookup_txt":                func(L *lua.LState) int { return dnsLookupTXT(L, named(L, 2)) },
+		"rbl_lookup":                func(L *lua.LState) int { return dnsRBLLookup(L, named(L, 3)) },
 		"configure_resolver":        func(L *lua.LState) int { return dnsConfigureResolver(L, resolver()) },
+		"configure_test_resolver":   func(L *lua.LState) int { return dnsConfigureTestResolver(L, resolver()) },
+		"define_resolver":           func(L *lua.LState) int { return dnsDefineResolver(L, svc.NamedResolvers) },
+		"load_resolv_conf":          dnsLoadResolvConf,
 		"set_mx_timeout":            func(L *lua.LState) int { return dnsSetMXTimeout(L, resolver()) },
 		"set_mx_concurrency_limit":  func(L *lua.LState) int { return dnsSetMXConcurrencyLimit(L, resolver()) },
 		"set_mx_negative_cache_ttl": func(L *lua.LState) int { return dnsSetMXNegativeCacheTTL(L, resolver()) },
@@ -42,23 +48,27 @@ func (svc *Services) openDNS(s *luart.State, mod *lua.LTable) {
 	})
 }
 
-// checkResolverName rejects the optional resolver name argument: named
-// resolvers (kumo.dns.define_resolver) are not supported, so no name is
-// defined.
-func checkResolverName(L *lua.LState, n int) {
+// resolverArg reads the optional resolver name argument n: the default
+// resolver when it is nil, else the resolver define_resolver gave that
+// name.
+func (svc *Services) resolverArg(L *lua.LState, n int) *dns.Resolver {
 	switch v := L.Get(n).(type) {
 	case *lua.LNilType:
+		return svc.Resolver
 	case lua.LString:
+		if r, ok := svc.NamedResolvers.Get(string(v)); ok {
+			return r
+		}
 		L.RaiseError("resolver %s is not defined", string(v))
 	default:
 		L.ArgError(n, fmt.Sprintf("invalid type: %s, expected a resolver name", luart.Describe(v)))
 	}
+	return nil
 }
 
 // kumo.dns.lookup_mx(DOMAIN [, RESOLVER_NAME])
 func dnsLookupMX(L *lua.LState, r *dns.Resolver) int {
 	domain := L.CheckString(1)
-	checkResolverName(L, 2)
 	mx, err := r.LookupMX(contextOf(L), domain)
 	if err != nil {
 		raise(L, err)
@@ -67,30 +77,133 @@ func dnsLookupMX(L *lua.LState, r *dns.Resolver) int {
 	return 1
 }
 
-// mailExchangerTable builds kumo.dns.lookup_mx's table: domain_name, hosts,
-// site_name, by_pref (preference => hosts), is_domain_literal, is_secure,
-// is_mx and mta_sts.
-func mailExchangerTable(L *lua.LState, mx *dns.MailExchanger) *lua.LTable {
-	t := L.CreateTable(0, 8)
-	t.RawSetString("domain_name", lua.LString(mx.DomainName))
-	t.RawSetString("hosts", luart.ToLua(L, mx.Hosts))
-	t.RawSetString("site_name", lua.LString(mx.SiteName))
-	byPref := L.NewTable()
-	for _, p := range mx.ByPref {
-		byPref.RawSetInt(int(p.Pref), luart.ToLua(L, p.Hosts))
+// kumo.dns.lookup_ptr(IP [, RESOLVER_NAME]): the PTR names, fully
+// qualified; an empty list when there are none.
+func dnsLookupPTR(L *lua.LState, r *dns.Resolver) int {
+	ip := dnsCheckIP(L)
+	names, err := r.LookupPTR(contextOf(L), ip)
+	if err != nil {
+		raise(L, err)
 	}
-	t.RawSetString("by_pref", byPref)
-	t.RawSetString("is_domain_literal", lua.LBool(mx.IsDomainLiteral))
-	t.RawSetString("is_secure", lua.LBool(mx.IsSecure))
-	t.RawSetString("is_mx", lua.LBool(mx.IsMX))
-	t.RawSetString("mta_sts", lua.LString(mx.MTASTS))
-	return t
+	L.Push(luart.ToLua(L, names))
+	return 1
+}
+
+// kumo.dns.lookup_txt(DOMAIN [, RESOLVER_NAME]): the TXT records, each
+// one's strings joined. A name that does not exist is an error.
+func dnsLookupTXT(L *lua.LState, r *dns.Resolver) int {
+	name := L.CheckString(1)
+	txt, err := r.LookupTXT(contextOf(L), name)
+	if err != nil {
+		raise(L, err)
+	}
+	L.Push(luart.ToLua(L, txt))
+	return 1
+}
+
+// kumo.dns.rbl_lookup(IP, BASE_DOMAIN [, RESOLVER_NAME]): the listed
+// address and its TXT reason, or nil, nil when IP is not listed.
+func dnsRBLLookup(L *lua.LState, r *dns.Resolver) int {
+	ip, err := dns.ParseRBLAddress(L.CheckString(1))
+	if err != nil {
+		raise(L, fmt.Errorf("kumo.dns.rbl_lookup: %v", err))
+	}
+	base := L.CheckString(2)
+	addr, reason, listed, hasReason, err := r.RBLLookup(contextOf(L), ip, base)
+	if err != nil {
+		raise(L, err)
+	}
+	if !listed {
+		L.Push(lua.LNil)
+		L.Push(lua.LNil)
+		return 2
+	}
+	L.Push(lua.LString(addr))
+	if hasReason {
+		L.Push(lua.LString(reason))
+	} else {
+		L.Push(lua.LNil)
+	}
+	return 2
+}
+
+// kumo.dns.configure_test_resolver(ZONES): the default resolver answers
+// from in-memory zones from now on (dns.DecodeTestConfig: a list of zones,
+// or {zones = ..., servfail = ...}). The MX and address caches are emptied.
+func dnsConfigureTestResolver(L *lua.LState, r *dns.Resolver) int {
+	g, err := luart.ToGo(L.Get(1))
+	if err == nil {
+		var cfg dns.Config
+		if cfg, err = dns.DecodeTestConfig(g); err == nil {
+			r.Configure(cfg)
+			return 0
+		}
+	}
+	raise(L, fmt.Errorf("kumo.dns.configure_test_resolver: %v", err))
+	return 0
+}
+
+// kumo.dns.define_resolver(NAME, CONFIG): CONFIG is decoded as
+// configure_resolver's; the named resolver has caches of its own.
+func dnsDefineResolver(L *lua.LState, reg *dns.Registry) int {
+	name := L.CheckString(1)
+	g, err := luart.ToGo(L.Get(2))
+	if err == nil {
+		var cfg dns.Config
+		if cfg, err = dns.DecodeResolverConfig(g); err == nil {
+			reg.Define(name, cfg)
+			return 0
+		}
+	}
+	raise(L, fmt.Errorf("kumo.dns.define_resolver: %v", err))
+	return 0
+}
+
+// kumo.dns.load_resolv_conf([PATH]): PATH (default /etc/resolv.conf) as a
+// table configure_resolver accepts: name_servers, domain, search and
+// options (ndots, timeout, attempts, edns0 when the file sets them).
+func dnsLoadResolvConf(L *lua.LState) int {
+	path := L.OptString(1, dns.DefaultResolvConf)
+	rc, err := dns.ReadResolvConf(path)
+	if err != nil {
+		raise(L, fmt.Errorf("kumo.dns.load_resolv_conf: %v", err))
+	}
+	t := L.NewTable()
+	t.RawSetString("name_servers", luart.ToLua(L, orEmpty(rc.NameServers)))
+	if rc.Domain != "" {
+		t.RawSetString("domain", lua.LString(rc.Domain))
+	}
+	if rc.Search != nil {
+		t.RawSetString("search", luart.ToLua(L, rc.Search))
+	}
+	opts := L.NewTable()
+	if rc.HasNdots {
+		opts.RawSetString("ndots", lua.LNumber(rc.Ndots))
+	}
+	if rc.HasTimeout {
+		opts.RawSetString("timeout", lua.LString(fmt.Sprintf("%ds", rc.TimeoutSeconds)))
+	}
+	if rc.HasAttempts {
+		opts.RawSetString("attempts", lua.LNumber(rc.Attempts))
+	}
+	if rc.EDNS0 {
+		opts.RawSetString("edns0", lua.LTrue)
+	}
+	t.RawSetString("options", opts)
+	L.Push(t)
+	return 1
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // kumo.dns.lookup_addr(NAME [, RESOLVER_NAME [, STRATEGY]])
 func dnsLookupAddr(L *lua.LState, r *dns.Resolver) int {
 	name := L.CheckString(1)
-	checkResolverName(L, 2)
 	strategy := dns.IPv4AndIPv6
 	if v := L.Get(3); v != lua.LNil {
 		s, ok := v.(lua.LString)
@@ -162,12 +275,12 @@ func dnsPtrHost(L *lua.LState) int {
 	if ip.Is6() {
 		suffix = ".ip6.arpa"
 	}
-	L.Push(lua.LString(reverseIP(ip) + suffix))
+	L.Push(lua.LString(dns.ReverseLabels(ip) + suffix))
 	return 1
 }
 
 func dnsReverseIP(L *lua.LState) int {
-	L.Push(lua.LString(reverseIP(dnsCheckIP(L))))
+	L.Push(lua.LString(dns.ReverseLabels(dnsCheckIP(L))))
 	return 1
 }
 
@@ -178,21 +291,6 @@ func dnsCheckIP(L *lua.LState) netip.Addr {
 		L.RaiseError("invalid IP address syntax")
 	}
 	return ip
-}
-
-// reverseIP renders ip in reverse-DNS order: octets for IPv4, nibbles for
-// IPv6, without the arpa suffix.
-func reverseIP(ip netip.Addr) string {
-	b := ip.AsSlice()
-	parts := make([]string, 0, 2*len(b))
-	for i := len(b) - 1; i >= 0; i-- {
-		if ip.Is4() {
-			parts = append(parts, strconv.Itoa(int(b[i])))
-		} else {
-			parts = append(parts, strconv.FormatUint(uint64(b[i]&0xf), 16), strconv.FormatUint(uint64(b[i]>>4), 16))
-		}
-	}
-	return strings.Join(parts, ".")
 }
 
 // kumo.dns.configure_resolver(CONFIG)
@@ -210,4 +308,24 @@ func dnsConfigureResolver(L *lua.LState, r *dns.Resolver) int {
 	}
 	raise(L, fmt.Errorf("kumo.dns.configure_resolver: %v", err))
 	return 0
+}
+
+// mailExchangerTable builds kumo.dns.lookup_mx's table: domain_name, hosts,
+// site_name, by_pref (preference => hosts), is_domain_literal, is_secure,
+// is_mx and mta_sts.
+func mailExchangerTable(L *lua.LState, mx *dns.MailExchanger) *lua.LTable {
+	t := L.CreateTable(0, 8)
+	t.RawSetString("domain_name", lua.LString(mx.DomainName))
+	t.RawSetString("hosts", luart.ToLua(L, mx.Hosts))
+	t.RawSetString("site_name", lua.LString(mx.SiteName))
+	byPref := L.NewTable()
+	for _, p := range mx.ByPref {
+		byPref.RawSetInt(int(p.Pref), luart.ToLua(L, p.Hosts))
+	}
+	t.RawSetString("by_pref", byPref)
+	t.RawSetString("is_domain_literal", lua.LBool(mx.IsDomainLiteral))
+	t.RawSetString("is_secure", lua.LBool(mx.IsSecure))
+	t.RawSetString("is_mx", lua.LBool(mx.IsMX))
+	t.RawSetString("mta_sts", lua.LString(mx.MTASTS))
+	return t
 }

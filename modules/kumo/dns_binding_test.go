@@ -188,9 +188,9 @@ kumo.on('main', function()
   fails({ name_servers = { '`+addr+`' }, options = { use_hosts_file = 'Auto' } }, "use_hosts_file = 'Auto' is not supported")
   fails({ name_servers = { '`+addr+`' }, options = { frobnicate = true } }, 'options: unknown field \96frobnicate\96')
   fails({ name_servers = { '`+addr+`' }, options = { timeout = 'later' } }, 'options.timeout: invalid value: string "later", expected a duration')
-  fails({ Test = { zones = {} } }, 'the \96Test\96 resolver is not supported by kumopolicy')
+  fails({ Test = {} }, 'Test: missing field \96zones\96')
   fails({ Unbound = { name_servers = { '`+addr+`' } } }, 'the \96Unbound\96 resolver is not supported')
-  fails({ Aggregate = {} }, 'the \96Aggregate\96 resolver is not supported')
+  fails({ Aggregate = {} }, 'Aggregate: an Aggregate resolver needs at least one resolver')
   fails('Sideways', 'unknown variant \96Sideways\96')
 
   -- the accepted forms

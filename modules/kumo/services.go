@@ -65,12 +65,19 @@ type Services struct {
 	// suspensions, admin bounces), shared by every state and by the admin
 	// HTTP API. Nil: admin.New() on the system clock.
 	Admin *admin.Registry
+
+	// NamedResolvers holds the resolvers kumo.dns.define_resolver names,
+	// for the lookups given a resolver name. Nil: an empty registry.
+	NamedResolvers *dns.Registry
 }
 
 // complete fills in svc's zero fields for rt.
 func (svc *Services) complete(rt *luart.Runtime) {
 	if svc.Resolver == nil {
 		svc.Resolver = dns.New(dns.Config{})
+	}
+	if svc.NamedResolvers == nil {
+		svc.NamedResolvers = dns.NewRegistry()
 	}
 	if svc.Memoize == nil {
 		svc.Memoize = memoize.NewRegistry(memoize.WithEpoch(rt.Epoch))

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kumopolicy/kumopolicy/internal/dnstest"
 	"github.com/kumopolicy/kumopolicy/internal/sharedref"
 )
 
@@ -154,16 +155,23 @@ var moduleTests = []string{
 	"crates/data-loader/test.lua",
 	"crates/data-loader/test-event.lua",
 	"crates/mod-filesystem/test.lua",
+	"crates/mod-dns-resolver/test-define-resolver.lua",
+	"crates/mod-dns-resolver/test-dns-ptr.lua",
+	"crates/mod-dns-resolver/test-rbl.lua",
+	"crates/mod-dns-resolver/test-strategy.lua",
 }
 
 func TestModuleLuaTests(t *testing.T) {
 	sharedref.Corpus(t)
 	bin := binary(t)
+	// The default resolver is a loopback test server, never the machine's:
+	// names the tests do not define themselves are NXDOMAIN.
+	ns := dnstest.New(t).Addr
 	for _, rel := range moduleTests {
 		t.Run(rel, func(t *testing.T) {
 			ran(t, rel)
 			file := sharedref.CorpusFile(t, rel)
-			cmd := exec.Command(bin, "script", "--timeout", "60s", filepath.Base(file))
+			cmd := exec.Command(bin, "script", "--resolver", ns, "--timeout", "60s", filepath.Base(file))
 			cmd.Dir = filepath.Dir(file)
 			out, err := cmd.CombinedOutput()
 			if err != nil {

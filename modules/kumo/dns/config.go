@@ -179,6 +179,33 @@ type Config struct {
 	ResolvConf string
 	// Options tunes the queries.
 	Options Options
+	// Test, when set, makes the resolver answer from these in-memory
+	// zones (KumoMTA's `Test` resolver) instead of name servers; the
+	// other fields are then unused.
+	Test *Zones
+	// Aggregate, when not empty, makes the resolver ask each of these
+	// configurations in turn (KumoMTA's `Aggregate` resolver): the first
+	// one that answers for the name wins. A Test part answers for the
+	// names inside its zones (NXDOMAIN and NODATA included) and passes
+	// the others on; a name server part answers for every name; a part
+	// that fails passes the question on too. When no part answers, the
+	// last failure is the result (NXDOMAIN when every part passed). The
+	// other fields are then unused.
+	Aggregate []Config
+}
+
+// UsesZones reports whether cfg answers from Test zones, itself or in an
+// Aggregate.
+func (cfg Config) UsesZones() bool {
+	if cfg.Test != nil {
+		return true
+	}
+	for _, c := range cfg.Aggregate {
+		if c.UsesZones() {
+			return true
+		}
+	}
+	return false
 }
 
 // transport is a resolved, immutable Config and the connections to its
@@ -188,10 +215,23 @@ type transport struct {
 	opts    Options
 	pools   *pools
 	err     error // every query fails with it
+
+	zones *Zones       // a Test resolver
+	parts []*transport // an Aggregate resolver
 }
 
 // loadTransport resolves cfg; stats counts what its connections send.
 func loadTransport(cfg Config, stats *counters) *transport {
+	switch {
+	case cfg.Test != nil:
+		return &transport{zones: cfg.Test, opts: cfg.Options.withDefaults()}
+	case len(cfg.Aggregate) > 0:
+		t := &transport{opts: cfg.Options.withDefaults()}
+		for _, c := range cfg.Aggregate {
+			t.parts = append(t.parts, loadTransport(c, stats))
+		}
+		return t
+	}
 	t := loadServers(cfg)
 	if t.err == nil {
 		t.pools = newPools(t.servers, t.opts, stats)
@@ -201,8 +241,14 @@ func loadTransport(cfg Config, stats *counters) *transport {
 
 // close closes the transport's idle connections.
 func (t *transport) close() {
-	if t != nil && t.pools != nil {
+	if t == nil {
+		return
+	}
+	if t.pools != nil {
 		t.pools.close()
+	}
+	for _, p := range t.parts {
+		p.close()
 	}
 }
 

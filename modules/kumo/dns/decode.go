@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
@@ -14,16 +15,16 @@ import (
 //	options.timeout: invalid value: string "later", expected a duration
 
 // ResolverVariants are the forms of KumoMTA's resolver configuration.
-// Only Hickory (and its bare DnsResolverConfig table) and
-// HickorySystemConfig are supported.
+// All but Unbound are supported.
 var ResolverVariants = []string{"Hickory", "HickorySystemConfig", "Unbound", "Test", "Aggregate"}
 
 // DecodeResolverConfig decodes a resolver configuration: the
 // DnsResolverConfig table ({name_servers=..., domain=..., search=...,
-// options=...}), the same wrapped as {Hickory = {...}}, or the string
+// options=...}), the same wrapped as {Hickory = {...}}, the string
 // "HickorySystemConfig", which is the zero Config (the servers of
-// /etc/resolv.conf). The Unbound, Test and Aggregate forms are refused as
-// not supported.
+// /etc/resolv.conf), {Test = {zones = {...}, servfail = {...}}} (in-memory
+// zones, see DecodeTestConfig) or {Aggregate = {CONFIG, ...}} (see
+// Config.Aggregate). The Unbound form is refused as not supported.
 func DecodeResolverConfig(v any) (Config, error) {
 	switch x := v.(type) {
 	case string:
@@ -43,13 +44,147 @@ func DecodeResolverConfig(v any) (Config, error) {
 					return cfg, plain.AtField(err, variant)
 				case "HickorySystemConfig":
 					return Config{}, plain.Custom("invalid type: map, expected the string 'HickorySystemConfig'")
-				case "Unbound", "Test", "Aggregate":
-					return Config{}, plain.Custom("the `%s` resolver is not supported by kumopolicy; configure name_servers = {'IP:PORT', ...} instead (in tests, the address of a local test DNS server)", variant)
+				case "Test":
+					cfg, err := DecodeTestConfig(inner)
+					return cfg, plain.AtField(err, variant)
+				case "Aggregate":
+					cfg, err := decodeAggregate(inner)
+					return cfg, plain.AtField(err, variant)
+				case "Unbound":
+					return Config{}, plain.Custom("the `Unbound` resolver is not supported by kumopolicy; configure name_servers = {'IP:PORT', ...} instead (in tests, the address of a local test DNS server, or a `Test` resolver with in-memory zones)")
 				}
 			}
 		}
 	}
 	return decodeHickory(v, "a resolver configuration table")
+}
+
+var testFields = []string{"zones", "servfail"}
+
+// DecodeTestConfig decodes a Test resolver's configuration:
+// {zones = {ZONE, ...}, servfail = {NAME, ...}}, where each ZONE is a zone
+// text (master file format) or {zone = TEXT, secure = BOOL}. A bare list
+// of zones is accepted too (kumo.dns.configure_test_resolver's argument).
+func DecodeTestConfig(v any) (Config, error) {
+	var zones []ZoneText
+	var servfail []string
+	decodeZones := func(v any) error {
+		items, err := plain.AsSequence(v)
+		if err != nil {
+			return err
+		}
+		for i, item := range items {
+			zt, err := decodeZoneText(item)
+			if err != nil {
+				return plain.AtIndex(err, i+1)
+			}
+			zones = append(zones, zt)
+		}
+		return nil
+	}
+	if m, ok := v.(map[string]any); ok {
+		o := plain.NewObject(m)
+		if err := o.Unknown(testFields); err != nil {
+			return Config{}, err
+		}
+		if err := o.Required("zones", decodeZones); err != nil {
+			return Config{}, err
+		}
+		if err := o.Optional("servfail", func(v any) (err error) {
+			servfail, err = plain.DecodeStringList(v)
+			return err
+		}); err != nil {
+			return Config{}, err
+		}
+	} else if _, err := plain.AsSequence(v); err == nil {
+		if err := decodeZones(v); err != nil {
+			return Config{}, err
+		}
+	} else {
+		return Config{}, plain.InvalidType(v, "a Test resolver table {zones = {...}} or a list of zones")
+	}
+	z, err := ParseZones(zones, servfail)
+	if err != nil {
+		return Config{}, plain.Custom("%v", err)
+	}
+	return Config{Test: z}, nil
+}
+
+var zoneFields = []string{"zone", "secure"}
+
+func decodeZoneText(v any) (ZoneText, error) {
+	if s, ok := v.(string); ok {
+		return ZoneText{Text: s}, nil
+	}
+	m, err := plain.AsMap(v, "a zone text or {zone = TEXT, secure = BOOL}")
+	if err != nil {
+		return ZoneText{}, err
+	}
+	var zt ZoneText
+	o := plain.NewObject(m)
+	if err := o.Unknown(zoneFields); err != nil {
+		return zt, err
+	}
+	if err := o.Required("zone", func(v any) (err error) {
+		zt.Text, err = plain.DecodeString(v)
+		return err
+	}); err != nil {
+		return zt, err
+	}
+	err = o.Optional("secure", func(v any) (err error) {
+		zt.Secure, err = plain.DecodeBool(v)
+		return err
+	})
+	return zt, err
+}
+
+// decodeAggregate decodes the list of an Aggregate resolver. The list is
+// asked in order. A table mixing list entries with variant keys (the
+// docs' `{Test = {...}, 'HickorySystemConfig'}`) is accepted: the keyed
+// variants come first, in the order Hickory, Test, Aggregate, then the
+// list entries.
+func decodeAggregate(v any) (Config, error) {
+	var entries []any
+	var paths []func(error) error
+	switch x := v.(type) {
+	case []any:
+		for i, e := range x {
+			entries = append(entries, e)
+			paths = append(paths, func(err error) error { return plain.AtIndex(err, i+1) })
+		}
+	case map[string]any:
+		for _, variant := range []string{"Hickory", "Test", "Aggregate", "Unbound", "HickorySystemConfig"} {
+			if inner, ok := x[variant]; ok {
+				entries = append(entries, map[string]any{variant: inner})
+				paths = append(paths, func(err error) error { return err })
+			}
+		}
+		for i := 1; ; i++ {
+			e, ok := x[strconv.Itoa(i)]
+			if !ok {
+				break
+			}
+			entries = append(entries, e)
+			paths = append(paths, func(err error) error { return plain.AtIndex(err, i) })
+		}
+		if len(entries) != len(x) {
+			return Config{}, plain.InvalidType(v, "a list of resolver configurations")
+		}
+	default:
+		return Config{}, plain.InvalidType(v, "a list of resolver configurations")
+	}
+	if len(entries) == 0 {
+		return Config{}, plain.Custom("an Aggregate resolver needs at least one resolver")
+	}
+	var cfg Config
+	for i, e := range entries {
+		c, err := DecodeResolverConfig(e)
+		if err != nil {
+			return Config{}, paths[i](err)
+		}
+		cfg.Aggregate = append(cfg.Aggregate, c)
+	}
+	return cfg, nil
 }
 
 var hickoryFields = []string{"domain", "search", "name_servers", "options"}

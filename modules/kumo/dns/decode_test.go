@@ -66,7 +66,7 @@ func TestDecodeResolverConfig(t *testing.T) {
 		{"error inside Hickory", map[string]any{"Hickory": map[string]any{"name_servers": []any{int64(5)}}},
 			"Hickory.name_servers[1]: invalid type: integer `5`, expected 'IP:PORT' or a name server table"},
 		{"system config as a table", map[string]any{"HickorySystemConfig": map[string]any{}}, "invalid type: map, expected the string 'HickorySystemConfig'"},
-		{"Unbound", map[string]any{"Unbound": map[string]any{}}, "the `Unbound` resolver is not supported by kumopolicy; configure name_servers = {'IP:PORT', ...} instead (in tests, the address of a local test DNS server)"},
+		{"Unbound", map[string]any{"Unbound": map[string]any{}}, "the `Unbound` resolver is not supported by kumopolicy; configure name_servers = {'IP:PORT', ...} instead (in tests, the address of a local test DNS server, or a `Test` resolver with in-memory zones)"},
 		{"unknown field", map[string]any{"nameservers": servers},
 			"unknown field `nameservers`, expected one of `domain`, `search`, `name_servers`, `options`"},
 		{"no name servers", map[string]any{"domain": "example.test"},

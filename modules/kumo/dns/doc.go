@@ -66,7 +66,20 @@
 // those of the old servers. Answers whose ID or question do not match the
 // query are ignored.
 //
+// # In-memory zones and aggregates
+//
+// A Config with Test answers from zones parsed by ParseZones (KumoMTA's
+// `Test` resolver, kumo.dns.configure_test_resolver), without the network;
+// one with Aggregate asks several configurations in turn. See Zones and
+// Config.Aggregate for the rules. Their answers go through the same caches
+// and TTL rules as a name server's; Configure empties the caches when it
+// switches to or from zones. Registry holds the named resolvers of
+// kumo.dns.define_resolver, each with caches of its own. LookupPTR,
+// LookupTXT and RBLLookup are not cached.
+//
 // # Not supported
+//
+// The Unbound resolver (DecodeResolverConfig refuses it).
 //
 // MTA-STS: KumoMTA (by default) fetches the destination's MTA-STS policy and
 // prunes MX hosts an enforce policy does not allow before computing the site

@@ -114,11 +114,20 @@ func NewFromAddrs(addrs []string, opts ...Option) (*Resolver, error) {
 // caches are kept, as KumoMTA keeps its MX cache when the resolver is
 // reconfigured; lookups already under way finish with the old servers. The
 // idle connections to the old servers are closed.
+//
+// When the old or the new configuration answers from Test zones, the
+// caches are emptied instead: answers from name servers must not outlive
+// a switch to in-memory zones (kumo.dns.configure_test_resolver makes
+// lookups hermetic), nor zone answers a switch back.
 func (r *Resolver) Configure(cfg Config) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	purge := r.cfg.UsesZones() || cfg.UsesZones()
 	r.cfg = cfg
 	r.tr.Swap(nil).close()
+	if purge {
+		r.PurgeCaches()
+	}
 }
 
 // CloseIdleConnections closes the connections kept open to the name

@@ -37,7 +37,43 @@ func (e *queryError) Error() string {
 // qtype. Servers are tried in order, the whole list Attempts times, until
 // one gives a usable answer. NXDOMAIN and NODATA are answers, not errors.
 func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (*answer, error) {
-	t := r.transport()
+	a, err := r.queryOn(ctx, r.transport(), name, qtype)
+	if errors.Is(err, errOutsideZones) {
+		// A Test resolver on its own: nothing exists outside its zones.
+		return r.makeAnswer(r.transport(), &mdns.Msg{MsgHdr: mdns.MsgHdr{Rcode: mdns.RcodeNameError}}, qtype), nil
+	}
+	return a, err
+}
+
+// queryOn asks t: its zones, its parts in turn, or its name servers. A Test
+// transport returns errOutsideZones for a name outside its zones.
+func (r *Resolver) queryOn(ctx context.Context, t *transport, name string, qtype uint16) (*answer, error) {
+	switch {
+	case t.zones != nil:
+		resp, err := t.zones.respond(name, qtype)
+		if err != nil {
+			return nil, err
+		}
+		if resp.Rcode != mdns.RcodeSuccess && resp.Rcode != mdns.RcodeNameError {
+			return nil, &queryError{name: name, reason: "the test resolver answered " + rcodeName(resp.Rcode)}
+		}
+		return r.makeAnswer(t, resp, qtype), nil
+	case t.parts != nil:
+		var lastErr error = errOutsideZones
+		for _, p := range t.parts {
+			if err := ctx.Err(); err != nil {
+				return nil, r.finalError(name, err)
+			}
+			a, err := r.queryOn(ctx, p, name, qtype)
+			if err == nil {
+				return a, nil
+			}
+			if !errors.Is(err, errOutsideZones) || errors.Is(lastErr, errOutsideZones) {
+				lastErr = err
+			}
+		}
+		return nil, lastErr
+	}
 	if t.err != nil {
 		return nil, &queryError{name: name, reason: t.err.Error()}
 	}
