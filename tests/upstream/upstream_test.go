@@ -143,6 +143,7 @@ func TestPolicyExtrasSelfTests(t *testing.T) {
 // kumod --script runs them: the file's top level is the test.
 var moduleTests = []string{
 	"crates/mod-memoize/test.lua",
+	"crates/kumo-server-common/test_get_memory_limit.lua",
 }
 
 func TestModuleLuaTests(t *testing.T) {
