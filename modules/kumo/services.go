@@ -8,6 +8,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/memoize"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
 
@@ -38,6 +39,13 @@ type Services struct {
 	// stand-ins of EmbeddedDataFiles, logging once per path that it does.
 	// MapPath (kumopolicy.Config's ShareDir and EtcDir) stays as given.
 	Shaping shaping.Env
+
+	// Paths moves the files policies name under /opt/kumomta/share and
+	// /opt/kumomta/etc (kumopolicy.Config's ShareDir and EtcDir) for every
+	// binding that reads, stats or globs them: kumo.*_load, the bounce
+	// classifier's files, the config monitor globs, and the shaping loader
+	// when Shaping.MapPath is nil. Nil moves nothing.
+	Paths *paths.Map
 }
 
 // complete fills in svc's zero fields for rt.
@@ -52,6 +60,9 @@ func (svc *Services) complete(rt *luart.Runtime) {
 		svc.Recorder = kumod.NewRecorder(rt.Validating())
 	}
 	env := &svc.Shaping
+	if env.MapPath == nil && !svc.Paths.Empty() {
+		env.MapPath = svc.Paths.Local
+	}
 	def := shaping.DefaultEnv(ShapingDNS(svc.Resolver))
 	if env.DNS == nil {
 		env.DNS = def.DNS
