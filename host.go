@@ -58,10 +58,7 @@ func New(cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := kumo.Services{Resolver: resolver}
-	if cfg.ShareDir != "" || cfg.EtcDir != "" {
-		svc.Shaping.MapPath = cfg.MapInstallPath
-	}
+	svc := kumo.Services{Resolver: resolver, Paths: cfg.installPaths()}
 	systemRoots := cfg.SystemRoots
 	if systemRoots == nil && (cfg.ShareDir != "" || cfg.EtcDir != "") {
 		systemRoots = []string{cfg.MapInstallPath(KumoShareDir), cfg.MapInstallPath(KumoEtcDir + "/policy")}

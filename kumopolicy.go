@@ -4,11 +4,10 @@ import (
 	"embed"
 	"io/fs"
 	"log/slog"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/kumopolicy/kumopolicy/luart"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
 )
 
 //go:embed policy-extras/*.lua etc/policy/*.lua etc/policy/*.toml
@@ -73,19 +72,11 @@ type Config struct {
 // MapInstallPath returns where this host finds path: a path under
 // /opt/kumomta/share or /opt/kumomta/etc moves to ShareDir or EtcDir when
 // they are set; any other path is returned unchanged.
-func (c Config) MapInstallPath(path string) string {
-	for _, m := range []struct{ from, to string }{{KumoShareDir, c.ShareDir}, {KumoEtcDir, c.EtcDir}} {
-		if m.to == "" {
-			continue
-		}
-		if path == m.from {
-			return m.to
-		}
-		if rest, ok := strings.CutPrefix(path, m.from+"/"); ok {
-			return filepath.Join(m.to, rest)
-		}
-	}
-	return path
+func (c Config) MapInstallPath(path string) string { return c.installPaths().Local(path) }
+
+// installPaths is the move of the install paths ShareDir and EtcDir give.
+func (c Config) installPaths() *paths.Map {
+	return paths.New([2]string{KumoShareDir, c.ShareDir}, [2]string{KumoEtcDir, c.EtcDir})
 }
 
 // InstalledPolicy is where KumoMTA's installed policy is looked for:

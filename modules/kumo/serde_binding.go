@@ -10,6 +10,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/kumopolicy/kumopolicy/luart"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
@@ -39,11 +40,9 @@ import (
 
 // serdeFunctions are installed in kumo.serde.
 var serdeFunctions = map[string]lua.LGFunction{
-	"json_load":                  serdeJSONLoad,
 	"json_parse":                 serdeJSONParse,
 	"json_encode":                serdeJSONEncode,
 	"json_encode_pretty":         serdeJSONEncodePretty,
-	"toml_load":                  serdeTOMLLoad,
 	"toml_parse":                 serdeTOMLParse,
 	"toml_encode":                serdeTOMLEncode(plain.TOMLCompact, "toml_encode"),
 	"toml_encode_pretty":         serdeTOMLEncode(plain.TOMLPretty, "toml_encode_pretty"),
@@ -60,10 +59,12 @@ var serdeCompatNames = []string{
 }
 
 // openSerde installs kumo.serde.* and the kumo.json_* / kumo.toml_* aliases.
-func openSerde(s *luart.State, mod *lua.LTable) {
+func (svc *Services) openSerde(s *luart.State, mod *lua.LTable) {
 	L := s.L
 	serdeMod := subTable(L, mod, "serde")
 	L.SetFuncs(serdeMod, serdeFunctions)
+	serdeMod.RawSetString("json_load", L.NewFunction(svc.serdeJSONLoad))
+	serdeMod.RawSetString("toml_load", L.NewFunction(svc.serdeTOMLLoad))
 	for _, name := range serdeCompatNames {
 		mod.RawSetString(name, serdeMod.RawGetString(name))
 	}
@@ -79,9 +80,9 @@ func serdeJSONParse(L *lua.LState) int {
 	return 1
 }
 
-func serdeJSONLoad(L *lua.LState) int {
+func (svc *Services) serdeJSONLoad(L *lua.LState) int {
 	name := checkStringArg(L, "json_load")
-	data := readFile(L, "json_load", name)
+	data := readFile(L, "json_load", name, svc.Paths)
 	v, _, err := plain.ParseJSON(data, plain.ParseOptions{Comments: true})
 	if err != nil {
 		raise(L, fmt.Errorf("json_load: parsing %s as json: %w", name, err))
@@ -108,9 +109,9 @@ func serdeTOMLParse(L *lua.LState) int {
 	return 1
 }
 
-func serdeTOMLLoad(L *lua.LState) int {
+func (svc *Services) serdeTOMLLoad(L *lua.LState) int {
 	name := checkStringArg(L, "toml_load")
-	data := readFile(L, "toml_load", name)
+	data := readFile(L, "toml_load", name, svc.Paths)
 	if !utf8.Valid(data) {
 		raise(L, fmt.Errorf("toml_load: parsing %s as toml: the file is not valid UTF-8", name))
 	}
@@ -165,12 +166,16 @@ func encodeWith(L *lua.LState, fname string, enc func(any) (string, error)) int 
 
 // readFile reads a file for a *_load function, raising a Lua error that
 // names the file when it cannot be read.
-func readFile(L *lua.LState, fname, name string) []byte {
-	data, err := os.ReadFile(name)
+func readFile(L *lua.LState, fname, name string, pm *paths.Map) []byte {
+	local := pm.Local(name)
+	data, err := os.ReadFile(local)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
+		}
+		if local != name {
+			raise(L, fmt.Errorf("%s: reading file %s (read from %s): %w", fname, name, local, err))
 		}
 		raise(L, fmt.Errorf("%s: reading file %s: %w", fname, name, err))
 	}

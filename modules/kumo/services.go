@@ -12,6 +12,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/modules/kumo/loghook"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/memoize"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/mpsc"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 )
 
@@ -69,6 +70,13 @@ type Services struct {
 	// NamedResolvers holds the resolvers kumo.dns.define_resolver names,
 	// for the lookups given a resolver name. Nil: an empty registry.
 	NamedResolvers *dns.Registry
+
+	// Paths moves the files policies name under /opt/kumomta/share and
+	// /opt/kumomta/etc (kumopolicy.Config's ShareDir and EtcDir) for every
+	// binding that reads, stats or globs them: kumo.*_load, the bounce
+	// classifier's files, the config monitor globs, and the shaping loader
+	// when Shaping.MapPath is nil. Nil moves nothing.
+	Paths *paths.Map
 }
 
 // complete fills in svc's zero fields for rt.
@@ -101,6 +109,9 @@ func (svc *Services) complete(rt *luart.Runtime) {
 		svc.LogHooks = loghook.New(loghook.Options{Policy: LogHookPolicy(rt), Logger: rt.Logger()})
 	}
 	env := &svc.Shaping
+	if env.MapPath == nil && !svc.Paths.Empty() {
+		env.MapPath = svc.Paths.Local
+	}
 	def := shaping.DefaultEnv(ShapingDNS(svc.Resolver))
 	if env.DNS == nil {
 		env.DNS = def.DNS

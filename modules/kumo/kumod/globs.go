@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
 )
 
 // DefaultMonitorGlobs are the files KumoMTA's config monitor watches until
@@ -118,12 +120,18 @@ func DecodeMonitorGlobs(v any) (*MonitorGlobs, error) {
 }
 
 // EvalGlobs returns the sorted, de-duplicated regular files that the
-// patterns match (kumo.eval_config_monitor_globs).
-func EvalGlobs(patterns []string) ([]string, error) {
+// patterns match (kumo.eval_config_monitor_globs). Patterns under a path
+// pm moves are matched where pm moves them, and the files are named as
+// the policy names them.
+func EvalGlobs(patterns []string, pm *paths.Map) ([]string, error) {
 	found := map[string]bool{}
 	for _, p := range patterns {
-		if err := globFiles(p, found); err != nil {
+		local := map[string]bool{}
+		if err := globFiles(pm.Local(p), local); err != nil {
 			return nil, err
+		}
+		for f := range local {
+			found[pm.Policy(f)] = true
 		}
 	}
 	return sortedSet(found), nil

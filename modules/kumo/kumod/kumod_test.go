@@ -1,6 +1,8 @@
 package kumod
 
 import (
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
+
 	"encoding/json"
 	"errors"
 	"os"
@@ -307,14 +309,14 @@ func TestBounceClassifier(t *testing.T) {
 	if err := os.WriteFile(rules, []byte("[rules]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, err := DecodeBounceClassifier(obj{"files": list{rules}, "cache_size": int64(5)})
+	c, err := DecodeBounceClassifier(obj{"files": list{rules}, "cache_size": int64(5)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.CacheSize != 5 || c.UncategorizedCacheSize != 1024 || c.BackPressure != 131072 || c.PoolSize < 1 {
 		t.Fatalf("%+v", c)
 	}
-	checkRejections(t, DecodeBounceClassifier, []rejection{
+	checkRejections(t, func(v any) (*BounceClassifier, error) { return DecodeBounceClassifier(v, nil) }, []rejection{
 		{obj{}, "missing field `files`"},
 		{obj{"files": list{filepath.Join(dir, "rules.yaml")}}, "rules.yaml: classifier files must have either .toml or .json filename extension"},
 		{obj{"files": list{filepath.Join(dir, "missing.json")}}, "kumo.configure_bounce_classifier: stat " + filepath.Join(dir, "missing.json")},
@@ -409,7 +411,7 @@ func TestEvalGlobs(t *testing.T) {
 		os.WriteFile(p, nil, 0o644)
 	}
 	os.Mkdir(filepath.Join(dir, "dir.lua"), 0o755) // a directory is not a file
-	got, err := EvalGlobs([]string{dir + "/**/*.{lua,json,toml}", dir + "/init.lua"})
+	got, err := EvalGlobs([]string{dir + "/**/*.{lua,json,toml}", dir + "/init.lua"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,10 +421,10 @@ func TestEvalGlobs(t *testing.T) {
 	}
 	// Relative patterns are taken from the root.
 	rel := strings.TrimPrefix(dir, "/") + "/[ij]nit.l?a"
-	if got, _ := EvalGlobs([]string{rel}); !reflect.DeepEqual(got, []string{dir + "/init.lua"}) {
+	if got, _ := EvalGlobs([]string{rel}, nil); !reflect.DeepEqual(got, []string{dir + "/init.lua"}) {
 		t.Fatalf("relative: %q", got)
 	}
-	if got, _ := EvalGlobs([]string{dir + "/a/.*.lua"}); !reflect.DeepEqual(got, []string{dir + "/a/.x.lua"}) {
+	if got, _ := EvalGlobs([]string{dir + "/a/.*.lua"}, nil); !reflect.DeepEqual(got, []string{dir + "/a/.x.lua"}) {
 		t.Fatalf("explicit dot: %q", got)
 	}
 }
@@ -586,7 +588,7 @@ func TestEvalGlobsLinksAndNesting(t *testing.T) {
 	// link to a file is a file.
 	os.Symlink(dir, filepath.Join(dir, "real", "loop"))
 	os.Symlink(filepath.Join(dir, "top.json"), filepath.Join(dir, "real", "linked.json"))
-	got, err := EvalGlobs([]string{dir + "/**/*.{lua,{json,toml}}"})
+	got, err := EvalGlobs([]string{dir + "/**/*.{lua,{json,toml}}"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -594,7 +596,30 @@ func TestEvalGlobsLinksAndNesting(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
-	if _, err := EvalGlobs([]string{dir + "/{a,[b}"}); err == nil || !strings.Contains(err.Error(), "unclosed '['") {
+	if _, err := EvalGlobs([]string{dir + "/{a,[b}"}, nil); err == nil || !strings.Contains(err.Error(), "unclosed '['") {
 		t.Fatalf("class left open inside braces: %v", err)
+	}
+}
+
+func TestEvalGlobsAndClassifierFollowMovedPaths(t *testing.T) {
+	etc := t.TempDir()
+	os.MkdirAll(filepath.Join(etc, "policy"), 0o755)
+	os.WriteFile(filepath.Join(etc, "policy", "init.lua"), nil, 0o644)
+	os.WriteFile(filepath.Join(etc, "policy", "queues.toml"), nil, 0o644)
+	pm := paths.New([2]string{"/opt/kumomta/etc", etc})
+	got, err := EvalGlobs([]string{"/opt/kumomta/etc/**/*.{lua,toml}"}, pm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/opt/kumomta/etc/policy/init.lua", "/opt/kumomta/etc/policy/queues.toml"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+	if _, err := DecodeBounceClassifier(obj{"files": list{"/opt/kumomta/etc/policy/queues.toml"}}, pm); err != nil {
+		t.Errorf("a classifier file under the moved etc: %v", err)
+	}
+	_, err = DecodeBounceClassifier(obj{"files": list{"/opt/kumomta/etc/iana.toml"}}, pm)
+	if err == nil || !strings.Contains(err.Error(), "/opt/kumomta/etc/iana.toml (read from "+etc+"/iana.toml): no such file or directory") {
+		t.Errorf("missing moved file: %v", err)
 	}
 }

@@ -1,7 +1,9 @@
 package kumod
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"runtime"
 	"sort"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/logrecord"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
@@ -186,7 +189,7 @@ func DecodeLogDispositionHook(v any) (*LogDispositionHook, error) {
 // DecodeBounceClassifier decodes the parameters of
 // kumo.configure_bounce_classifier and checks that every rules file has a
 // .toml or .json name and exists (the files are not parsed).
-func DecodeBounceClassifier(v any) (*BounceClassifier, error) {
+func DecodeBounceClassifier(v any, pm *paths.Map) (*BounceClassifier, error) {
 	c := &BounceClassifier{
 		BackPressure: 128 * 1024, PoolSize: uint64(max(runtime.NumCPU()/4, 1)),
 		CacheSize: 1024, UncategorizedCacheSize: 1024,
@@ -205,7 +208,11 @@ func DecodeBounceClassifier(v any) (*BounceClassifier, error) {
 		if !strings.HasSuffix(f, ".json") && !strings.HasSuffix(f, ".toml") {
 			return nil, fmt.Errorf("%s: classifier files must have either .toml or .json filename extension", f)
 		}
-		if _, err := os.Stat(f); err != nil {
+		if local := pm.Local(f); local != f {
+			if _, err := os.Stat(local); err != nil {
+				return nil, fmt.Errorf("kumo.configure_bounce_classifier: %s (read from %s): %w", f, local, unwrapPathError(err))
+			}
+		} else if _, err := os.Stat(f); err != nil {
 			return nil, fmt.Errorf("kumo.configure_bounce_classifier: %w", err)
 		}
 	}
@@ -277,4 +284,14 @@ func (c *BounceClassifier) Data() map[string]any {
 		"cache_size":               int64(c.CacheSize),
 		"uncategorized_cache_size": int64(c.UncategorizedCacheSize),
 	}
+}
+
+// unwrapPathError drops an *fs.PathError's operation and path, for
+// messages that name the path themselves.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -97,6 +97,10 @@ func (r Record) Summary() string {
 		return "bounce classifier: " + strings.Join(c.Files, ", ")
 	case *MonitorGlobs:
 		return "config monitor globs: " + strings.Join(c.Globs, ", ")
+	case *AcctLog:
+		return "accounting log: " + c.LogDir
+	case *Setting:
+		return c.summary()
 	}
 	return r.Func
 }
@@ -118,13 +122,15 @@ type Recorder struct {
 	hooks      map[string]bool
 	classifier bool
 	redis      bool
+	acctLog    bool
 	globs      []string
+	settings   map[string]any // Setting.Key -> Setting.Value, last call wins
 }
 
 // NewRecorder returns an empty Recorder; validating is whether the host
 // runs like kumod --validate.
 func NewRecorder(validating bool) *Recorder {
-	return &Recorder{validating: validating, hooks: map[string]bool{}, globs: slices.Clone(DefaultMonitorGlobs)}
+	return &Recorder{validating: validating, hooks: map[string]bool{}, settings: map[string]any{}, globs: slices.Clone(DefaultMonitorGlobs)}
 }
 
 // Validating reports whether the Recorder records for validate mode.
@@ -175,6 +181,14 @@ func (r *Recorder) Add(fn string, cfg Config, caller string) (Record, error) {
 		disp = WouldConnect
 	case *MonitorGlobs:
 		r.globs = slices.Clone(c.Globs)
+	case *AcctLog:
+		if r.acctLog {
+			return Record{}, fmt.Errorf("kumo.aaa.configure_acct_log: the accounting log is already configured; it can be configured once")
+		}
+		r.acctLog = true
+		disp = WouldCreate
+	case *Setting:
+		r.settings[c.Key] = c.Value
 	}
 	rec := Record{Seq: len(r.records) + 1, Func: fn, Config: cfg, Caller: caller, Disposition: disp}
 	r.records = append(r.records, rec)
