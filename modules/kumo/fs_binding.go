@@ -24,8 +24,9 @@ import (
 // cached for a TTL, 60 s by default) and uncached_glob; kumo.read_dir,
 // kumo.glob and kumo.uncached_glob are their older top-level aliases.
 // Paths under /opt/kumomta/share and /opt/kumomta/etc are served through
-// kumopolicy.Config's ShareDir/EtcDir mapping (Services.Shaping.MapPath);
-// names that reading a directory or a glob returns are the files found.
+// kumopolicy.Config's ShareDir/EtcDir mapping (Services.Paths); names
+// that reading a directory or a glob returns are spelled as the policy
+// spells them (/opt/kumomta/etc/..., not where the file was found).
 //
 // Writing is plain os file I/O: policies (and KumoMTA's own tests) write
 // scratch files; kumopolicy adds no sandbox beyond the process's own.
@@ -80,9 +81,15 @@ func (c *GlobCache) get(pattern, relativeTo string, ttl time.Duration, eval func
 // openFS installs kumo.fs and the top-level aliases.
 func (svc *Services) openFS(s *luart.State, mod *lua.LTable) {
 	L := s.L
-	mapPath := svc.Shaping.MapPath
-	if mapPath == nil {
-		mapPath = func(p string) string { return p }
+	pm := svc.Paths
+	mapPath := pm.Local
+	// globbed names are reported as the policy names them
+	globPolicy := func(pattern, rel string) ([]string, error) {
+		found, err := fsGlob(mapPath(pattern), rel)
+		for i, f := range found {
+			found[i] = pm.Policy(f)
+		}
+		return found, err
 	}
 	cache := svc.Globs
 	t := subTable(L, mod, "fs")
@@ -96,14 +103,14 @@ func (svc *Services) openFS(s *luart.State, mod *lua.LTable) {
 			}
 			out := L.CreateTable(len(entries), 0)
 			for i, e := range entries {
-				out.RawSetInt(i+1, lua.LString(filepath.Join(dir, e.Name())))
+				out.RawSetInt(i+1, lua.LString(pm.Policy(filepath.Join(dir, e.Name()))))
 			}
 			L.Push(out)
 			return 1
 		},
 		"uncached_glob": func(L *lua.LState) int {
 			pattern, rel := L.CheckString(1), L.OptString(2, ".")
-			paths, err := fsGlob(mapPath(pattern), rel)
+			paths, err := globPolicy(pattern, rel)
 			if err != nil {
 				raise(L, err)
 			}
@@ -121,7 +128,7 @@ func (svc *Services) openFS(s *luart.State, mod *lua.LTable) {
 				}
 				ttl = d
 			}
-			paths, err := cache.get(pattern, rel, ttl, func() ([]string, error) { return fsGlob(mapPath(pattern), rel) })
+			paths, err := cache.get(pattern, rel, ttl, func() ([]string, error) { return globPolicy(pattern, rel) })
 			if err != nil {
 				raise(L, err)
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
 )
 
 func TestFSGlobReadDirThroughMapping(t *testing.T) {
@@ -29,9 +30,10 @@ kumo.on('main', function(rel)
   local u = kumo.uncached_glob('/opt/kumomta/etc/**/*.toml', rel)
   local d = kumo.fs.read_dir '/opt/kumomta/etc/sub'
   local f = kumo.fs.open '/opt/kumomta/etc/sub/c.json'
-  return table.concat(g, ','), table.concat(u, ','), #d, f:read(3), f:read()
+  table.sort(d)
+  return table.concat(g, ','), table.concat(u, ','), #d, f:read(3), f:read(), d[1], kumo.glob('/opt/kumomta/etc/*.toml')[1]
 end)
-`, kumo.Services{Globs: globs, Shaping: shapingEnvMapping("/opt/kumomta/etc/", dir+"/")})
+`, kumo.Services{Globs: globs, Paths: paths.New([2]string{"/opt/kumomta/etc", dir})})
 	fire := func() []any {
 		t.Helper()
 		out, _, err := rt.Fire(context.Background(), "main", dir)
@@ -40,12 +42,12 @@ end)
 		}
 		return out
 	}
-	wantValues(t, fire(), "a.toml,sub/b.toml", "a.toml,sub/b.toml", int64(2), "sub", "/c.json")
+	wantValues(t, fire(), "a.toml,sub/b.toml", "a.toml,sub/b.toml", int64(2), "sub", "/c.json", "/opt/kumomta/etc/sub/b.toml", "/opt/kumomta/etc/a.toml")
 	// A new file shows in the cached glob only once the TTL has passed.
 	os.WriteFile(filepath.Join(dir, "sub/new.toml"), nil, 0o644)
-	wantValues(t, fire(), "a.toml,sub/b.toml", "a.toml,sub/b.toml,sub/new.toml", int64(3), "sub", "/c.json")
+	wantValues(t, fire(), "a.toml,sub/b.toml", "a.toml,sub/b.toml,sub/new.toml", int64(3), "sub", "/c.json", "/opt/kumomta/etc/sub/b.toml", "/opt/kumomta/etc/a.toml")
 	clock = clock.Add(61 * time.Second)
-	wantValues(t, fire(), "a.toml,sub/b.toml,sub/new.toml", "a.toml,sub/b.toml,sub/new.toml", int64(3), "sub", "/c.json")
+	wantValues(t, fire(), "a.toml,sub/b.toml,sub/new.toml", "a.toml,sub/b.toml,sub/new.toml", int64(3), "sub", "/c.json", "/opt/kumomta/etc/sub/b.toml", "/opt/kumomta/etc/a.toml")
 }
 
 func TestFSErrors(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 // openSecrets installs kumo.secrets.load.
 func (svc *Services) openSecrets(s *luart.State, mod *lua.LTable) {
 	L := s.L
-	mapPath := svc.Shaping.MapPath
+	mapPath := svc.Paths.Local
 	t := subTable(L, mod, "secrets")
 	t.RawSetString("load", L.NewFunction(func(L *lua.LState) int {
 		data, err := luart.ToGo(L.Get(1))

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
-	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
 )
 
 func TestSecretsLoadSources(t *testing.T) {
@@ -27,7 +27,7 @@ kumo.on('main', function()
     kumo.secrets.load { key_data = { 104, 105 } },
     kumo.secrets.load { event_name = 'get-secret', event_args = { 'x', 2 } }
 end)
-`, kumo.Services{Shaping: shapingEnvMapping("/opt/kumomta/etc/", dir+"/")})
+`, kumo.Services{Paths: paths.New([2]string{"/opt/kumomta/etc", dir})})
 	out, _, err := rt.Fire(context.Background(), "main")
 	if err != nil {
 		t.Fatal(err)
@@ -51,13 +51,3 @@ func TestSecretsLoadErrors(t *testing.T) {
 	}
 }
 
-// shapingEnvMapping returns a loader environment whose MapPath serves the
-// paths under from from the directory to, as kumopolicy.Config does.
-func shapingEnvMapping(from, to string) shaping.Env {
-	return shaping.Env{MapPath: func(p string) string {
-		if strings.HasPrefix(p, from) {
-			return to + strings.TrimPrefix(p, from)
-		}
-		return p
-	}}
-}
