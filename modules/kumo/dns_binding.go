@@ -3,12 +3,14 @@ package kumo
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
@@ -20,6 +22,8 @@ import (
 //
 // Not provided (they raise "not supported"): configure_unbound_resolver
 // and the Unbound resolver form, and MTA-STS (set_mta_sts_enabled(true)).
+// configure_test_mta_sts, which KumoMTA's tests use to mock policies,
+// checks each policy's text and records it; nothing applies it.
 
 // openDNS installs the dns functions. They use svc.Resolver, which
 // kumo.dns.configure_resolver and configure_test_resolver change in place
@@ -43,6 +47,7 @@ func (svc *Services) openDNS(s *luart.State, mod *lua.LTable) {
 		"set_mx_concurrency_limit":  func(L *lua.LState) int { return dnsSetMXConcurrencyLimit(L, resolver()) },
 		"set_mx_negative_cache_ttl": func(L *lua.LState) int { return dnsSetMXNegativeCacheTTL(L, resolver()) },
 		"set_mta_sts_enabled":       dnsSetMTASTSEnabled,
+		"configure_test_mta_sts":    func(L *lua.LState) int { return dnsConfigureTestMTASTS(L, svc.Recorder) },
 		"ptr_host":                  dnsPtrHost,
 		"reverse_ip":                dnsReverseIP,
 	})
@@ -328,4 +333,52 @@ func mailExchangerTable(L *lua.LState, mx *dns.MailExchanger) *lua.LTable {
 	t.RawSetString("is_mx", lua.LBool(mx.IsMX))
 	t.RawSetString("mta_sts", lua.LString(mx.MTASTS))
 	return t
+}
+
+// testSTSPolicies is what kumo.dns.configure_test_mta_sts recorded: the
+// checked policies by domain.
+type testSTSPolicies map[string]*dns.STSPolicy
+
+func (t testSTSPolicies) Data() map[string]any {
+	out := make(map[string]any, len(t))
+	for domain, p := range t {
+		mx := make([]any, len(p.MX))
+		for i, m := range p.MX {
+			mx[i] = m
+		}
+		out[domain] = map[string]any{"mode": p.Mode, "mx": mx, "max_age": int64(p.MaxAge)}
+	}
+	return out
+}
+
+// dnsConfigureTestMTASTS is kumo.dns.configure_test_mta_sts{DOMAIN = POLICY_TEXT, ...}:
+// each policy is parsed as RFC 8461 defines it and recorded. kumopolicy's
+// MX resolution never consults MTA-STS, so the policies only get checked.
+func dnsConfigureTestMTASTS(L *lua.LState, rec *kumod.Recorder) int {
+	const fn = "kumo.dns.configure_test_mta_sts"
+	v, err := luart.ToGo(L.CheckTable(1))
+	if err != nil {
+		raise(L, fmt.Errorf("%s: %w", fn, err))
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		raise(L, fmt.Errorf("%s: expected a table of domain = policy text, got %s", fn, plain.Describe(v)))
+	}
+	policies := testSTSPolicies{}
+	for _, domain := range plain.SortedKeys(m) {
+		text, ok := m[domain].(string)
+		if !ok {
+			raise(L, fmt.Errorf("%s: %s: expected the policy text, got %s", fn, domain, plain.Describe(m[domain])))
+		}
+		if err := dns.CheckName(domain); err != nil {
+			raise(L, fmt.Errorf("%s: %q is not a domain name: %w", fn, domain, err))
+		}
+		p, err := dns.ParseSTSPolicy(text)
+		if err != nil {
+			raise(L, fmt.Errorf("%s: the policy for %s: %w", fn, domain, err))
+		}
+		policies[strings.ToLower(domain)] = p
+	}
+	record(L, rec, "dns.configure_test_mta_sts", policies)
+	return 0
 }

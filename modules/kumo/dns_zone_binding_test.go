@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
@@ -104,5 +105,29 @@ end)
 	cfg := svc.Resolver.Config()
 	if len(cfg.NameServers) != 2 || cfg.Options.Attempts != 4 || !cfg.Options.EDNS0 {
 		t.Fatalf("config %+v", cfg)
+	}
+}
+
+func TestConfigureTestMTASTSChecksAndRecords(t *testing.T) {
+	rt, svc := newKumodRuntime(t, true, `
+local kumo = require 'kumo'
+kumo.on('main', function()
+  kumo.dns.configure_test_mta_sts {
+    ['Good.example.com'] = 'version: STSv1\nmode: enforce\nmx: mail.good.example.com\nmax_age: 86400\n',
+  }
+  local ok, err = pcall(kumo.dns.configure_test_mta_sts, { ['bad.example.com'] = 'version: STSv1\nmode: sometimes\n' })
+  return tostring(err)
+end)
+`)
+	if got := fire(t, rt, "main")[0].(string); !strings.Contains(got, `kumo.dns.configure_test_mta_sts: the policy for bad.example.com: line 2: mode must be enforce, testing or none, got "sometimes"`) {
+		t.Errorf("bad policy: %s", got)
+	}
+	recs := svc.Recorder.Records()
+	if len(recs) != 1 || recs[0].Func != "dns.configure_test_mta_sts" {
+		t.Fatalf("records: %+v", recs)
+	}
+	got := recs[0].Config.Data()["good.example.com"].(map[string]any)
+	if got["mode"] != "enforce" || got["max_age"] != int64(86400) {
+		t.Errorf("recorded %v", got)
 	}
 }
