@@ -50,4 +50,3 @@ func TestSecretsLoadErrors(t *testing.T) {
 		}
 	}
 }
-

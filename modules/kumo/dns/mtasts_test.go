@@ -28,10 +28,10 @@ func TestParseSTSPolicy(t *testing.T) {
 
 func TestParseSTSPolicyErrors(t *testing.T) {
 	for text, want := range map[string]string{
-		"":                                                   "the policy is empty",
-		"mode: enforce\nversion: STSv1\n":                    "line 1: the policy must start with `version: STSv1`",
-		"version: STSv2\n":                                   "must start with `version: STSv1`",
-		"version: STSv1\nmode enforce\n":                     "line 2: expected `key: value`",
+		"":                                "the policy is empty",
+		"mode: enforce\nversion: STSv1\n": "line 1: the policy must start with `version: STSv1`",
+		"version: STSv2\n":                "must start with `version: STSv1`",
+		"version: STSv1\nmode enforce\n":  "line 2: expected `key: value`",
 		"version: STSv1\nmode: strict\nmax_age: 1\n":         `line 2: mode must be enforce, testing or none, got "strict"`,
 		"version: STSv1\nmode: enforce\nmax_age: 1\n":        "a policy in enforce mode must list at least one mx",
 		"version: STSv1\nmode: testing\nmx: a.b\n":           "the policy has no max_age",
