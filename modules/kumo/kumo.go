@@ -34,6 +34,7 @@ func (svc *Services) openers() []opener {
 		svc.openFS,
 		openHTTP,
 		svc.openAdmin,
+		openUUID,
 		installNotYetSupported, // last: fills only what nothing else provided
 	}
 }

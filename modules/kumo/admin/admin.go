@@ -17,11 +17,11 @@
 package admin
 
 import (
-	"crypto/rand"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
@@ -183,13 +183,7 @@ func (r *Registry) notify(changes []Change) {
 }
 
 // newID returns a random (version 4) UUID.
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func newID() string { return uuid.NewString() }
 
 // expiry computes an entry's expiry: expires wins over duration.
 func (r *Registry) expiry(duration *time.Duration, expires *time.Time) time.Time {
