@@ -20,8 +20,10 @@ import (
 // servers, in-memory Test zones, Aggregate lists) and the MX tunables. See
 // the dns package for the resolution rules.
 //
-// Not provided (they raise "not supported"): configure_unbound_resolver
-// and the Unbound resolver form, and MTA-STS (set_mta_sts_enabled(true)).
+// The Unbound forms (configure_unbound_resolver, {Unbound = ...}) run in
+// Unbound's forwarding mode on kumopolicy's own resolver: recursion and
+// DNSSEC validation raise "not supported". MTA-STS is not supported
+// (set_mta_sts_enabled(true) raises).
 // configure_test_mta_sts, which KumoMTA's tests use to mock policies,
 // checks each policy's text and records it; nothing applies it.
 
@@ -34,22 +36,23 @@ func (svc *Services) openDNS(s *luart.State, mod *lua.LTable) {
 	resolver := func() *dns.Resolver { return svc.Resolver }
 	named := func(L *lua.LState, n int) *dns.Resolver { return svc.resolverArg(L, n) }
 	L.SetFuncs(t, map[string]lua.LGFunction{
-		"lookup_mx":                 func(L *lua.LState) int { return dnsLookupMX(L, named(L, 2)) },
-		"lookup_addr":               func(L *lua.LState) int { return dnsLookupAddr(L, named(L, 2)) },
-		"lookup_ptr":                func(L *lua.LState) int { return dnsLookupPTR(L, named(L, 2)) },
-		"lookup_txt":                func(L *lua.LState) int { return dnsLookupTXT(L, named(L, 2)) },
-		"rbl_lookup":                func(L *lua.LState) int { return dnsRBLLookup(L, named(L, 3)) },
-		"configure_resolver":        func(L *lua.LState) int { return dnsConfigureResolver(L, resolver()) },
-		"configure_test_resolver":   func(L *lua.LState) int { return dnsConfigureTestResolver(L, resolver()) },
-		"define_resolver":           func(L *lua.LState) int { return dnsDefineResolver(L, svc.NamedResolvers) },
-		"load_resolv_conf":          dnsLoadResolvConf,
-		"set_mx_timeout":            func(L *lua.LState) int { return dnsSetMXTimeout(L, resolver()) },
-		"set_mx_concurrency_limit":  func(L *lua.LState) int { return dnsSetMXConcurrencyLimit(L, resolver()) },
-		"set_mx_negative_cache_ttl": func(L *lua.LState) int { return dnsSetMXNegativeCacheTTL(L, resolver()) },
-		"set_mta_sts_enabled":       dnsSetMTASTSEnabled,
-		"configure_test_mta_sts":    func(L *lua.LState) int { return dnsConfigureTestMTASTS(L, svc.Recorder) },
-		"ptr_host":                  dnsPtrHost,
-		"reverse_ip":                dnsReverseIP,
+		"lookup_mx":                  func(L *lua.LState) int { return dnsLookupMX(L, named(L, 2)) },
+		"lookup_addr":                func(L *lua.LState) int { return dnsLookupAddr(L, named(L, 2)) },
+		"lookup_ptr":                 func(L *lua.LState) int { return dnsLookupPTR(L, named(L, 2)) },
+		"lookup_txt":                 func(L *lua.LState) int { return dnsLookupTXT(L, named(L, 2)) },
+		"rbl_lookup":                 func(L *lua.LState) int { return dnsRBLLookup(L, named(L, 3)) },
+		"configure_resolver":         func(L *lua.LState) int { return dnsConfigureResolver(L, resolver()) },
+		"configure_test_resolver":    func(L *lua.LState) int { return dnsConfigureTestResolver(L, resolver()) },
+		"configure_unbound_resolver": func(L *lua.LState) int { return dnsConfigureUnboundResolver(L, resolver()) },
+		"define_resolver":            func(L *lua.LState) int { return dnsDefineResolver(L, svc.NamedResolvers) },
+		"load_resolv_conf":           dnsLoadResolvConf,
+		"set_mx_timeout":             func(L *lua.LState) int { return dnsSetMXTimeout(L, resolver()) },
+		"set_mx_concurrency_limit":   func(L *lua.LState) int { return dnsSetMXConcurrencyLimit(L, resolver()) },
+		"set_mx_negative_cache_ttl":  func(L *lua.LState) int { return dnsSetMXNegativeCacheTTL(L, resolver()) },
+		"set_mta_sts_enabled":        dnsSetMTASTSEnabled,
+		"configure_test_mta_sts":     func(L *lua.LState) int { return dnsConfigureTestMTASTS(L, svc.Recorder) },
+		"ptr_host":                   dnsPtrHost,
+		"reverse_ip":                 dnsReverseIP,
 	})
 }
 
@@ -312,6 +315,21 @@ func dnsConfigureResolver(L *lua.LState, r *dns.Resolver) int {
 		}
 	}
 	raise(L, fmt.Errorf("kumo.dns.configure_resolver: %v", err))
+	return 0
+}
+
+// dnsConfigureUnboundResolver is kumo.dns.configure_unbound_resolver: the
+// Unbound configuration in its forwarding mode (dns.DecodeUnbound).
+func dnsConfigureUnboundResolver(L *lua.LState, r *dns.Resolver) int {
+	g, err := luart.ToGo(L.Get(1))
+	if err == nil {
+		var cfg dns.Config
+		if cfg, err = dns.DecodeUnbound(g); err == nil {
+			r.Configure(cfg)
+			return 0
+		}
+	}
+	raise(L, fmt.Errorf("kumo.dns.configure_unbound_resolver: %v", err))
 	return 0
 }
 

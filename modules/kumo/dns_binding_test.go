@@ -189,7 +189,8 @@ kumo.on('main', function()
   fails({ name_servers = { '`+addr+`' }, options = { frobnicate = true } }, 'options: unknown field \96frobnicate\96')
   fails({ name_servers = { '`+addr+`' }, options = { timeout = 'later' } }, 'options.timeout: invalid value: string "later", expected a duration')
   fails({ Test = {} }, 'Test: missing field \96zones\96')
-  fails({ Unbound = { name_servers = { '`+addr+`' } } }, 'the \96Unbound\96 resolver is not supported')
+  fails({ Unbound = { name_servers = { '`+addr+`' }, options = { validate = true } } }, 'DNSSEC validation is not supported by kumopolicy')
+  fails({ Unbound = {} }, "kumopolicy runs Unbound's forwarding mode only")
   fails({ Aggregate = {} }, 'Aggregate: an Aggregate resolver needs at least one resolver')
   fails('Sideways', 'unknown variant \96Sideways\96')
 
@@ -254,4 +255,18 @@ kumo.on('lookup', function() return kumo.dns.lookup_mx('gmail.test').site_name e
 	if n := srv.Queries("gmail.test"); n != 1 {
 		t.Fatalf("%d queries", n)
 	}
+}
+
+func TestLuaUnboundForwardingMode(t *testing.T) {
+	srv := dnsTestServer(t)
+	runMain(t, `
+local kumo = require 'kumo'
+kumo.on('main', function()
+  kumo.dns.configure_resolver { name_servers = { '127.0.0.1:9' } }
+  kumo.dns.configure_unbound_resolver { name_servers = { '`+srv.Addr+`' }, options = { validate = false } }
+  assert(kumo.dns.lookup_addr('www.example.test')[1] == '192.0.2.1', 'no address through the Unbound form')
+  local ok, err = pcall(kumo.dns.configure_unbound_resolver, { options = { validate = true } })
+  assert(not ok and tostring(err):find("kumo.dns.configure_unbound_resolver: name_servers: kumopolicy runs Unbound's forwarding mode only", 1, true), err)
+end)
+`)
 }

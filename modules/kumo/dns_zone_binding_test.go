@@ -54,8 +54,8 @@ $ORIGIN bl.test.
   -- The default resolver is still the name server.
   assert(kumo.dns.lookup_mx('outside.test').hosts[1] == 'mx.outside.test.')
 
-  ok, err = pcall(kumo.dns.define_resolver, 'u', { Unbound = { name_servers = { '10.0.0.1:53' } } })
-  assert(not ok and tostring(err):find('kumo.dns.define_resolver: the \96Unbound\96 resolver is not supported', 1, true), err)
+  ok, err = pcall(kumo.dns.define_resolver, 'u', { Unbound = { options = { validate = true } } })
+  assert(not ok and tostring(err):find("kumo.dns.define_resolver: Unbound.name_servers: kumopolicy runs Unbound's forwarding mode only", 1, true), err)
   ok, err = pcall(kumo.dns.configure_test_resolver, { [[$ORIGIN x.test.
 a 30 IN A nope
 ]] })

@@ -31,7 +31,6 @@ var notYetSupported = []string{
 	"disconnect",
 	"dkim.ed25519_signer",
 	"dkim.rsa_sha256_signer",
-	"dns.configure_unbound_resolver",
 	"dns.resolver_options",
 	"file_type.from_bytes",
 	"file_type.from_extension",

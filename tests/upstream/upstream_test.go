@@ -159,6 +159,7 @@ var moduleTests = []string{
 	"crates/mod-dns-resolver/test-dns-ptr.lua",
 	"crates/mod-dns-resolver/test-rbl.lua",
 	"crates/mod-dns-resolver/test-strategy.lua",
+	"crates/mod-dns-resolver/test-resolver-setup.lua",
 	"crates/kumo-server-common/test_get_memory_limit.lua",
 }
 

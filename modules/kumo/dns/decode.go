@@ -2,6 +2,7 @@ package dns
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
@@ -24,7 +25,8 @@ var ResolverVariants = []string{"Hickory", "HickorySystemConfig", "Unbound", "Te
 // "HickorySystemConfig", which is the zero Config (the servers of
 // /etc/resolv.conf), {Test = {zones = {...}, servfail = {...}}} (in-memory
 // zones, see DecodeTestConfig) or {Aggregate = {CONFIG, ...}} (see
-// Config.Aggregate). The Unbound form is refused as not supported.
+// Config.Aggregate). The Unbound form is taken in its forwarding mode
+// only (see DecodeUnbound).
 func DecodeResolverConfig(v any) (Config, error) {
 	switch x := v.(type) {
 	case string:
@@ -51,12 +53,60 @@ func DecodeResolverConfig(v any) (Config, error) {
 					cfg, err := decodeAggregate(inner)
 					return cfg, plain.AtField(err, variant)
 				case "Unbound":
-					return Config{}, plain.Custom("the `Unbound` resolver is not supported by kumopolicy; configure name_servers = {'IP:PORT', ...} instead (in tests, the address of a local test DNS server, or a `Test` resolver with in-memory zones)")
+					cfg, err := DecodeUnbound(inner)
+					return cfg, plain.AtField(err, variant)
 				}
 			}
 		}
 	}
 	return decodeHickory(v, "a resolver configuration table")
+}
+
+// unboundOptions are the options KumoMTA's Unbound backend honours; any
+// other option is an error there, and here.
+var unboundOptions = []string{"validate", "trust_anchor_file", "use_hosts_file"}
+
+// DecodeUnbound decodes an Unbound resolver configuration (the
+// DnsResolverConfig table, as for kumo.dns.configure_unbound_resolver).
+// kumopolicy has no Unbound: it takes the configuration in Unbound's
+// forwarding mode, where queries go to the listed name_servers, and
+// answers with its own resolver querying those servers. What needs
+// Unbound itself is refused, naming the reason: recursion from the root
+// servers (no name_servers), DNSSEC validation (options.validate = true)
+// and trust anchors. options.use_hosts_file may be 'Never' only.
+func DecodeUnbound(v any) (Config, error) {
+	m, err := plain.AsMap(v, "an Unbound resolver configuration table")
+	if err != nil {
+		return Config{}, err
+	}
+	if ns, ok := m["name_servers"]; !ok || ns == nil {
+		return Config{}, plain.AtField(plain.Custom("kumopolicy runs Unbound's forwarding mode only: give the name servers to forward to (recursion from the root servers is not supported)"), "name_servers")
+	}
+	inner := make(map[string]any, len(m))
+	for k, v := range m {
+		inner[k] = v
+	}
+	if opts, ok := m["options"].(map[string]any); ok {
+		for _, k := range plain.SortedKeys(opts) {
+			switch k {
+			case "validate":
+				if b, _ := opts[k].(bool); b {
+					return Config{}, plain.AtField(plain.Custom("DNSSEC validation is not supported by kumopolicy"), "options.validate")
+				}
+			case "trust_anchor_file":
+				return Config{}, plain.AtField(plain.Custom("trust anchors (DNSSEC) are not supported by kumopolicy"), "options.trust_anchor_file")
+			case "use_hosts_file":
+			default:
+				return Config{}, plain.AtField(plain.Custom("the Unbound resolver does not take this option (it takes %s); hickory options belong in kumo.dns.configure_resolver", "`"+strings.Join(unboundOptions, "`, `")+"`"), "options."+k)
+			}
+		}
+		rest := map[string]any{}
+		if v, ok := opts["use_hosts_file"]; ok {
+			rest["use_hosts_file"] = v
+		}
+		inner["options"] = rest
+	}
+	return decodeHickory(inner, "an Unbound resolver configuration table")
 }
 
 var testFields = []string{"zones", "servfail"}

@@ -66,7 +66,10 @@ func TestDecodeResolverConfig(t *testing.T) {
 		{"error inside Hickory", map[string]any{"Hickory": map[string]any{"name_servers": []any{int64(5)}}},
 			"Hickory.name_servers[1]: invalid type: integer `5`, expected 'IP:PORT' or a name server table"},
 		{"system config as a table", map[string]any{"HickorySystemConfig": map[string]any{}}, "invalid type: map, expected the string 'HickorySystemConfig'"},
-		{"Unbound", map[string]any{"Unbound": map[string]any{}}, "the `Unbound` resolver is not supported by kumopolicy; configure name_servers = {'IP:PORT', ...} instead (in tests, the address of a local test DNS server, or a `Test` resolver with in-memory zones)"},
+		{"Unbound", map[string]any{"Unbound": map[string]any{}}, "Unbound.name_servers: kumopolicy runs Unbound's forwarding mode only: give the name servers to forward to (recursion from the root servers is not supported)"},
+		{"Unbound validate", map[string]any{"Unbound": map[string]any{"name_servers": []any{"10.0.0.1:53"}, "options": map[string]any{"validate": true}}}, "Unbound.options.validate: DNSSEC validation is not supported by kumopolicy"},
+		{"Unbound trust anchor", map[string]any{"Unbound": map[string]any{"name_servers": []any{"10.0.0.1:53"}, "options": map[string]any{"trust_anchor_file": "/x"}}}, "Unbound.options.trust_anchor_file: trust anchors (DNSSEC) are not supported by kumopolicy"},
+		{"Unbound hickory option", map[string]any{"Unbound": map[string]any{"name_servers": []any{"10.0.0.1:53"}, "options": map[string]any{"ndots": int64(2)}}}, "Unbound.options.ndots: the Unbound resolver does not take this option (it takes `validate`, `trust_anchor_file`, `use_hosts_file`); hickory options belong in kumo.dns.configure_resolver"},
 		{"unknown field", map[string]any{"nameservers": servers},
 			"unknown field `nameservers`, expected one of `domain`, `search`, `name_servers`, `options`"},
 		{"no name servers", map[string]any{"domain": "example.test"},
@@ -118,4 +121,17 @@ func hasPrefixOrEqual(got, want string) bool {
 		return len(got) > len(want) && got[:len(want)] == want
 	}
 	return got == want
+}
+
+func TestDecodeUnboundForwarding(t *testing.T) {
+	cfg, err := dns.DecodeResolverConfig(map[string]any{"Unbound": map[string]any{
+		"name_servers": []any{"127.0.0.1:5353"},
+		"options":      map[string]any{"validate": false, "use_hosts_file": "Never"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.NameServers) != 1 || cfg.NameServers[0].Addr.String() != "127.0.0.1:5353" {
+		t.Fatalf("name servers: %+v", cfg.NameServers)
+	}
 }

@@ -244,7 +244,7 @@ func TestDecodeTestAndAggregate(t *testing.T) {
 		{map[string]any{"Test": map[string]any{"zones": []any{true}}}, "Test.zones[1]: invalid type: boolean `true`, expected a zone text or {zone = TEXT, secure = BOOL}"},
 		{map[string]any{"Test": map[string]any{"zones": []any{"$ORIGIN t.test.\nx IN A nope\n"}}}, "Test: zone 1: dns: bad A A"},
 		{map[string]any{"Aggregate": []any{}}, "Aggregate: an Aggregate resolver needs at least one resolver"},
-		{map[string]any{"Aggregate": []any{"HickorySystemConfig", map[string]any{"Unbound": map[string]any{}}}}, "Aggregate[2]: the `Unbound` resolver is not supported by kumopolicy"},
+		{map[string]any{"Aggregate": []any{"HickorySystemConfig", map[string]any{"Unbound": map[string]any{}}}}, "Aggregate[2].Unbound.name_servers: kumopolicy runs Unbound's forwarding mode only"},
 	}
 	for _, c := range bad {
 		_, err := dns.DecodeResolverConfig(c.in)
