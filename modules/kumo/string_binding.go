@@ -16,8 +16,8 @@ import (
 // replacen, split, splitn, rsplit, rsplitn, split_whitespace,
 // split_ascii_whitespace, trim, trim_start, trim_end (Unicode White_Space),
 // wrap (see kstring.Wrap), psl_domain and psl_suffix (the Public Suffix
-// List of golang.org/x/net/publicsuffix) and eval_template (see package
-// template). Lists are sequences.
+// List of golang.org/x/net/publicsuffix), normalize_smtp_response (see
+// kstring.NormalizeSMTPResponse) and eval_template (see package template). Lists are sequences.
 
 // openString installs kumo.string.
 func openString(s *luart.State, mod *lua.LTable) {
@@ -77,6 +77,9 @@ func openString(s *luart.State, mod *lua.LTable) {
 			return suffix
 		}),
 		"eval_template": stringEvalTemplate,
+		"normalize_smtp_response": str(func(L *lua.LState) string {
+			return kstring.NormalizeSMTPResponse(L.CheckString(1))
+		}),
 		"psl_domain": func(L *lua.LState) int {
 			d, err := publicsuffix.EffectiveTLDPlusOne(strings.ToLower(L.CheckString(1)))
 			if err != nil {

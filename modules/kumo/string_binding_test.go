@@ -55,3 +55,11 @@ return e('a.json', '{{ v.list }}', { v = { list = { 1, 'x' } } }), e('a.html', '
 		}
 	}
 }
+
+func TestStringNormalizeSMTPResponse(t *testing.T) {
+	got := runRegex(t, `return kumo.string.normalize_smtp_response('451 4.7.1 try later <a@b.example> ref=aB3dE5gH7jK9 at 2024-01-02T03:04:05+01:00')`)
+	want := []any{"451 4.7.1 try later <{email}> ref={hash} at {timestamp}"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %#v\nwant %#v", got, want)
+	}
+}

@@ -11,6 +11,8 @@
 // escaper: there only HTML names escape, other names output values as
 // they are. Values marked safe (Jinja's |safe) are never escaped.
 //
+// Jinja templates also have KumoMTA's normalize_smtp_response filter.
+//
 // No file is ever read: include, import and extends can only name the
 // template itself, which is served from memory.
 package template
@@ -24,6 +26,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kumopolicy/kumopolicy/modules/kumo/kstring"
 	"github.com/mailgun/raymond/v2"
 	"github.com/nikolalohinski/gonja/v2"
 	"github.com/nikolalohinski/gonja/v2/config"
@@ -89,7 +92,7 @@ func evalJinja(name, source string, ctx map[string]any) (out string, err error) 
 	if err != nil {
 		return "", err
 	}
-	env := gonja.DefaultEnvironment
+	env := baseEnvironment()
 	if esc == EscapeJSON {
 		env = jsonEnvironment()
 	}
@@ -123,16 +126,39 @@ func jsonEscape(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value 
 	return exec.AsSafeValue(strings.TrimSuffix(b.String(), "\n"))
 }
 
-var jsonEnvironment = sync.OnceValue(func() *exec.Environment {
-	env := *gonja.DefaultEnvironment
+// baseEnvironment is gonja's default environment plus KumoMTA's
+// normalize_smtp_response filter; jsonEnvironment adds the JSON escaping
+// filter. Both copy gonja's filter set rather than register into it.
+var (
+	baseEnvironment = sync.OnceValue(func() *exec.Environment {
+		return withFilter(gonja.DefaultEnvironment, "normalize_smtp_response", normalizeFilter)
+	})
+	jsonEnvironment = sync.OnceValue(func() *exec.Environment {
+		return withFilter(baseEnvironment(), jsonFilter, jsonEscape)
+	})
+)
+
+func withFilter(base *exec.Environment, name string, fn exec.FilterFunction) *exec.Environment {
+	env := *base
 	filters := exec.NewFilterSet(map[string]exec.FilterFunction{})
-	filters.Update(env.Filters)
-	if err := filters.Register(jsonFilter, jsonEscape); err != nil {
-		panic(err) // a fresh set cannot hold the name yet
+	filters.Update(base.Filters)
+	if filters.Exists(name) {
+		_ = filters.Replace(name, fn) // cannot fail: the name exists
+	} else {
+		_ = filters.Register(name, fn) // cannot fail: the name is free
 	}
 	env.Filters = filters
 	return &env
-})
+}
+
+// normalizeFilter is the normalize_smtp_response filter (see
+// kstring.NormalizeSMTPResponse).
+func normalizeFilter(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	return exec.AsValue(kstring.NormalizeSMTPResponse(in.String()))
+}
 
 // wrapOutputs finds every output node ({{ ... }}) reachable from v, in
 // blocks, loops, conditions and macros alike, and passes its expressions

@@ -6,7 +6,7 @@ import (
 )
 
 func TestEval(t *testing.T) {
-	ctx := map[string]any{"name": "John & Co", "items": []any{"a<b", int64(2)}, "n": int64(3)}
+	ctx := map[string]any{"name": "John & Co", "items": []any{"a<b", int64(2)}, "n": int64(3), "r": "250 OK ids=8a5475ccbbc611eda12250ebf67f93bd"}
 	cases := []struct{ name, src, dialect, want string }{
 		{"x.json", "{{ name }}", "", `"John & Co"`},
 		{"x.json", "{{ n }}", "", `3`},
@@ -20,6 +20,8 @@ func TestEval(t *testing.T) {
 		{"x.txt", "{{ name }}", "", `John & Co`},
 		{"x.txt", "{{ name | upper }}", "Jinja", `JOHN & CO`},
 		{"x.txt", "{{ name }}", "Static", `{{ name }}`},
+		{"x.txt", "{{ r | normalize_smtp_response }}", "", `250 OK ids={uuid}`},
+		{"x.json", "{{ r | normalize_smtp_response }}", "", `"250 OK ids={uuid}"`},
 		{"x.json", "{{ name }}", "Handlebars", `John & Co`},
 		{"x.txt", "{{#each items}}{{this}},{{/each}}", "Handlebars", `a<b,2,`},
 		{"x.html", "{{ name }}", "Handlebars", `John &amp; Co`},
