@@ -29,6 +29,7 @@ func (svc *Services) openers() []opener {
 		openUtilities,
 		svc.openCounterSeries,
 		openCidr,
+		openRegexSetMap,
 		svc.openMpsc,
 		svc.openSecrets,
 		svc.openFS,
