@@ -30,6 +30,7 @@ func (svc *Services) openers() []opener {
 		svc.openCounterSeries,
 		openCidr,
 		openRegexSetMap,
+		openFileType,
 		svc.openMpsc,
 		svc.openSecrets,
 		svc.openFS,
