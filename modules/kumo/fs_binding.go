@@ -22,7 +22,8 @@ import (
 
 // kumo.fs: open (io.open-like files of bytes), read_dir, glob (results
 // cached for a TTL, 60 s by default) and uncached_glob; kumo.read_dir,
-// kumo.glob and kumo.uncached_glob are their older top-level aliases.
+// kumo.glob and kumo.uncached_glob are their older top-level aliases;
+// metadata_for_path and symlink_metadata_for_path (fs_metadata_binding.go).
 // Paths under /opt/kumomta/share and /opt/kumomta/etc are served through
 // kumopolicy.Config's ShareDir/EtcDir mapping (Services.Paths); names
 // that reading a directory or a glob returns are spelled as the policy
@@ -108,6 +109,8 @@ func (svc *Services) openFS(s *luart.State, mod *lua.LTable) {
 			L.Push(out)
 			return 1
 		},
+		"metadata_for_path":         func(L *lua.LState) int { return fsMetadata(L, "metadata_for_path", mapPath, os.Stat) },
+		"symlink_metadata_for_path": func(L *lua.LState) int { return fsMetadata(L, "symlink_metadata_for_path", mapPath, os.Lstat) },
 		"uncached_glob": func(L *lua.LState) int {
 			pattern, rel := L.CheckString(1), L.OptString(2, ".")
 			paths, err := globPolicy(pattern, rel)
@@ -139,7 +142,7 @@ func (svc *Services) openFS(s *luart.State, mod *lua.LTable) {
 	for name, fn := range fns {
 		f := L.NewFunction(fn)
 		t.RawSetString(name, f)
-		if name != "open" {
+		if name != "open" && name != "metadata_for_path" && name != "symlink_metadata_for_path" {
 			mod.RawSetString(name, f)
 		}
 	}

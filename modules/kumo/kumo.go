@@ -29,6 +29,8 @@ func (svc *Services) openers() []opener {
 		openUtilities,
 		svc.openCounterSeries,
 		openCidr,
+		openRegexSetMap,
+		openFileType,
 		svc.openMpsc,
 		svc.openSecrets,
 		svc.openFS,

@@ -9,13 +9,15 @@ import (
 
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kstring"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/template"
 )
 
 // kumo.string, as KumoMTA's mod-string: starts_with, ends_with, replace,
 // replacen, split, splitn, rsplit, rsplitn, split_whitespace,
 // split_ascii_whitespace, trim, trim_start, trim_end (Unicode White_Space),
 // wrap (see kstring.Wrap), psl_domain and psl_suffix (the Public Suffix
-// List of golang.org/x/net/publicsuffix). Lists are sequences.
+// List of golang.org/x/net/publicsuffix), normalize_smtp_response (see
+// kstring.NormalizeSMTPResponse) and eval_template (see package template). Lists are sequences.
 
 // openString installs kumo.string.
 func openString(s *luart.State, mod *lua.LTable) {
@@ -74,6 +76,10 @@ func openString(s *luart.State, mod *lua.LTable) {
 			suffix, _ := publicsuffix.PublicSuffix(strings.ToLower(L.CheckString(1)))
 			return suffix
 		}),
+		"eval_template": stringEvalTemplate,
+		"normalize_smtp_response": str(func(L *lua.LState) string {
+			return kstring.NormalizeSMTPResponse(L.CheckString(1))
+		}),
 		"psl_domain": func(L *lua.LState) int {
 			d, err := publicsuffix.EffectiveTLDPlusOne(strings.ToLower(L.CheckString(1)))
 			if err != nil {
@@ -84,6 +90,30 @@ func openString(s *luart.State, mod *lua.LTable) {
 			return 1
 		},
 	})
+}
+
+// stringEvalTemplate is kumo.string.eval_template(NAME, SOURCE, CONTEXT,
+// OPT_DIALECT).
+func stringEvalTemplate(L *lua.LState) int {
+	name, source := L.CheckString(1), L.CheckString(2)
+	var ctx map[string]any
+	if v := L.Get(3); v != lua.LNil {
+		data, err := luart.ToGo(v)
+		if err != nil {
+			L.RaiseError("kumo.string.eval_template: CONTEXT: %s", err)
+		}
+		m, ok := data.(map[string]any)
+		if !ok {
+			L.RaiseError("kumo.string.eval_template: CONTEXT must be a table of variables, got %s", luart.Describe(v))
+		}
+		ctx = m
+	}
+	out, err := template.Eval(name, source, ctx, L.OptString(4, ""))
+	if err != nil {
+		L.RaiseError("kumo.string.eval_template: %s", err)
+	}
+	L.Push(lua.LString(out))
+	return 1
 }
 
 // countArg returns argument n as a non-negative count.

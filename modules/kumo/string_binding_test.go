@@ -33,3 +33,33 @@ return s.psl_domain 'www.example.com', s.psl_suffix 'www.example.com', s.replace
 		}
 	}
 }
+
+func TestStringEvalTemplate(t *testing.T) {
+	got := runRegex(t, `
+local e = kumo.string.eval_template
+return e('a.json', '{{ v.list }}', { v = { list = { 1, 'x' } } }), e('a.html', '<{{ s }}>', { s = '<b>' }),
+  e('a.txt', '{% for k in l %}{{ k }}{% endfor %}', { l = { 'a', 'b' } }), e('a.txt', 'plain', nil, 'Static'),
+  e('a.txt', '{{#if ok}}yes{{/if}}', { ok = true }, 'Handlebars')`)
+	want := []any{`[1,"x"]`, "<&lt;b&gt;>", "ab", "plain", "yes"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %#v\nwant %#v", got, want)
+	}
+	for body, wantErr := range map[string]string{
+		`kumo.string.eval_template('a', '{{ x', {})`:         `kumo.string.eval_template: template "a"`,
+		`kumo.string.eval_template('a', 'x', {}, 'Go')`:      `unknown template dialect "Go"`,
+		`kumo.string.eval_template('a', 'x', { 1, 2 })`:      "CONTEXT must be a table of variables, got sequence",
+		`kumo.string.eval_template('a', 'x', { f = print })`: "CONTEXT: f: cannot convert a function value to data",
+	} {
+		if msg := runLuaErr(t, body); !strings.Contains(msg, wantErr) {
+			t.Errorf("%s: %s", body, msg)
+		}
+	}
+}
+
+func TestStringNormalizeSMTPResponse(t *testing.T) {
+	got := runRegex(t, `return kumo.string.normalize_smtp_response('451 4.7.1 try later <a@b.example> ref=aB3dE5gH7jK9 at 2024-01-02T03:04:05+01:00')`)
+	want := []any{"451 4.7.1 try later <{email}> ref={hash} at {timestamp}"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %#v\nwant %#v", got, want)
+	}
+}

@@ -150,6 +150,8 @@ var moduleTests = []string{
 	"crates/mod-time/test.lua",
 	"crates/mod-string/test_wrap.lua",
 	"crates/mod-string/test_ends_with.lua",
+	"crates/mod-string/test-template.lua",
+	"crates/kumo-template/test-jinja.lua",
 	"crates/mod-counter-series/test.lua",
 	"crates/mod-mpsc/test.lua",
 	"crates/data-loader/test.lua",
