@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
 )
 
 func TestFSMetadataForPath(t *testing.T) {
@@ -37,7 +38,7 @@ kumo.on('main', function()
     l.is_file, l.is_symlink, l.len, l.readonly, l.ino ~= f.ino,
     d.is_dir, d.is_file, d.readonly
 end)
-`, kumo.Services{Shaping: shapingEnvMapping("/opt/kumomta/etc", dir)})
+`, kumo.Services{Paths: paths.New([2]string{"/opt/kumomta/etc", dir})})
 	out, _, err := rt.Fire(context.Background(), "main")
 	if err != nil {
 		t.Fatal(err)
