@@ -32,6 +32,7 @@ func (svc *Services) openers() []opener {
 		svc.openMpsc,
 		svc.openSecrets,
 		svc.openFS,
+		svc.openMessage,
 		installNotYetSupported, // last: fills only what nothing else provided
 	}
 }
