@@ -262,7 +262,7 @@ var messageMethods = map[string]lua.LGFunction{
 // Lua. (The header methods are headerMessageMethods.)
 var unsupportedMessageMethods = []string{
 	"add_authentication_results", "append_text_html", "append_text_plain",
-	"arc_seal", "arc_verify", "check_fix_conformance", "dkim_verify",
+	"arc_seal", "arc_verify", "dkim_verify",
 	"get_all_headers", "import_headers", "import_scheduling_header",
 	"import_x_headers", "increment_num_attempts", "parse_mime", "parse_rfc3464",
 	"queue_name", "remove_x_headers", "save",

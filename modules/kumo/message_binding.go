@@ -120,9 +120,10 @@ var headerMessageMethods = map[string]lua.LGFunction{
 		m.PrependRawHeader(hdr)
 		return 0
 	},
-	"from_header":        addressHeaderMethod("From"),
-	"to_header":          addressHeaderMethod("To"),
-	"get_address_header": addressHeaderMethod(""),
+	"check_fix_conformance": checkFixConformance,
+	"from_header":           addressHeaderMethod("From"),
+	"to_header":             addressHeaderMethod("To"),
+	"get_address_header":    addressHeaderMethod(""),
 	"get_first_named_header_value": func(L *lua.LState) int {
 		if v, ok := checkMessage(L).FirstNamedHeader(L.CheckString(2)); ok {
 			L.Push(lua.LString(v))
@@ -287,4 +288,30 @@ func newAddressHeader(L *lua.LState, addrs []loghook.Address) *lua.LUserData {
 	}
 	L.SetMetatable(ud, mt)
 	return ud
+}
+
+// checkFixConformance is message:check_fix_conformance(CHECKS, FIXES):
+// the failure text, or nil after applying the fixes (see
+// loghook.Message.CheckFixConformance).
+func checkFixConformance(L *lua.LState) int {
+	m := checkMessage(L)
+	fail := func(err error) { raise(L, fmt.Errorf("message:check_fix_conformance: %v", err)) }
+	checks, err := loghook.ParseConformanceSet(L.OptString(2, ""))
+	if err != nil {
+		fail(err)
+	}
+	fixes, err := loghook.ParseConformanceSet(L.OptString(3, ""))
+	if err != nil {
+		fail(err)
+	}
+	failed, err := m.CheckFixConformance(checks, fixes, time.Now())
+	if err != nil {
+		fail(err)
+	}
+	if failed == "" {
+		L.Push(lua.LNil)
+	} else {
+		L.Push(lua.LString(failed))
+	}
+	return 1
 }

@@ -156,3 +156,21 @@ func TestDkimSignerErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckFixConformanceFromLua(t *testing.T) {
+	out := runMain(t, `
+local kumo = require 'kumo'
+kumo.on('main', function()
+  local bad = kumo.make_message('a@example.com', 'b@example.com', 'Subject: x\nDate: now\n\nhi\n')
+  local good = kumo.make_message('a@example.com', 'b@example.com', 'Subject: x\r\n\r\nhi\r\n')
+  local ok, err = pcall(function() return good:check_fix_conformance('NOPE', '') end)
+  return bad:check_fix_conformance('NON_CANONICAL_LINE_ENDINGS', ''),
+    good:check_fix_conformance('NON_CANONICAL_LINE_ENDINGS', 'MISSING_MIME_VERSION') == nil,
+    good:get_first_named_header_value 'MIME-Version', tostring(err)
+end)
+`)
+	wantValues(t, out[:3], "Message has conformance issues: NON_CANONICAL_LINE_ENDINGS", true, "1.0")
+	if !strings.Contains(out[3].(string), `message:check_fix_conformance: invalid conformance issue "NOPE"`) {
+		t.Errorf("error %v", out[3])
+	}
+}

@@ -11,7 +11,7 @@ import (
 // The header methods of a Message work on the RFC 5322 header block at the
 // start of its data: fields up to the first empty line (CRLF or LF line
 // endings), folded lines joined to their field. A data without an empty
-// line is all header, until a line that is not a field.
+// line is all header.
 
 // MakeMessage builds a message from an envelope and a body, as
 // kumo.make_message does; its meta starts empty.
@@ -49,7 +49,11 @@ type headerField struct {
 // value returns the field's value unfolded, without the leading and
 // trailing white space.
 func (f headerField) value() string {
-	v := f.raw[bytes.IndexByte(f.raw, ':')+1:]
+	c := bytes.IndexByte(f.raw, ':')
+	if c < 0 { // a name without a colon or value (MISSING_COLON_VALUE)
+		return ""
+	}
+	v := f.raw[c+1:]
 	s := strings.ReplaceAll(string(v), "\r\n", "")
 	s = strings.ReplaceAll(s, "\n", "")
 	return strings.Trim(s, " \t\r")
@@ -74,11 +78,13 @@ func splitHeader(data []byte) ([]headerField, []byte) {
 			f := &fields[len(fields)-1]
 			f.raw = append(f.raw, line...)
 		default:
-			c := bytes.IndexByte(trimmed, ':')
-			if c <= 0 {
-				return fields, rest
+			// Parsed leniently: a line without a colon is a field name
+			// without a value (check_fix_conformance's MISSING_COLON_VALUE).
+			name := trimmed
+			if c := bytes.IndexByte(trimmed, ':'); c >= 0 {
+				name = trimmed[:c]
 			}
-			fields = append(fields, headerField{name: string(bytes.TrimRight(trimmed[:c], " \t")), raw: append([]byte(nil), line...)})
+			fields = append(fields, headerField{name: string(bytes.TrimRight(name, " \t")), raw: append([]byte(nil), line...)})
 		}
 		rest = rest[end:]
 	}
