@@ -1,6 +1,8 @@
 package kumo
 
 import (
+	"crypto"
+	"crypto/sha256"
 	"fmt"
 	"strings"
 	"time"
@@ -27,8 +29,8 @@ func (svc *Services) openMessage(s *luart.State, mod *lua.LTable) {
 	mapPath := svc.Shaping.MapPath
 	mod.RawSetString("make_message", L.NewFunction(makeMessage))
 	t := subTable(L, mod, "dkim")
-	t.RawSetString("rsa_sha256_signer", L.NewFunction(newSigner("rsa_sha256_signer", dkim.RSASHA256, mapPath)))
-	t.RawSetString("ed25519_signer", L.NewFunction(newSigner("ed25519_signer", dkim.Ed25519, mapPath)))
+	t.RawSetString("rsa_sha256_signer", L.NewFunction(newSigner("rsa_sha256_signer", dkim.RSASHA256, mapPath, svc.DKIMKeys)))
+	t.RawSetString("ed25519_signer", L.NewFunction(newSigner("ed25519_signer", dkim.Ed25519, mapPath, svc.DKIMKeys)))
 }
 
 func makeMessage(L *lua.LState) int {
@@ -55,7 +57,38 @@ func makeMessage(L *lua.LState) int {
 
 const signerMetaKey = "kumopolicy.kumo.dkim.Signer"
 
-func newSigner(fname string, alg dkim.Algorithm, mapPath func(string) string) lua.LGFunction {
+// loadSigningKey returns the parsed key of p's KeySource: from keys when
+// a file or key_data source loaded it within p's ttl (an event source is
+// asked each time).
+func loadSigningKey(s *luart.State, alg dkim.Algorithm, p *dkim.Params, mapPath func(string) string, keys *dkim.KeyCache) (crypto.Signer, error) {
+	load := func() (crypto.Signer, error) {
+		data, err := loadKeySource(s, p.Key, mapPath)
+		if err != nil {
+			return nil, err
+		}
+		source := "key_data"
+		switch p.Key.Kind {
+		case egress.KeyFile:
+			source = p.Key.Path
+		case egress.KeyEvent:
+			source = "from event " + p.Key.EventName
+		}
+		return dkim.ParseKey(alg, []byte(data), source)
+	}
+	var id string
+	switch p.Key.Kind {
+	case egress.KeyFile:
+		id = alg.String() + "\x00file\x00" + p.Key.Path
+	case egress.KeyData:
+		sum := sha256.Sum256([]byte(p.Key.Data))
+		id = alg.String() + "\x00data\x00" + string(sum[:])
+	default:
+		return load()
+	}
+	return keys.Get(id, p.TTL, load)
+}
+
+func newSigner(fname string, alg dkim.Algorithm, mapPath func(string) string, keys *dkim.KeyCache) lua.LGFunction {
 	return func(L *lua.LState) int {
 		fail := func(err error) { raise(L, fmt.Errorf("kumo.dkim.%s: %v", fname, err)) }
 		v, err := luart.ToGo(L.Get(1))
@@ -66,18 +99,7 @@ func newSigner(fname string, alg dkim.Algorithm, mapPath func(string) string) lu
 		if err != nil {
 			fail(err)
 		}
-		data, err := loadKeySource(luart.StateOf(L), p.Key, mapPath)
-		if err != nil {
-			fail(err)
-		}
-		source := "key_data"
-		switch p.Key.Kind {
-		case egress.KeyFile:
-			source = p.Key.Path
-		case egress.KeyEvent:
-			source = "from event " + p.Key.EventName
-		}
-		key, err := dkim.ParseKey(alg, []byte(data), source)
+		key, err := loadSigningKey(luart.StateOf(L), alg, p, mapPath, keys)
 		if err != nil {
 			fail(err)
 		}

@@ -174,3 +174,37 @@ end)
 		t.Errorf("error %v", out[3])
 	}
 }
+
+// A key file is read once per signer ttl: replacing it with garbage does
+// not affect signers made within the ttl, and does with ttl = 0.
+func TestDkimSignerKeyCache(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "k.key")
+	testKey(t, key)
+	rt := newRuntime(t, `
+local kumo = require 'kumo'
+kumo.on('main', function(ttl)
+  local ok, err = pcall(kumo.dkim.rsa_sha256_signer, { domain = 'd', selector = 's', headers = { 'From' }, key = '`+key+`', ttl = ttl })
+  return ok, tostring(err)
+end)
+`)
+	fire := func(ttl any) []any {
+		out, _, err := rt.Fire(context.Background(), "main", ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if out := fire("1 hour"); out[0] != true {
+		t.Fatalf("first load: %v", out)
+	}
+	if err := os.WriteFile(key, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := fire("1 hour"); out[0] != true {
+		t.Errorf("within the ttl the key was read again: %v", out)
+	}
+	if out := fire(int64(0)); out[0] != false || !strings.Contains(out[1].(string), "not a PKCS#1 or PKCS#8 private key") {
+		t.Errorf("ttl 0: %v", out)
+	}
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/counterseries"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/dkim"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/loghook"
@@ -58,6 +59,10 @@ type Services struct {
 	// clock answering with this runtime's events (LogHookPolicy), none in
 	// validate mode. Whoever runs the host closes it (Pipeline.Close).
 	LogHooks *loghook.Pipeline
+
+	// DKIMKeys caches the keys kumo.dkim's signers load, each for its
+	// signer's ttl. Nil: a new cache on the system clock.
+	DKIMKeys *dkim.KeyCache
 }
 
 // complete fills in svc's zero fields for rt.
@@ -76,6 +81,9 @@ func (svc *Services) complete(rt *luart.Runtime) {
 	}
 	if svc.Mpsc == nil {
 		svc.Mpsc = mpsc.NewRegistry()
+	}
+	if svc.DKIMKeys == nil {
+		svc.DKIMKeys = dkim.NewKeyCache(nil)
 	}
 	if svc.Globs == nil {
 		svc.Globs = NewGlobCache(nil)
