@@ -17,7 +17,7 @@ type opener func(s *luart.State, mod *lua.LTable)
 func (svc *Services) openers() []opener {
 	return []opener{
 		openCore,
-		svc.openSerde,
+		openSerde,
 		openRegex,
 		svc.openMemoize,
 		openEgress,

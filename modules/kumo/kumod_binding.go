@@ -32,9 +32,7 @@ func (svc *Services) openKumod(s *luart.State, mod *lua.LTable) {
 		{"configure_log_hook", decoder(kumod.DecodeLogHook)},
 		{"configure_log_disposition_hook", decoder(kumod.DecodeLogDispositionHook)},
 		{"configure_redis_throttles", decoder(kumod.DecodeRedisThrottles)},
-		{"configure_bounce_classifier", decoder(func(v any) (*kumod.BounceClassifier, error) {
-			return kumod.DecodeBounceClassifierMapped(v, svc.Shaping.MapPath)
-		})},
+		{"configure_bounce_classifier", decoder(kumod.DecodeBounceClassifier)},
 	}
 	for _, t := range tables {
 		mod.RawSetString(t.name, L.NewFunction(recordTableCall(rec, t.name, t.decode)))
@@ -69,7 +67,7 @@ func (svc *Services) openKumod(s *luart.State, mod *lua.LTable) {
 		return 0
 	}))
 	mod.RawSetString("eval_config_monitor_globs", L.NewFunction(func(L *lua.LState) int {
-		files, err := kumod.EvalGlobsMapped(rec.MonitorGlobs(), svc.Shaping.MapPath)
+		files, err := kumod.EvalGlobs(rec.MonitorGlobs())
 		if err != nil {
 			raise(L, err)
 		}

@@ -39,9 +39,11 @@ import (
 
 // serdeFunctions are installed in kumo.serde.
 var serdeFunctions = map[string]lua.LGFunction{
+	"json_load":                  serdeJSONLoad,
 	"json_parse":                 serdeJSONParse,
 	"json_encode":                serdeJSONEncode,
 	"json_encode_pretty":         serdeJSONEncodePretty,
+	"toml_load":                  serdeTOMLLoad,
 	"toml_parse":                 serdeTOMLParse,
 	"toml_encode":                serdeTOMLEncode(plain.TOMLCompact, "toml_encode"),
 	"toml_encode_pretty":         serdeTOMLEncode(plain.TOMLPretty, "toml_encode_pretty"),
@@ -58,15 +60,10 @@ var serdeCompatNames = []string{
 }
 
 // openSerde installs kumo.serde.* and the kumo.json_* / kumo.toml_* aliases.
-// json_load and toml_load read files named under /opt/kumomta/share and
-// /opt/kumomta/etc through kumopolicy.Config's ShareDir/EtcDir mapping.
-func (svc *Services) openSerde(s *luart.State, mod *lua.LTable) {
+func openSerde(s *luart.State, mod *lua.LTable) {
 	L := s.L
 	serdeMod := subTable(L, mod, "serde")
 	L.SetFuncs(serdeMod, serdeFunctions)
-	mapPath := svc.Shaping.MapPath
-	serdeMod.RawSetString("json_load", L.NewFunction(func(L *lua.LState) int { return serdeJSONLoad(L, mapPath) }))
-	serdeMod.RawSetString("toml_load", L.NewFunction(func(L *lua.LState) int { return serdeTOMLLoad(L, mapPath) }))
 	for _, name := range serdeCompatNames {
 		mod.RawSetString(name, serdeMod.RawGetString(name))
 	}
@@ -82,9 +79,9 @@ func serdeJSONParse(L *lua.LState) int {
 	return 1
 }
 
-func serdeJSONLoad(L *lua.LState, mapPath func(string) string) int {
+func serdeJSONLoad(L *lua.LState) int {
 	name := checkStringArg(L, "json_load")
-	data := readFile(L, "json_load", name, mapPath)
+	data := readFile(L, "json_load", name)
 	v, _, err := plain.ParseJSON(data, plain.ParseOptions{Comments: true})
 	if err != nil {
 		raise(L, fmt.Errorf("json_load: parsing %s as json: %w", name, err))
@@ -111,9 +108,9 @@ func serdeTOMLParse(L *lua.LState) int {
 	return 1
 }
 
-func serdeTOMLLoad(L *lua.LState, mapPath func(string) string) int {
+func serdeTOMLLoad(L *lua.LState) int {
 	name := checkStringArg(L, "toml_load")
-	data := readFile(L, "toml_load", name, mapPath)
+	data := readFile(L, "toml_load", name)
 	if !utf8.Valid(data) {
 		raise(L, fmt.Errorf("toml_load: parsing %s as toml: the file is not valid UTF-8", name))
 	}
@@ -167,21 +164,13 @@ func encodeWith(L *lua.LState, fname string, enc func(any) (string, error)) int 
 }
 
 // readFile reads a file for a *_load function, raising a Lua error that
-// names the file when it cannot be read. mapPath (nil: none) gives the
-// file a name under /opt/kumomta is read from.
-func readFile(L *lua.LState, fname, name string, mapPath func(string) string) []byte {
-	file := name
-	if mapPath != nil {
-		file = mapPath(name)
-	}
-	data, err := os.ReadFile(file)
+// names the file when it cannot be read.
+func readFile(L *lua.LState, fname, name string) []byte {
+	data, err := os.ReadFile(name)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
-		}
-		if file != name {
-			raise(L, fmt.Errorf("%s: reading file %s (looked for at %s): %w", fname, name, file, err))
 		}
 		raise(L, fmt.Errorf("%s: reading file %s: %w", fname, name, err))
 	}

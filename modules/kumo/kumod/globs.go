@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -120,46 +119,11 @@ func DecodeMonitorGlobs(v any) (*MonitorGlobs, error) {
 
 // EvalGlobs returns the sorted, de-duplicated regular files that the
 // patterns match (kumo.eval_config_monitor_globs).
-func EvalGlobs(patterns []string) ([]string, error) { return EvalGlobsMapped(patterns, nil) }
-
-// installRoots are the KumoMTA install directories whose files a host may
-// serve from elsewhere (kumopolicy.Config's ShareDir and EtcDir).
-var installRoots = []string{"/opt/kumomta/etc", "/opt/kumomta/share"}
-
-// EvalGlobsMapped is EvalGlobs for a host that serves the files under
-// /opt/kumomta/etc and /opt/kumomta/share from where mapPath (nil: none)
-// says: a pattern under one of them is matched there, and the files found
-// are reported under their /opt/kumomta names, as the policy knows them.
-func EvalGlobsMapped(patterns []string, mapPath func(string) string) ([]string, error) {
+func EvalGlobs(patterns []string) ([]string, error) {
 	found := map[string]bool{}
 	for _, p := range patterns {
-		if err := checkGlob(p); err != nil {
+		if err := globFiles(p, found); err != nil {
 			return nil, err
-		}
-		root, mapped := "", ""
-		if mapPath != nil {
-			for _, r := range installRoots {
-				if p == r || strings.HasPrefix(p, r+"/") {
-					if m := mapPath(r + "/"); m != r+"/" {
-						root, mapped = r, filepath.ToSlash(filepath.Clean(m))
-					}
-				}
-			}
-		}
-		if root == "" {
-			if err := globFiles(p, found); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		local := map[string]bool{}
-		if err := globFiles(mapped+strings.TrimPrefix(p, root), local); err != nil {
-			return nil, err
-		}
-		for f := range local {
-			if rest, ok := strings.CutPrefix(f, mapped+"/"); ok {
-				found[root+"/"+rest] = true
-			}
 		}
 	}
 	return sortedSet(found), nil

@@ -187,13 +187,6 @@ func DecodeLogDispositionHook(v any) (*LogDispositionHook, error) {
 // kumo.configure_bounce_classifier and checks that every rules file has a
 // .toml or .json name and exists (the files are not parsed).
 func DecodeBounceClassifier(v any) (*BounceClassifier, error) {
-	return DecodeBounceClassifierMapped(v, nil)
-}
-
-// DecodeBounceClassifierMapped is DecodeBounceClassifier for a host that
-// reads a file from where mapPath (nil: none) says (kumopolicy.Config's
-// ShareDir/EtcDir mapping); the files keep the names the policy gave.
-func DecodeBounceClassifierMapped(v any, mapPath func(string) string) (*BounceClassifier, error) {
 	c := &BounceClassifier{
 		BackPressure: 128 * 1024, PoolSize: uint64(max(runtime.NumCPU()/4, 1)),
 		CacheSize: 1024, UncategorizedCacheSize: 1024,
@@ -212,14 +205,7 @@ func DecodeBounceClassifierMapped(v any, mapPath func(string) string) (*BounceCl
 		if !strings.HasSuffix(f, ".json") && !strings.HasSuffix(f, ".toml") {
 			return nil, fmt.Errorf("%s: classifier files must have either .toml or .json filename extension", f)
 		}
-		file := f
-		if mapPath != nil {
-			file = mapPath(f)
-		}
-		if _, err := os.Stat(file); err != nil {
-			if file != f {
-				return nil, fmt.Errorf("kumo.configure_bounce_classifier: %s (looked for at %s): %w", f, file, err)
-			}
+		if _, err := os.Stat(f); err != nil {
 			return nil, fmt.Errorf("kumo.configure_bounce_classifier: %w", err)
 		}
 	}
