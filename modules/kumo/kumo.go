@@ -37,6 +37,7 @@ func (svc *Services) openers() []opener {
 		openHTTP,
 		svc.openAdmin,
 		openUUID,
+		svc.openMessage,
 		installNotYetSupported, // last: fills only what nothing else provided
 	}
 }

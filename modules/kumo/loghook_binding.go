@@ -257,18 +257,17 @@ var messageMethods = map[string]lua.LGFunction{
 	},
 }
 
-// unsupportedMessageMethods are KumoMTA's other Message methods: a
-// log-hook message has no headers or MIME body to work on, and nothing is
-// spooled or rescheduled from Lua.
+// unsupportedMessageMethods are KumoMTA's other Message methods: kumopolicy
+// has no MIME tree to work on, and nothing is spooled or rescheduled from
+// Lua. (The header methods are headerMessageMethods.)
 var unsupportedMessageMethods = []string{
-	"add_authentication_results", "append_header", "append_text_html", "append_text_plain",
-	"arc_seal", "arc_verify", "check_fix_conformance", "dkim_sign", "dkim_verify",
-	"from_header", "get_address_header", "get_all_headers", "get_all_named_header_values",
-	"get_first_named_header_value", "import_headers", "import_scheduling_header",
+	"add_authentication_results", "append_text_html", "append_text_plain",
+	"arc_seal", "arc_verify", "dkim_verify",
+	"get_all_headers", "import_headers", "import_scheduling_header",
 	"import_x_headers", "increment_num_attempts", "parse_mime", "parse_rfc3464",
-	"prepend_header", "queue_name", "remove_all_named_headers", "remove_x_headers", "save",
-	"set_due", "set_force_sync", "set_recipient", "set_scheduling", "set_sender", "shrink",
-	"shrink_data", "to_header",
+	"queue_name", "remove_x_headers", "save",
+	"set_due", "set_force_sync", "set_scheduling", "shrink",
+	"shrink_data",
 }
 
 // NewMessageUserData returns the Message userdata for msg.
@@ -285,12 +284,14 @@ func messageMetatable(L *lua.LState) lua.LValue {
 	}
 	mt := L.NewTable()
 	methods := L.NewTable()
-	for name, fn := range messageMethods {
-		methods.RawSetString(name, L.NewFunction(fn))
+	for _, set := range []map[string]lua.LGFunction{messageMethods, headerMessageMethods} {
+		for name, fn := range set {
+			methods.RawSetString(name, L.NewFunction(fn))
+		}
 	}
 	for _, name := range unsupportedMessageMethods {
 		methods.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
-			raise(L, fmt.Errorf("message:%s is not supported by kumopolicy (a log hook message has no headers or MIME body, and is not spooled)", name))
+			raise(L, fmt.Errorf("message:%s is not supported by kumopolicy (it has no MIME tree, and messages are not spooled)", name))
 			return 0
 		}))
 	}

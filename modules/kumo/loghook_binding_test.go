@@ -224,7 +224,7 @@ kumo.on('main', function(msg)
   msg:set_meta('k', { 1, 2, 3 })
   out.k = msg:get_meta('k')
   out.missing = msg:get_meta('nope') == nil
-  local ok, err = pcall(function() return msg:get_first_named_header_value('Subject') end)
+  local ok, err = pcall(function() return msg:parse_mime() end)
   out.header_err = tostring(err)
   ok, err = pcall(function() msg:set_meta('f', function() end) end)
   out.meta_err = tostring(err)
@@ -266,7 +266,7 @@ end)`)})
 	if k, _ := m["k"].([]any); len(k) != 3 {
 		t.Errorf("meta k %v", m["k"])
 	}
-	if !strings.Contains(m["header_err"].(string), "message:get_first_named_header_value is not supported by kumopolicy") {
+	if !strings.Contains(m["header_err"].(string), "message:parse_mime is not supported by kumopolicy") {
 		t.Errorf("header error %v", m["header_err"])
 	}
 	if !strings.Contains(m["meta_err"].(string), "set_meta") {

@@ -7,6 +7,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/admin"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/counterseries"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/dkim"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/dns"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/loghook"
@@ -77,6 +78,10 @@ type Services struct {
 	// classifier's files, the config monitor globs, and the shaping loader
 	// when Shaping.MapPath is nil. Nil moves nothing.
 	Paths *paths.Map
+
+	// DKIMKeys caches the keys kumo.dkim's signers load, each for its
+	// signer's ttl. Nil: a new cache on the system clock.
+	DKIMKeys *dkim.KeyCache
 }
 
 // complete fills in svc's zero fields for rt.
@@ -101,6 +106,9 @@ func (svc *Services) complete(rt *luart.Runtime) {
 	}
 	if svc.Mpsc == nil {
 		svc.Mpsc = mpsc.NewRegistry()
+	}
+	if svc.DKIMKeys == nil {
+		svc.DKIMKeys = dkim.NewKeyCache(nil)
 	}
 	if svc.Globs == nil {
 		svc.Globs = NewGlobCache(nil)

@@ -18,14 +18,14 @@ import (
 // `log_record` (the whole record) and `reception_protocol` ("LogRecord").
 // It is safe for concurrent use.
 type Message struct {
-	id         string
+	id     string
+	record *logrecord.Record // nil for kumo.make_message's messages
+
+	mu         sync.Mutex
 	sender     string
 	recipients []string
-	record     *logrecord.Record
-
-	mu   sync.Mutex
-	data []byte
-	meta map[string]any
+	data       []byte
+	meta       map[string]any
 
 	// Scheduling, owned by the queue the message is in.
 	created  time.Time
@@ -70,10 +70,18 @@ func newID() string {
 func (m *Message) ID() string { return m.id }
 
 // Sender returns the envelope sender ("" for the null sender).
-func (m *Message) Sender() string { return m.sender }
+func (m *Message) Sender() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sender
+}
 
 // Recipients returns the envelope recipients.
-func (m *Message) Recipients() []string { return append([]string(nil), m.recipients...) }
+func (m *Message) Recipients() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.recipients...)
+}
 
 // Record returns the decoded log record the message was built from.
 func (m *Message) Record() *logrecord.Record { return m.record }
@@ -186,8 +194,8 @@ func (m *Message) queueName() string {
 		return q
 	}
 	q := QueueName{Campaign: m.metaString("campaign"), Tenant: m.metaString("tenant")}
-	if len(m.recipients) > 0 {
-		r := m.recipients[0]
+	if rs := m.Recipients(); len(rs) > 0 {
+		r := rs[0]
 		q.Domain = r[strings.LastIndexByte(r, '@')+1:]
 	}
 	return q.String()
