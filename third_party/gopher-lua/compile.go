@@ -410,6 +410,11 @@ type funcContext struct {
 	labelPc         map[int]int
 	gotosCount      int
 	unresolvedGotos map[int]*gotoLabelDesc
+	// kumopolicy: constIndex maps a constant (an LNumber or LString, both
+	// comparable) to its slot in Proto.Constants. gopher-lua searched the
+	// slice for every constant, which made a big literal table compile in
+	// quadratic time (50,000 entries: tens of seconds).
+	constIndex map[LValue]int
 }
 
 func newFuncContext(sourcename string, parent *funcContext) *funcContext {
@@ -424,6 +429,7 @@ func newFuncContext(sourcename string, parent *funcContext) *funcContext {
 		labelPc:         map[int]int{},
 		gotosCount:      0,
 		unresolvedGotos: map[int]*gotoLabelDesc{},
+		constIndex:      map[LValue]int{},
 	}
 	fc.Blocks = []*codeBlock{fc.Block}
 	return fc
@@ -520,14 +526,14 @@ func (fc *funcContext) GetLabelPc(label int) int {
 }
 
 func (fc *funcContext) ConstIndex(value LValue) int {
-	ctype := value.Type()
-	for i, lv := range fc.Proto.Constants {
-		if lv.Type() == ctype && lv == value {
-			return i
-		}
+	// kumopolicy: a map lookup instead of a linear search (see constIndex).
+	// A NaN never equals itself, so it gets a new slot each time, as it did.
+	if i, ok := fc.constIndex[value]; ok {
+		return i
 	}
 	fc.Proto.Constants = append(fc.Proto.Constants, value)
 	v := len(fc.Proto.Constants) - 1
+	fc.constIndex[value] = v
 	if v > opMaxArgBx {
 		raiseCompileError(fc, fc.Proto.LineDefined, "too many constants")
 	}
