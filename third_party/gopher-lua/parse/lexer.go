@@ -369,12 +369,19 @@ redo:
 				tok.Str = "~="
 				sc.Next()
 			} else {
-				err = sc.Error("~", "Invalid '~' token")
+				// kumopolicy: Lua 5.4's binary xor and unary bitwise not.
+				tok.Type = ch
+				tok.Str = string(rune(ch))
 			}
 		case '<':
 			if sc.Peek() == '=' {
 				tok.Type = TLte
 				tok.Str = "<="
+				sc.Next()
+			} else if sc.Peek() == '<' {
+				// kumopolicy: Lua 5.4's shift left.
+				tok.Type = TShl
+				tok.Str = "<<"
 				sc.Next()
 			} else {
 				tok.Type = ch
@@ -384,6 +391,11 @@ redo:
 			if sc.Peek() == '=' {
 				tok.Type = TGte
 				tok.Str = ">="
+				sc.Next()
+			} else if sc.Peek() == '>' {
+				// kumopolicy: Lua 5.4's shift right.
+				tok.Type = TShr
+				tok.Str = ">>"
 				sc.Next()
 			} else {
 				tok.Type = ch
@@ -418,7 +430,17 @@ redo:
 				tok.Type = ch
 				tok.Str = string(rune(ch))
 			}
-		case '+', '*', '/', '%', '^', '#', '(', ')', '{', '}', ']', ';', ',':
+		case '/':
+			if sc.Peek() == '/' {
+				// kumopolicy: Lua 5.4's floor division.
+				tok.Type = TIDiv
+				tok.Str = "//"
+				sc.Next()
+			} else {
+				tok.Type = ch
+				tok.Str = string(rune(ch))
+			}
+		case '+', '*', '%', '^', '#', '(', ')', '{', '}', ']', ';', ',', '&', '|':
 			tok.Type = ch
 			tok.Str = string(rune(ch))
 		default:
