@@ -306,10 +306,13 @@ type varNamePoolValue struct {
 type varNamePool struct {
 	names  []string
 	offset int
+	// kumopolicy: attribs[i] is Lua 5.4's attribute of names[i] ("const",
+	// "close" or ""); nil until one is set (lua54.go).
+	attribs []string
 }
 
 func newVarNamePool(offset int) *varNamePool {
-	return &varNamePool{make([]string, 0, 16), offset}
+	return &varNamePool{make([]string, 0, 16), offset, nil}
 }
 
 func (vp *varNamePool) Names() []string {
@@ -348,6 +351,9 @@ func (vp *varNamePool) RegisterUnique(name string) int {
 
 func (vp *varNamePool) Register(name string) int {
 	vp.names = append(vp.names, name)
+	if vp.attribs != nil {
+		vp.attribs = append(vp.attribs, "")
+	}
 	return len(vp.names) - 1 + vp.offset
 }
 
@@ -699,6 +705,9 @@ func compileAssignStmtLeft(context *funcContext, stmt *ast.AssignStmt) (int, []*
 		switch st := lhs.(type) {
 		case *ast.IdentExpr:
 			identtype := getIdentRefType(context, context, st)
+			if identtype != ecGlobal && isConstLocal(context, st.Value) { // kumopolicy (lua54.go)
+				raiseCompileError(context, sline(st), "attempt to assign to const variable '%s'", st.Value)
+			}
 			ec := &expcontext{identtype, regNotDefined, 0}
 			switch identtype {
 			case ecGlobal:
@@ -869,9 +878,13 @@ func compileLocalAssignStmt(context *funcContext, stmt *ast.LocalAssignStmt) { /
 		}
 	}
 
+	checkLocalAttribs(context, stmt) // kumopolicy: Lua 5.4's <const>, <close> (lua54.go)
 	compileRegAssignment(context, stmt.Names, stmt.Exprs, reg, len(stmt.Names), sline(stmt))
-	for _, name := range stmt.Names {
+	for i, name := range stmt.Names {
 		context.RegisterLocalVar(name)
+		if i < len(stmt.Attribs) && stmt.Attribs[i] != "" {
+			context.Block.LocalVars.setAttrib(name, stmt.Attribs[i])
+		}
 	}
 } // }}}
 

@@ -20,6 +20,8 @@ package lua
 import (
 	"fmt"
 	"math"
+
+	"github.com/yuin/gopher-lua/ast"
 )
 
 func isLua54BitwiseOp(opcode int) bool {
@@ -147,4 +149,65 @@ func opBNot(L *LState, inst uint32, baseframe *callFrame) int {
 	}
 	L.RaiseError(fmt.Sprintf("attempt to perform bitwise operation on a %s value", v.Type().String()))
 	return 0
+}
+
+// checkLocalAttribs checks the attributes of a local statement as Lua 5.4
+// does: only <const> and <close>, and one <close> a statement.
+func checkLocalAttribs(context *funcContext, stmt *ast.LocalAssignStmt) {
+	closes := 0
+	for _, attrib := range stmt.Attribs {
+		switch attrib {
+		case "", "const":
+		case "close":
+			closes++
+		default:
+			raiseCompileError(context, sline(stmt), "unknown attribute '%s'", attrib)
+		}
+	}
+	if closes > 1 {
+		raiseCompileError(context, sline(stmt), "multiple to-be-closed variables in local list")
+	}
+	if closes > 0 {
+		raiseCompileError(context, sline(stmt), "<close> is not supported yet")
+	}
+}
+
+// setAttrib gives the most recently registered name its attribute.
+func (vp *varNamePool) setAttrib(name, attrib string) {
+	if vp.attribs == nil {
+		vp.attribs = make([]string, len(vp.names))
+	}
+	for i := len(vp.names) - 1; i >= 0; i-- {
+		if vp.names[i] == name {
+			vp.attribs[i] = attrib
+			return
+		}
+	}
+}
+
+// attrib is the attribute of the visible local called name in this pool.
+func (vp *varNamePool) attrib(name string) (string, bool) {
+	for i := len(vp.names) - 1; i >= 0; i-- {
+		if vp.names[i] == name {
+			if vp.attribs == nil {
+				return "", true
+			}
+			return vp.attribs[i], true
+		}
+	}
+	return "", false
+}
+
+// isConstLocal reports whether name, as seen from context, is a local
+// (of this function or an enclosing one) declared <const> or <close>:
+// Lua 5.4 refuses to assign to either.
+func isConstLocal(context *funcContext, name string) bool {
+	for fc := context; fc != nil; fc = fc.Parent {
+		for block := fc.Block; block != nil; block = block.Parent {
+			if attrib, ok := block.LocalVars.attrib(name); ok {
+				return attrib == "const" || attrib == "close"
+			}
+		}
+	}
+	return false
 }

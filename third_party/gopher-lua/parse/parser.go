@@ -11,7 +11,7 @@ import (
 	"github.com/yuin/gopher-lua/ast"
 )
 
-//line parser.go.y:34
+//line parser.go.y:36
 type yySymType struct {
 	yys   int
 	token ast.Token
@@ -30,6 +30,7 @@ type yySymType struct {
 	fieldsep  string
 
 	namelist []string
+	attnames *ast.LocalAssignStmt
 	parlist  *ast.ParList
 }
 
@@ -141,7 +142,7 @@ const yyEofCode = 1
 const yyErrCode = 2
 const yyInitialStackSize = 16
 
-//line parser.go.y:559
+//line parser.go.y:583
 
 func TokenName(c int) string {
 	if c >= TAnd && c-TAnd < len(yyToknames) {
@@ -160,129 +161,131 @@ var yyExca = [...]int8{
 	-1, 19,
 	54, 33,
 	55, 33,
-	-2, 77,
+	-2, 81,
 	-1, 105,
 	54, 34,
 	55, 34,
-	-2, 77,
+	-2, 81,
 }
 
 const yyPrivate = 57344
 
-const yyLast = 802
+const yyLast = 813
 
 var yyAct = [...]uint8{
-	26, 100, 53, 25, 48, 96, 172, 59, 156, 126,
-	155, 151, 55, 65, 57, 56, 35, 153, 181, 70,
-	123, 118, 34, 68, 64, 161, 51, 120, 121, 117,
-	44, 45, 52, 70, 174, 185, 157, 92, 93, 94,
-	95, 150, 116, 79, 103, 24, 91, 107, 104, 169,
-	51, 85, 89, 90, 111, 97, 52, 88, 86, 80,
-	81, 82, 83, 84, 23, 91, 119, 70, 22, 168,
-	118, 127, 128, 129, 130, 131, 132, 133, 134, 135,
-	136, 137, 138, 139, 140, 141, 142, 143, 144, 145,
-	146, 147, 148, 167, 33, 41, 85, 9, 19, 42,
-	43, 50, 184, 158, 167, 152, 82, 83, 84, 63,
-	91, 122, 109, 108, 160, 163, 162, 165, 164, 67,
-	66, 166, 62, 51, 58, 72, 51, 171, 170, 52,
-	65, 124, 52, 114, 21, 187, 188, 186, 206, 71,
-	106, 105, 203, 198, 197, 191, 183, 77, 78, 76,
-	75, 79, 178, 173, 112, 103, 175, 69, 176, 85,
+	26, 125, 53, 25, 100, 96, 59, 178, 160, 48,
+	159, 154, 55, 156, 57, 56, 35, 157, 70, 129,
+	120, 121, 34, 68, 165, 70, 51, 123, 124, 117,
+	44, 45, 52, 180, 126, 193, 161, 92, 93, 94,
+	95, 153, 116, 79, 103, 187, 24, 107, 104, 91,
+	51, 85, 89, 90, 111, 189, 52, 88, 86, 80,
+	81, 82, 83, 84, 33, 91, 119, 9, 97, 177,
+	118, 130, 131, 132, 133, 134, 135, 136, 137, 138,
+	139, 140, 141, 142, 143, 144, 145, 146, 147, 148,
+	149, 150, 151, 176, 70, 85, 42, 43, 50, 192,
+	173, 171, 172, 162, 155, 82, 83, 84, 41, 91,
+	106, 19, 42, 43, 50, 167, 166, 169, 168, 164,
+	23, 170, 79, 51, 22, 63, 51, 175, 174, 52,
+	85, 171, 52, 49, 47, 46, 122, 109, 80, 81,
+	82, 83, 84, 28, 91, 40, 65, 108, 67, 27,
+	37, 66, 62, 58, 105, 29, 179, 127, 114, 103,
+	21, 214, 182, 181, 31, 211, 101, 30, 42, 43,
+	22, 195, 196, 194, 206, 205, 199, 39, 188, 191,
+	36, 190, 184, 69, 112, 54, 1, 197, 158, 99,
+	198, 102, 152, 38, 200, 72, 32, 202, 201, 20,
+	64, 8, 61, 60, 3, 209, 208, 185, 4, 71,
+	210, 2, 0, 0, 0, 213, 0, 77, 78, 76,
+	75, 79, 0, 0, 0, 0, 0, 0, 0, 85,
 	89, 90, 73, 74, 87, 88, 86, 80, 81, 82,
-	83, 84, 154, 91, 99, 182, 54, 1, 149, 32,
-	20, 189, 125, 8, 190, 61, 192, 72, 60, 194,
-	193, 3, 179, 42, 43, 50, 4, 201, 200, 2,
-	0, 71, 202, 0, 0, 0, 0, 205, 0, 77,
-	78, 76, 75, 79, 49, 47, 46, 0, 0, 0,
-	0, 85, 89, 90, 73, 74, 87, 88, 86, 80,
-	81, 82, 83, 84, 72, 91, 0, 0, 0, 0,
-	0, 0, 177, 0, 0, 79, 0, 0, 71, 0,
-	0, 0, 0, 85, 89, 90, 77, 78, 76, 75,
-	79, 80, 81, 82, 83, 84, 0, 91, 85, 89,
-	90, 73, 74, 87, 88, 86, 80, 81, 82, 83,
-	84, 72, 91, 195, 0, 0, 0, 0, 0, 159,
-	0, 0, 79, 0, 0, 71, 0, 0, 0, 0,
-	85, 0, 0, 77, 78, 76, 75, 79, 80, 81,
-	82, 83, 84, 0, 91, 85, 89, 90, 73, 74,
-	87, 88, 86, 80, 81, 82, 83, 84, 28, 91,
-	40, 0, 196, 0, 27, 37, 0, 0, 0, 0,
-	29, 0, 0, 0, 0, 0, 0, 72, 0, 31,
-	0, 101, 30, 42, 43, 22, 0, 0, 0, 0,
-	0, 71, 39, 0, 0, 36, 0, 0, 0, 77,
-	78, 76, 75, 79, 0, 0, 102, 0, 38, 0,
-	98, 85, 89, 90, 73, 74, 87, 88, 86, 80,
-	81, 82, 83, 84, 28, 91, 40, 0, 180, 0,
-	27, 37, 0, 0, 0, 0, 29, 0, 0, 0,
-	0, 0, 0, 0, 0, 31, 0, 23, 30, 42,
-	43, 22, 0, 0, 0, 0, 0, 28, 39, 40,
-	0, 36, 0, 27, 37, 0, 0, 0, 0, 29,
-	0, 0, 0, 0, 38, 110, 0, 0, 31, 0,
-	101, 30, 42, 43, 22, 0, 72, 0, 204, 0,
-	0, 39, 0, 0, 36, 0, 0, 0, 0, 0,
-	71, 0, 0, 0, 0, 102, 0, 38, 77, 78,
+	83, 84, 72, 91, 0, 0, 0, 0, 0, 0,
+	0, 0, 128, 79, 0, 0, 71, 0, 0, 0,
+	0, 85, 89, 90, 77, 78, 76, 75, 79, 80,
+	81, 82, 83, 84, 0, 91, 85, 89, 90, 73,
+	74, 87, 88, 86, 80, 81, 82, 83, 84, 72,
+	91, 0, 0, 0, 0, 0, 0, 183, 0, 0,
+	0, 0, 0, 71, 0, 0, 0, 0, 0, 0,
+	0, 77, 78, 76, 75, 79, 0, 0, 0, 0,
+	0, 0, 0, 85, 89, 90, 73, 74, 87, 88,
+	86, 80, 81, 82, 83, 84, 72, 91, 203, 0,
+	0, 0, 0, 0, 163, 0, 0, 0, 0, 0,
+	71, 0, 0, 0, 0, 0, 0, 0, 77, 78,
 	76, 75, 79, 0, 0, 0, 0, 0, 0, 0,
 	85, 89, 90, 73, 74, 87, 88, 86, 80, 81,
-	82, 83, 84, 28, 91, 40, 0, 0, 0, 27,
+	82, 83, 84, 28, 91, 40, 0, 204, 0, 27,
 	37, 0, 0, 0, 0, 29, 0, 0, 0, 0,
-	0, 72, 0, 0, 31, 0, 23, 30, 42, 43,
-	22, 0, 0, 0, 0, 71, 0, 39, 199, 0,
-	36, 0, 0, 77, 78, 76, 75, 79, 0, 0,
-	0, 0, 0, 38, 72, 85, 89, 90, 73, 74,
-	87, 88, 86, 80, 81, 82, 83, 84, 71, 91,
-	0, 115, 0, 0, 0, 0, 77, 78, 76, 75,
-	79, 0, 0, 0, 0, 0, 0, 0, 85, 89,
-	90, 73, 74, 87, 88, 86, 80, 81, 82, 83,
-	84, 72, 91, 113, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 71, 0, 0, 0, 0,
-	0, 0, 0, 77, 78, 76, 75, 79, 0, 0,
-	0, 0, 0, 0, 72, 85, 89, 90, 73, 74,
-	87, 88, 86, 80, 81, 82, 83, 84, 71, 91,
-	0, 0, 0, 0, 0, 0, 77, 78, 76, 75,
-	79, 72, 0, 0, 0, 0, 0, 0, 85, 89,
-	90, 73, 74, 87, 88, 86, 80, 81, 82, 83,
-	84, 0, 91, 77, 78, 76, 75, 79, 0, 0,
-	0, 0, 0, 0, 0, 85, 89, 90, 73, 74,
-	87, 88, 86, 80, 81, 82, 83, 84, 0, 91,
-	77, 78, 76, 75, 79, 0, 0, 0, 0, 0,
-	0, 0, 85, 89, 90, 73, 74, 87, 88, 86,
-	80, 81, 82, 83, 84, 0, 91, 7, 10, 0,
-	0, 0, 0, 14, 15, 13, 0, 16, 0, 0,
-	0, 6, 12, 0, 0, 0, 11, 18, 79, 0,
-	0, 0, 0, 0, 17, 23, 85, 89, 90, 22,
-	0, 87, 88, 86, 80, 81, 82, 83, 84, 79,
-	91, 0, 0, 0, 0, 5, 0, 85, 89, 90,
-	0, 0, 0, 0, 86, 80, 81, 82, 83, 84,
-	0, 91,
+	0, 0, 72, 0, 31, 0, 101, 30, 42, 43,
+	22, 0, 0, 0, 0, 0, 71, 39, 0, 0,
+	36, 0, 0, 0, 77, 78, 76, 75, 79, 0,
+	0, 102, 0, 38, 0, 98, 85, 89, 90, 73,
+	74, 87, 88, 86, 80, 81, 82, 83, 84, 28,
+	91, 40, 0, 186, 0, 27, 37, 0, 0, 0,
+	0, 29, 0, 0, 0, 0, 0, 72, 0, 212,
+	31, 0, 23, 30, 42, 43, 22, 0, 0, 0,
+	0, 71, 0, 39, 0, 0, 36, 0, 0, 77,
+	78, 76, 75, 79, 0, 0, 0, 0, 0, 38,
+	110, 85, 89, 90, 73, 74, 87, 88, 86, 80,
+	81, 82, 83, 84, 28, 91, 40, 0, 0, 0,
+	27, 37, 0, 0, 0, 0, 29, 0, 0, 0,
+	0, 0, 72, 0, 0, 31, 0, 23, 30, 42,
+	43, 22, 0, 0, 0, 0, 71, 0, 39, 207,
+	0, 36, 0, 0, 77, 78, 76, 75, 79, 0,
+	0, 0, 0, 0, 38, 72, 85, 89, 90, 73,
+	74, 87, 88, 86, 80, 81, 82, 83, 84, 71,
+	91, 0, 115, 0, 0, 0, 0, 77, 78, 76,
+	75, 79, 0, 0, 0, 0, 0, 0, 0, 85,
+	89, 90, 73, 74, 87, 88, 86, 80, 81, 82,
+	83, 84, 72, 91, 113, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 71, 0, 0, 0,
+	0, 0, 0, 0, 77, 78, 76, 75, 79, 0,
+	0, 0, 0, 0, 0, 72, 85, 89, 90, 73,
+	74, 87, 88, 86, 80, 81, 82, 83, 84, 71,
+	91, 0, 0, 0, 0, 0, 0, 77, 78, 76,
+	75, 79, 72, 0, 0, 0, 0, 0, 0, 85,
+	89, 90, 73, 74, 87, 88, 86, 80, 81, 82,
+	83, 84, 0, 91, 77, 78, 76, 75, 79, 0,
+	0, 0, 0, 0, 0, 0, 85, 89, 90, 73,
+	74, 87, 88, 86, 80, 81, 82, 83, 84, 0,
+	91, 77, 78, 76, 75, 79, 0, 0, 0, 0,
+	0, 0, 0, 85, 89, 90, 73, 74, 87, 88,
+	86, 80, 81, 82, 83, 84, 0, 91, 7, 10,
+	0, 0, 0, 0, 14, 15, 13, 0, 16, 0,
+	0, 0, 6, 12, 0, 0, 0, 11, 18, 79,
+	0, 0, 0, 0, 0, 17, 23, 85, 89, 90,
+	22, 0, 87, 88, 86, 80, 81, 82, 83, 84,
+	79, 91, 0, 0, 0, 0, 5, 0, 85, 89,
+	90, 0, 0, 0, 0, 86, 80, 81, 82, 83,
+	84, 0, 91,
 }
 
 var yyPact = [...]int16{
-	-32768, -32768, 732, -8, -32768, -32768, 493, -32768, -24, 158,
-	-32768, 493, -32768, 493, 91, 89, 97, 87, 86, -32768,
-	-32768, -32768, 493, -32768, -32768, -22, 630, -32768, -32768, -32768,
-	-32768, -32768, -32768, 158, -32768, -32768, 493, 493, 493, 493,
-	18, -32768, -32768, 318, 493, 31, 493, 80, -32768, 79,
-	384, -32768, -32768, 145, -32768, 597, 110, 550, -12, 15,
-	18, -29, -32768, 78, -34, -32768, 99, -32768, 121, -52,
-	493, 493, 493, 493, 493, 493, 493, 493, 493, 493,
-	493, 493, 493, 493, 493, 493, 493, 493, 493, 493,
-	493, 493, -6, -6, -6, -6, -32768, -20, -32768, -45,
-	-32768, -18, 493, 630, -22, -32768, 158, 230, -32768, 64,
-	-32768, -36, -32768, -32768, 493, -32768, 493, 493, 60, -32768,
-	36, 16, 18, 493, -32768, -32768, -32768, 630, 657, 684,
-	728, 728, 728, 728, 728, 728, 262, 58, 58, -6,
-	-6, -6, -6, 215, 13, 749, 262, 262, -6, -55,
-	-32768, -32768, -21, -32768, 417, -32768, -32768, 493, 183, -32768,
-	-32768, -32768, 143, 630, -32768, 343, 12, -32768, -32768, -32768,
-	-32768, -22, -32768, 137, 71, -32768, 630, -19, -32768, 128,
-	493, -32768, 136, -32768, -32768, 493, -32768, -32768, 493, 277,
-	135, -32768, 630, 134, 517, -32768, 493, -32768, -32768, -32768,
-	133, 452, -32768, -32768, -32768, 129, -32768,
+	-32768, -32768, 743, -7, -32768, -32768, 504, -32768, -24, 77,
+	-32768, 504, -32768, 504, 120, 119, 113, 118, 115, -32768,
+	-32768, -32768, 504, -32768, -32768, -30, 641, -32768, -32768, -32768,
+	-32768, -32768, -32768, 77, -32768, -32768, 504, 504, 504, 504,
+	31, -32768, -32768, 373, 504, 87, 504, 114, -32768, 104,
+	439, -32768, -32768, 175, -32768, 608, 135, 561, -12, 15,
+	31, -36, -32768, 103, -27, -8, 125, -32768, 191, -42,
+	504, 504, 504, 504, 504, 504, 504, 504, 504, 504,
+	504, 504, 504, 504, 504, 504, 504, 504, 504, 504,
+	504, 504, -3, -3, -3, -3, -32768, -20, -32768, -45,
+	-32768, -18, 504, 641, -30, -32768, 77, 285, -32768, 61,
+	-32768, -37, -32768, -32768, 504, -32768, 504, 504, 98, -32768,
+	69, 67, 31, 504, 60, -32768, 36, -32768, -32768, -32768,
+	641, 668, 695, 739, 739, 739, 739, 739, 739, 92,
+	57, 57, -3, -3, -3, -3, 223, 13, 760, 92,
+	92, -3, -54, -32768, -32768, -22, -32768, -32768, 133, -32768,
+	-32768, 504, 238, -32768, -32768, -32768, 173, 641, -32768, 398,
+	39, -32768, -32768, -32768, -32768, -30, -8, 14, -32768, 170,
+	68, -32768, 641, -19, -32768, 164, 504, -32768, -32768, -32768,
+	167, -32768, -32768, 504, -32768, -32768, 504, 332, 166, -32768,
+	641, 165, 528, -32768, 504, -32768, -32768, -32768, 156, 463,
+	-32768, -32768, -32768, 152, -32768,
 }
 
 var yyPgo = [...]uint8{
-	0, 176, 199, 2, 196, 192, 191, 188, 185, 183,
-	95, 7, 3, 0, 22, 94, 134, 180, 4, 179,
-	5, 178, 16, 174, 1, 172,
+	0, 185, 211, 2, 208, 207, 204, 203, 202, 201,
+	108, 6, 200, 1, 3, 0, 22, 64, 160, 199,
+	9, 196, 5, 192, 16, 189, 4, 188,
 }
 
 var yyR1 = [...]int8{
@@ -290,13 +293,13 @@ var yyR1 = [...]int8{
 	4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
 	4, 4, 4, 4, 5, 5, 6, 6, 6, 7,
 	7, 8, 8, 9, 9, 10, 10, 10, 11, 11,
-	12, 12, 13, 13, 13, 13, 13, 13, 13, 13,
-	13, 13, 13, 13, 13, 13, 13, 13, 13, 13,
-	13, 13, 13, 13, 13, 13, 13, 13, 13, 13,
-	13, 13, 13, 13, 13, 13, 14, 15, 15, 15,
-	15, 17, 16, 16, 18, 18, 18, 18, 19, 20,
-	20, 21, 21, 21, 22, 22, 23, 23, 23, 24,
-	24, 24, 25, 25,
+	12, 12, 13, 13, 14, 14, 15, 15, 15, 15,
+	15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+	15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+	15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+	16, 17, 17, 17, 17, 19, 18, 18, 20, 20,
+	20, 20, 21, 22, 22, 23, 23, 23, 24, 24,
+	25, 25, 25, 26, 26, 26, 27, 27,
 }
 
 var yyR2 = [...]int8{
@@ -304,61 +307,63 @@ var yyR2 = [...]int8{
 	3, 5, 4, 6, 8, 9, 11, 7, 3, 4,
 	4, 2, 3, 2, 0, 5, 1, 2, 1, 1,
 	3, 1, 3, 1, 3, 1, 4, 3, 1, 3,
-	1, 3, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	2, 4, 0, 3, 1, 3, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 3, 3, 3, 3, 3,
 	3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
-	3, 3, 2, 2, 2, 2, 1, 1, 1, 1,
-	3, 3, 2, 4, 2, 3, 1, 1, 2, 5,
-	4, 1, 1, 3, 2, 3, 1, 3, 2, 3,
-	5, 1, 1, 1,
+	3, 3, 3, 3, 3, 3, 2, 2, 2, 2,
+	1, 1, 1, 1, 3, 3, 2, 4, 2, 3,
+	1, 1, 2, 5, 4, 1, 1, 3, 2, 3,
+	1, 3, 2, 3, 5, 1, 1, 1,
 }
 
 var yyChk = [...]int16{
-	-32768, -1, -2, -6, -4, 53, 19, 5, -9, -15,
+	-32768, -1, -2, -6, -4, 53, 19, 5, -9, -17,
 	6, 24, 20, 13, 11, 12, 15, 32, 25, -10,
-	-17, -16, 37, 33, 53, -12, -13, 16, 10, 22,
-	34, 31, -19, -15, -14, -22, 47, 17, 60, 44,
-	12, -10, 35, 36, 54, 55, 58, 57, -18, 56,
-	37, -22, -14, -3, -1, -13, -3, -13, 33, -11,
-	-7, -8, 33, 12, -11, 33, 33, 33, -13, -16,
+	-19, -18, 37, 33, 53, -14, -15, 16, 10, 22,
+	34, 31, -21, -17, -16, -24, 47, 17, 60, 44,
+	12, -10, 35, 36, 54, 55, 58, 57, -20, 56,
+	37, -24, -16, -3, -1, -15, -3, -15, 33, -11,
+	-7, -8, 33, 12, -12, 33, 33, 33, -15, -18,
 	55, 18, 4, 41, 42, 29, 28, 26, 27, 30,
 	46, 47, 48, 49, 50, 38, 45, 43, 44, 39,
-	40, 52, -13, -13, -13, -13, -20, 37, 62, -23,
-	-24, 33, 58, -13, -12, -10, -15, -13, 33, 33,
-	61, -12, 9, 6, 23, 21, 54, 14, 55, -20,
-	56, 57, 33, 54, 32, 61, 61, -13, -13, -13,
-	-13, -13, -13, -13, -13, -13, -13, -13, -13, -13,
-	-13, -13, -13, -13, -13, -13, -13, -13, -13, -21,
-	61, 31, -11, 62, -25, 55, 53, 54, -13, 59,
-	-18, 61, -3, -13, -3, -13, -12, 33, 33, 33,
-	-20, -12, 61, -3, 55, -24, -13, 59, 9, -5,
-	55, 6, -3, 9, 31, 54, 9, 7, 8, -13,
-	-3, 9, -13, -3, -13, 6, 55, 9, 9, 21,
-	-3, -13, -3, 9, 6, -3, 9,
+	40, 52, -15, -15, -15, -15, -22, 37, 62, -25,
+	-26, 33, 58, -15, -14, -10, -17, -15, 33, 33,
+	61, -14, 9, 6, 23, 21, 54, 14, 55, -22,
+	56, 57, 33, 54, 55, -13, 42, 32, 61, 61,
+	-15, -15, -15, -15, -15, -15, -15, -15, -15, -15,
+	-15, -15, -15, -15, -15, -15, -15, -15, -15, -15,
+	-15, -15, -23, 61, 31, -11, 33, 62, -27, 55,
+	53, 54, -15, 59, -20, 61, -3, -15, -3, -15,
+	-14, 33, 33, 33, -22, -14, 33, 33, 61, -3,
+	55, -26, -15, 59, 9, -5, 55, 6, -13, 41,
+	-3, 9, 31, 54, 9, 7, 8, -15, -3, 9,
+	-15, -3, -15, 6, 55, 9, 9, 21, -3, -15,
+	-3, 9, 6, -3, 9,
 }
 
 var yyDef = [...]int8{
 	4, -2, 1, 2, 5, 6, 26, 28, 0, 9,
 	4, 0, 4, 0, 0, 0, 0, 0, 0, -2,
-	78, 79, 0, 35, 3, 27, 40, 42, 43, 44,
-	45, 46, 47, 48, 49, 50, 0, 0, 0, 0,
-	0, 77, 76, 0, 0, 0, 0, 0, 82, 0,
-	0, 86, 87, 0, 7, 0, 0, 0, 38, 0,
-	0, 29, 31, 0, 21, 38, 0, 23, 0, 79,
+	82, 83, 0, 35, 3, 27, 44, 46, 47, 48,
+	49, 50, 51, 52, 53, 54, 0, 0, 0, 0,
+	0, 81, 80, 0, 0, 0, 0, 0, 86, 0,
+	0, 90, 91, 0, 7, 0, 0, 0, 38, 0,
+	0, 29, 31, 0, 21, 42, 0, 23, 0, 83,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 72, 73, 74, 75, 88, 0, 94, 0,
-	96, 35, 0, 101, 8, -2, 0, 0, 37, 0,
-	84, 0, 10, 4, 0, 4, 0, 0, 0, 18,
-	0, 0, 0, 0, 22, 80, 81, 41, 51, 52,
-	53, 54, 55, 56, 57, 58, 59, 60, 61, 62,
-	63, 64, 65, 66, 67, 68, 69, 70, 71, 0,
-	4, 91, 92, 95, 98, 102, 103, 0, 0, 36,
-	83, 85, 0, 12, 24, 0, 0, 39, 30, 32,
-	19, 20, 4, 0, 0, 97, 99, 0, 11, 0,
-	0, 4, 0, 90, 93, 0, 13, 4, 0, 0,
-	0, 89, 100, 0, 0, 4, 0, 17, 14, 4,
-	0, 0, 25, 15, 4, 0, 16,
+	0, 0, 76, 77, 78, 79, 92, 0, 98, 0,
+	100, 35, 0, 105, 8, -2, 0, 0, 37, 0,
+	88, 0, 10, 4, 0, 4, 0, 0, 0, 18,
+	0, 0, 0, 0, 0, 40, 0, 22, 84, 85,
+	45, 55, 56, 57, 58, 59, 60, 61, 62, 63,
+	64, 65, 66, 67, 68, 69, 70, 71, 72, 73,
+	74, 75, 0, 4, 95, 96, 38, 99, 102, 106,
+	107, 0, 0, 36, 87, 89, 0, 12, 24, 0,
+	0, 39, 30, 32, 19, 20, 42, 0, 4, 0,
+	0, 101, 103, 0, 11, 0, 0, 4, 41, 43,
+	0, 94, 97, 0, 13, 4, 0, 0, 0, 93,
+	104, 0, 0, 4, 0, 17, 14, 4, 0, 0,
+	25, 15, 4, 0, 16,
 }
 
 var yyTok1 = [...]int8{
@@ -727,7 +732,7 @@ yydefault:
 
 	case 1:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:79
+//line parser.go.y:82
 		{
 			yyVAL.stmts = yyDollar[1].stmts
 			if l, ok := yylex.(*Lexer); ok {
@@ -736,7 +741,7 @@ yydefault:
 		}
 	case 2:
 		yyDollar = yyS[yypt-2 : yypt+1]
-//line parser.go.y:85
+//line parser.go.y:88
 		{
 			yyVAL.stmts = append(yyDollar[1].stmts, yyDollar[2].stmt)
 			if l, ok := yylex.(*Lexer); ok {
@@ -745,7 +750,7 @@ yydefault:
 		}
 	case 3:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:91
+//line parser.go.y:94
 		{
 			yyVAL.stmts = append(yyDollar[1].stmts, yyDollar[2].stmt)
 			if l, ok := yylex.(*Lexer); ok {
@@ -754,38 +759,38 @@ yydefault:
 		}
 	case 4:
 		yyDollar = yyS[yypt-0 : yypt+1]
-//line parser.go.y:99
+//line parser.go.y:102
 		{
 			yyVAL.stmts = []ast.Stmt{}
 		}
 	case 5:
 		yyDollar = yyS[yypt-2 : yypt+1]
-//line parser.go.y:102
+//line parser.go.y:105
 		{
 			yyVAL.stmts = append(yyDollar[1].stmts, yyDollar[2].stmt)
 		}
 	case 6:
 		yyDollar = yyS[yypt-2 : yypt+1]
-//line parser.go.y:105
+//line parser.go.y:108
 		{
 			yyVAL.stmts = yyDollar[1].stmts
 		}
 	case 7:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:110
+//line parser.go.y:113
 		{
 			yyVAL.stmts = yyDollar[1].stmts
 		}
 	case 8:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:115
+//line parser.go.y:118
 		{
 			yyVAL.stmt = &ast.AssignStmt{Lhs: yyDollar[1].exprlist, Rhs: yyDollar[3].exprlist}
 			yyVAL.stmt.SetLine(yyDollar[1].exprlist[0].Line())
 		}
 	case 9:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:120
+//line parser.go.y:123
 		{
 			if _, ok := yyDollar[1].expr.(*ast.FuncCallExpr); !ok {
 				yylex.(*Lexer).Error("parse error")
@@ -796,7 +801,7 @@ yydefault:
 		}
 	case 10:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:128
+//line parser.go.y:131
 		{
 			yyVAL.stmt = &ast.DoBlockStmt{Stmts: yyDollar[2].stmts}
 			yyVAL.stmt.SetLine(yyDollar[1].token.Pos.Line)
@@ -804,7 +809,7 @@ yydefault:
 		}
 	case 11:
 		yyDollar = yyS[yypt-5 : yypt+1]
-//line parser.go.y:133
+//line parser.go.y:136
 		{
 			yyVAL.stmt = &ast.WhileStmt{Condition: yyDollar[2].expr, Stmts: yyDollar[4].stmts}
 			yyVAL.stmt.SetLine(yyDollar[1].token.Pos.Line)
@@ -812,7 +817,7 @@ yydefault:
 		}
 	case 12:
 		yyDollar = yyS[yypt-4 : yypt+1]
-//line parser.go.y:138
+//line parser.go.y:141
 		{
 			yyVAL.stmt = &ast.RepeatStmt{Condition: yyDollar[4].expr, Stmts: yyDollar[2].stmts}
 			yyVAL.stmt.SetLine(yyDollar[1].token.Pos.Line)
@@ -820,7 +825,7 @@ yydefault:
 		}
 	case 13:
 		yyDollar = yyS[yypt-6 : yypt+1]
-//line parser.go.y:143
+//line parser.go.y:146
 		{
 			yyVAL.stmt = &ast.IfStmt{Condition: yyDollar[2].expr, Then: yyDollar[4].stmts}
 			cur := yyVAL.stmt
@@ -833,7 +838,7 @@ yydefault:
 		}
 	case 14:
 		yyDollar = yyS[yypt-8 : yypt+1]
-//line parser.go.y:153
+//line parser.go.y:156
 		{
 			yyVAL.stmt = &ast.IfStmt{Condition: yyDollar[2].expr, Then: yyDollar[4].stmts}
 			cur := yyVAL.stmt
@@ -847,7 +852,7 @@ yydefault:
 		}
 	case 15:
 		yyDollar = yyS[yypt-9 : yypt+1]
-//line parser.go.y:164
+//line parser.go.y:167
 		{
 			yyVAL.stmt = &ast.NumberForStmt{Name: yyDollar[2].token.Str, Init: yyDollar[4].expr, Limit: yyDollar[6].expr, Stmts: yyDollar[8].stmts}
 			yyVAL.stmt.SetLine(yyDollar[1].token.Pos.Line)
@@ -855,7 +860,7 @@ yydefault:
 		}
 	case 16:
 		yyDollar = yyS[yypt-11 : yypt+1]
-//line parser.go.y:169
+//line parser.go.y:172
 		{
 			yyVAL.stmt = &ast.NumberForStmt{Name: yyDollar[2].token.Str, Init: yyDollar[4].expr, Limit: yyDollar[6].expr, Step: yyDollar[8].expr, Stmts: yyDollar[10].stmts}
 			yyVAL.stmt.SetLine(yyDollar[1].token.Pos.Line)
@@ -863,7 +868,7 @@ yydefault:
 		}
 	case 17:
 		yyDollar = yyS[yypt-7 : yypt+1]
-//line parser.go.y:174
+//line parser.go.y:177
 		{
 			yyVAL.stmt = &ast.GenericForStmt{Names: yyDollar[2].namelist, Exprs: yyDollar[4].exprlist, Stmts: yyDollar[6].stmts}
 			yyVAL.stmt.SetLine(yyDollar[1].token.Pos.Line)
@@ -871,7 +876,7 @@ yydefault:
 		}
 	case 18:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:179
+//line parser.go.y:182
 		{
 			yyVAL.stmt = &ast.FuncDefStmt{Name: yyDollar[2].funcname, Func: yyDollar[3].funcexpr}
 			yyVAL.stmt.SetLine(yyDollar[1].token.Pos.Line)
@@ -879,7 +884,7 @@ yydefault:
 		}
 	case 19:
 		yyDollar = yyS[yypt-4 : yypt+1]
-//line parser.go.y:184
+//line parser.go.y:187
 		{
 			yyVAL.stmt = &ast.LocalAssignStmt{Names: []string{yyDollar[3].token.Str}, Exprs: []ast.Expr{yyDollar[4].funcexpr}}
 			yyVAL.stmt.SetLine(yyDollar[1].token.Pos.Line)
@@ -887,88 +892,90 @@ yydefault:
 		}
 	case 20:
 		yyDollar = yyS[yypt-4 : yypt+1]
-//line parser.go.y:189
+//line parser.go.y:192
 		{
-			yyVAL.stmt = &ast.LocalAssignStmt{Names: yyDollar[2].namelist, Exprs: yyDollar[4].exprlist}
+			yyDollar[2].attnames.Exprs = yyDollar[4].exprlist
+			yyVAL.stmt = yyDollar[2].attnames
 			yyVAL.stmt.SetLine(yyDollar[1].token.Pos.Line)
 		}
 	case 21:
 		yyDollar = yyS[yypt-2 : yypt+1]
-//line parser.go.y:193
+//line parser.go.y:197
 		{
-			yyVAL.stmt = &ast.LocalAssignStmt{Names: yyDollar[2].namelist, Exprs: []ast.Expr{}}
+			yyDollar[2].attnames.Exprs = []ast.Expr{}
+			yyVAL.stmt = yyDollar[2].attnames
 			yyVAL.stmt.SetLine(yyDollar[1].token.Pos.Line)
 		}
 	case 22:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:197
+//line parser.go.y:202
 		{
 			yyVAL.stmt = &ast.LabelStmt{Name: yyDollar[2].token.Str}
 			yyVAL.stmt.SetLine(yyDollar[1].token.Pos.Line)
 		}
 	case 23:
 		yyDollar = yyS[yypt-2 : yypt+1]
-//line parser.go.y:201
+//line parser.go.y:206
 		{
 			yyVAL.stmt = &ast.GotoStmt{Label: yyDollar[2].token.Str}
 			yyVAL.stmt.SetLine(yyDollar[1].token.Pos.Line)
 		}
 	case 24:
 		yyDollar = yyS[yypt-0 : yypt+1]
-//line parser.go.y:207
+//line parser.go.y:212
 		{
 			yyVAL.stmts = []ast.Stmt{}
 		}
 	case 25:
 		yyDollar = yyS[yypt-5 : yypt+1]
-//line parser.go.y:210
+//line parser.go.y:215
 		{
 			yyVAL.stmts = append(yyDollar[1].stmts, &ast.IfStmt{Condition: yyDollar[3].expr, Then: yyDollar[5].stmts})
 			yyVAL.stmts[len(yyVAL.stmts)-1].SetLine(yyDollar[2].token.Pos.Line)
 		}
 	case 26:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:216
+//line parser.go.y:221
 		{
 			yyVAL.stmt = &ast.ReturnStmt{Exprs: nil}
 			yyVAL.stmt.SetLine(yyDollar[1].token.Pos.Line)
 		}
 	case 27:
 		yyDollar = yyS[yypt-2 : yypt+1]
-//line parser.go.y:220
+//line parser.go.y:225
 		{
 			yyVAL.stmt = &ast.ReturnStmt{Exprs: yyDollar[2].exprlist}
 			yyVAL.stmt.SetLine(yyDollar[1].token.Pos.Line)
 		}
 	case 28:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:224
+//line parser.go.y:229
 		{
 			yyVAL.stmt = &ast.BreakStmt{}
 			yyVAL.stmt.SetLine(yyDollar[1].token.Pos.Line)
 		}
 	case 29:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:230
+//line parser.go.y:235
 		{
 			yyVAL.funcname = yyDollar[1].funcname
 		}
 	case 30:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:233
+//line parser.go.y:238
 		{
 			yyVAL.funcname = &ast.FuncName{Func: nil, Receiver: yyDollar[1].funcname.Func, Method: yyDollar[3].token.Str}
 		}
 	case 31:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:238
+//line parser.go.y:243
 		{
 			yyVAL.funcname = &ast.FuncName{Func: &ast.IdentExpr{Value: yyDollar[1].token.Str}}
 			yyVAL.funcname.Func.SetLine(yyDollar[1].token.Pos.Line)
 		}
 	case 32:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:242
+//line parser.go.y:247
 		{
 			key := &ast.StringExpr{Value: yyDollar[3].token.Str}
 			key.SetLine(yyDollar[3].token.Pos.Line)
@@ -978,33 +985,33 @@ yydefault:
 		}
 	case 33:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:251
+//line parser.go.y:256
 		{
 			yyVAL.exprlist = []ast.Expr{yyDollar[1].expr}
 		}
 	case 34:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:254
+//line parser.go.y:259
 		{
 			yyVAL.exprlist = append(yyDollar[1].exprlist, yyDollar[3].expr)
 		}
 	case 35:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:259
+//line parser.go.y:264
 		{
 			yyVAL.expr = &ast.IdentExpr{Value: yyDollar[1].token.Str}
 			yyVAL.expr.SetLine(yyDollar[1].token.Pos.Line)
 		}
 	case 36:
 		yyDollar = yyS[yypt-4 : yypt+1]
-//line parser.go.y:263
+//line parser.go.y:268
 		{
 			yyVAL.expr = &ast.AttrGetExpr{Object: yyDollar[1].expr, Key: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
 	case 37:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:267
+//line parser.go.y:272
 		{
 			key := &ast.StringExpr{Value: yyDollar[3].token.Str}
 			key.SetLine(yyDollar[3].token.Pos.Line)
@@ -1013,290 +1020,316 @@ yydefault:
 		}
 	case 38:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:275
+//line parser.go.y:280
 		{
 			yyVAL.namelist = []string{yyDollar[1].token.Str}
 		}
 	case 39:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:278
+//line parser.go.y:283
 		{
 			yyVAL.namelist = append(yyDollar[1].namelist, yyDollar[3].token.Str)
 		}
 	case 40:
+		yyDollar = yyS[yypt-2 : yypt+1]
+//line parser.go.y:289
+		{
+			yyVAL.attnames = &ast.LocalAssignStmt{Names: []string{yyDollar[1].token.Str}, Attribs: []string{yyDollar[2].token.Str}}
+		}
+	case 41:
+		yyDollar = yyS[yypt-4 : yypt+1]
+//line parser.go.y:292
+		{
+			yyDollar[1].attnames.Names = append(yyDollar[1].attnames.Names, yyDollar[3].token.Str)
+			yyDollar[1].attnames.Attribs = append(yyDollar[1].attnames.Attribs, yyDollar[4].token.Str)
+			yyVAL.attnames = yyDollar[1].attnames
+		}
+	case 42:
+		yyDollar = yyS[yypt-0 : yypt+1]
+//line parser.go.y:299
+		{
+			yyVAL.token = ast.Token{}
+		}
+	case 43:
+		yyDollar = yyS[yypt-3 : yypt+1]
+//line parser.go.y:302
+		{
+			yyVAL.token = yyDollar[2].token
+		}
+	case 44:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:283
+//line parser.go.y:307
 		{
 			yyVAL.exprlist = []ast.Expr{yyDollar[1].expr}
 		}
-	case 41:
+	case 45:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:286
+//line parser.go.y:310
 		{
 			yyVAL.exprlist = append(yyDollar[1].exprlist, yyDollar[3].expr)
 		}
-	case 42:
+	case 46:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:291
+//line parser.go.y:315
 		{
 			yyVAL.expr = &ast.NilExpr{}
 			yyVAL.expr.SetLine(yyDollar[1].token.Pos.Line)
 		}
-	case 43:
+	case 47:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:295
+//line parser.go.y:319
 		{
 			yyVAL.expr = &ast.FalseExpr{}
 			yyVAL.expr.SetLine(yyDollar[1].token.Pos.Line)
 		}
-	case 44:
+	case 48:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:299
+//line parser.go.y:323
 		{
 			yyVAL.expr = &ast.TrueExpr{}
 			yyVAL.expr.SetLine(yyDollar[1].token.Pos.Line)
 		}
-	case 45:
+	case 49:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:303
+//line parser.go.y:327
 		{
 			yyVAL.expr = &ast.NumberExpr{Value: yyDollar[1].token.Str}
 			yyVAL.expr.SetLine(yyDollar[1].token.Pos.Line)
 		}
-	case 46:
+	case 50:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:307
+//line parser.go.y:331
 		{
 			yyVAL.expr = &ast.Comma3Expr{}
 			yyVAL.expr.SetLine(yyDollar[1].token.Pos.Line)
 		}
-	case 47:
-		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:311
-		{
-			yyVAL.expr = yyDollar[1].expr
-		}
-	case 48:
-		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:314
-		{
-			yyVAL.expr = yyDollar[1].expr
-		}
-	case 49:
-		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:317
-		{
-			yyVAL.expr = yyDollar[1].expr
-		}
-	case 50:
-		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:320
-		{
-			yyVAL.expr = yyDollar[1].expr
-		}
 	case 51:
+		yyDollar = yyS[yypt-1 : yypt+1]
+//line parser.go.y:335
+		{
+			yyVAL.expr = yyDollar[1].expr
+		}
+	case 52:
+		yyDollar = yyS[yypt-1 : yypt+1]
+//line parser.go.y:338
+		{
+			yyVAL.expr = yyDollar[1].expr
+		}
+	case 53:
+		yyDollar = yyS[yypt-1 : yypt+1]
+//line parser.go.y:341
+		{
+			yyVAL.expr = yyDollar[1].expr
+		}
+	case 54:
+		yyDollar = yyS[yypt-1 : yypt+1]
+//line parser.go.y:344
+		{
+			yyVAL.expr = yyDollar[1].expr
+		}
+	case 55:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:323
+//line parser.go.y:347
 		{
 			yyVAL.expr = &ast.LogicalOpExpr{Lhs: yyDollar[1].expr, Operator: "or", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 52:
+	case 56:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:327
+//line parser.go.y:351
 		{
 			yyVAL.expr = &ast.LogicalOpExpr{Lhs: yyDollar[1].expr, Operator: "and", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 53:
+	case 57:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:331
+//line parser.go.y:355
 		{
 			yyVAL.expr = &ast.RelationalOpExpr{Lhs: yyDollar[1].expr, Operator: ">", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 54:
+	case 58:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:335
+//line parser.go.y:359
 		{
 			yyVAL.expr = &ast.RelationalOpExpr{Lhs: yyDollar[1].expr, Operator: "<", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 55:
+	case 59:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:339
+//line parser.go.y:363
 		{
 			yyVAL.expr = &ast.RelationalOpExpr{Lhs: yyDollar[1].expr, Operator: ">=", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 56:
+	case 60:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:343
+//line parser.go.y:367
 		{
 			yyVAL.expr = &ast.RelationalOpExpr{Lhs: yyDollar[1].expr, Operator: "<=", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 57:
+	case 61:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:347
+//line parser.go.y:371
 		{
 			yyVAL.expr = &ast.RelationalOpExpr{Lhs: yyDollar[1].expr, Operator: "==", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 58:
+	case 62:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:351
+//line parser.go.y:375
 		{
 			yyVAL.expr = &ast.RelationalOpExpr{Lhs: yyDollar[1].expr, Operator: "~=", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 59:
+	case 63:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:355
+//line parser.go.y:379
 		{
 			yyVAL.expr = &ast.StringConcatOpExpr{Lhs: yyDollar[1].expr, Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 60:
+	case 64:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:359
+//line parser.go.y:383
 		{
 			yyVAL.expr = &ast.ArithmeticOpExpr{Lhs: yyDollar[1].expr, Operator: "+", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 61:
+	case 65:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:363
+//line parser.go.y:387
 		{
 			yyVAL.expr = &ast.ArithmeticOpExpr{Lhs: yyDollar[1].expr, Operator: "-", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 62:
+	case 66:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:367
+//line parser.go.y:391
 		{
 			yyVAL.expr = &ast.ArithmeticOpExpr{Lhs: yyDollar[1].expr, Operator: "*", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 63:
+	case 67:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:371
+//line parser.go.y:395
 		{
 			yyVAL.expr = &ast.ArithmeticOpExpr{Lhs: yyDollar[1].expr, Operator: "/", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 64:
+	case 68:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:375
+//line parser.go.y:399
 		{
 			yyVAL.expr = &ast.ArithmeticOpExpr{Lhs: yyDollar[1].expr, Operator: "%", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 65:
+	case 69:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:379
+//line parser.go.y:403
 		{
 			yyVAL.expr = &ast.ArithmeticOpExpr{Lhs: yyDollar[1].expr, Operator: "//", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 66:
+	case 70:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:383
+//line parser.go.y:407
 		{
 			yyVAL.expr = &ast.ArithmeticOpExpr{Lhs: yyDollar[1].expr, Operator: "&", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 67:
+	case 71:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:387
+//line parser.go.y:411
 		{
 			yyVAL.expr = &ast.ArithmeticOpExpr{Lhs: yyDollar[1].expr, Operator: "|", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 68:
+	case 72:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:391
+//line parser.go.y:415
 		{
 			yyVAL.expr = &ast.ArithmeticOpExpr{Lhs: yyDollar[1].expr, Operator: "~", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 69:
+	case 73:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:395
+//line parser.go.y:419
 		{
 			yyVAL.expr = &ast.ArithmeticOpExpr{Lhs: yyDollar[1].expr, Operator: "<<", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 70:
+	case 74:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:399
+//line parser.go.y:423
 		{
 			yyVAL.expr = &ast.ArithmeticOpExpr{Lhs: yyDollar[1].expr, Operator: ">>", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 71:
+	case 75:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:403
+//line parser.go.y:427
 		{
 			yyVAL.expr = &ast.ArithmeticOpExpr{Lhs: yyDollar[1].expr, Operator: "^", Rhs: yyDollar[3].expr}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 72:
+	case 76:
 		yyDollar = yyS[yypt-2 : yypt+1]
-//line parser.go.y:407
+//line parser.go.y:431
 		{
 			yyVAL.expr = &ast.UnaryMinusOpExpr{Expr: yyDollar[2].expr}
 			yyVAL.expr.SetLine(yyDollar[2].expr.Line())
 		}
-	case 73:
+	case 77:
 		yyDollar = yyS[yypt-2 : yypt+1]
-//line parser.go.y:411
+//line parser.go.y:435
 		{
 			yyVAL.expr = &ast.UnaryNotOpExpr{Expr: yyDollar[2].expr}
 			yyVAL.expr.SetLine(yyDollar[2].expr.Line())
 		}
-	case 74:
+	case 78:
 		yyDollar = yyS[yypt-2 : yypt+1]
-//line parser.go.y:415
+//line parser.go.y:439
 		{
 			yyVAL.expr = &ast.UnaryLenOpExpr{Expr: yyDollar[2].expr}
 			yyVAL.expr.SetLine(yyDollar[2].expr.Line())
 		}
-	case 75:
+	case 79:
 		yyDollar = yyS[yypt-2 : yypt+1]
-//line parser.go.y:419
+//line parser.go.y:443
 		{
 			yyVAL.expr = &ast.UnaryBNotOpExpr{Expr: yyDollar[2].expr}
 			yyVAL.expr.SetLine(yyDollar[2].expr.Line())
 		}
-	case 76:
+	case 80:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:425
+//line parser.go.y:449
 		{
 			yyVAL.expr = &ast.StringExpr{Value: yyDollar[1].token.Str}
 			yyVAL.expr.SetLine(yyDollar[1].token.Pos.Line)
 		}
-	case 77:
+	case 81:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:431
+//line parser.go.y:455
 		{
 			yyVAL.expr = yyDollar[1].expr
 		}
-	case 78:
+	case 82:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:434
+//line parser.go.y:458
 		{
 			yyVAL.expr = yyDollar[1].expr
 		}
-	case 79:
+	case 83:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:437
+//line parser.go.y:461
 		{
 			yyVAL.expr = yyDollar[1].expr
 		}
-	case 80:
+	case 84:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:440
+//line parser.go.y:464
 		{
 			if ex, ok := yyDollar[2].expr.(*ast.Comma3Expr); ok {
 				ex.AdjustRet = true
@@ -1304,161 +1337,161 @@ yydefault:
 			yyVAL.expr = yyDollar[2].expr
 			yyVAL.expr.SetLine(yyDollar[1].token.Pos.Line)
 		}
-	case 81:
+	case 85:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:449
+//line parser.go.y:473
 		{
 			yyDollar[2].expr.(*ast.FuncCallExpr).AdjustRet = true
 			yyVAL.expr = yyDollar[2].expr
 		}
-	case 82:
+	case 86:
 		yyDollar = yyS[yypt-2 : yypt+1]
-//line parser.go.y:455
+//line parser.go.y:479
 		{
 			yyVAL.expr = &ast.FuncCallExpr{Func: yyDollar[1].expr, Args: yyDollar[2].exprlist}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 83:
+	case 87:
 		yyDollar = yyS[yypt-4 : yypt+1]
-//line parser.go.y:459
+//line parser.go.y:483
 		{
 			yyVAL.expr = &ast.FuncCallExpr{Method: yyDollar[3].token.Str, Receiver: yyDollar[1].expr, Args: yyDollar[4].exprlist}
 			yyVAL.expr.SetLine(yyDollar[1].expr.Line())
 		}
-	case 84:
+	case 88:
 		yyDollar = yyS[yypt-2 : yypt+1]
-//line parser.go.y:465
+//line parser.go.y:489
 		{
 			if yylex.(*Lexer).PNewLine {
 				yylex.(*Lexer).TokenError(yyDollar[1].token, "ambiguous syntax (function call x new statement)")
 			}
 			yyVAL.exprlist = []ast.Expr{}
 		}
-	case 85:
+	case 89:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:471
+//line parser.go.y:495
 		{
 			if yylex.(*Lexer).PNewLine {
 				yylex.(*Lexer).TokenError(yyDollar[1].token, "ambiguous syntax (function call x new statement)")
 			}
 			yyVAL.exprlist = yyDollar[2].exprlist
 		}
-	case 86:
-		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:477
-		{
-			yyVAL.exprlist = []ast.Expr{yyDollar[1].expr}
-		}
-	case 87:
-		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:480
-		{
-			yyVAL.exprlist = []ast.Expr{yyDollar[1].expr}
-		}
-	case 88:
-		yyDollar = yyS[yypt-2 : yypt+1]
-//line parser.go.y:485
-		{
-			yyVAL.expr = &ast.FunctionExpr{ParList: yyDollar[2].funcexpr.ParList, Stmts: yyDollar[2].funcexpr.Stmts}
-			yyVAL.expr.SetLine(yyDollar[1].token.Pos.Line)
-			yyVAL.expr.SetLastLine(yyDollar[2].funcexpr.LastLine())
-		}
-	case 89:
-		yyDollar = yyS[yypt-5 : yypt+1]
-//line parser.go.y:492
-		{
-			yyVAL.funcexpr = &ast.FunctionExpr{ParList: yyDollar[2].parlist, Stmts: yyDollar[4].stmts}
-			yyVAL.funcexpr.SetLine(yyDollar[1].token.Pos.Line)
-			yyVAL.funcexpr.SetLastLine(yyDollar[5].token.Pos.Line)
-		}
 	case 90:
-		yyDollar = yyS[yypt-4 : yypt+1]
-//line parser.go.y:497
+		yyDollar = yyS[yypt-1 : yypt+1]
+//line parser.go.y:501
 		{
-			yyVAL.funcexpr = &ast.FunctionExpr{ParList: &ast.ParList{HasVargs: false, Names: []string{}}, Stmts: yyDollar[3].stmts}
-			yyVAL.funcexpr.SetLine(yyDollar[1].token.Pos.Line)
-			yyVAL.funcexpr.SetLastLine(yyDollar[4].token.Pos.Line)
+			yyVAL.exprlist = []ast.Expr{yyDollar[1].expr}
 		}
 	case 91:
 		yyDollar = yyS[yypt-1 : yypt+1]
 //line parser.go.y:504
 		{
-			yyVAL.parlist = &ast.ParList{HasVargs: true, Names: []string{}}
+			yyVAL.exprlist = []ast.Expr{yyDollar[1].expr}
 		}
 	case 92:
+		yyDollar = yyS[yypt-2 : yypt+1]
+//line parser.go.y:509
+		{
+			yyVAL.expr = &ast.FunctionExpr{ParList: yyDollar[2].funcexpr.ParList, Stmts: yyDollar[2].funcexpr.Stmts}
+			yyVAL.expr.SetLine(yyDollar[1].token.Pos.Line)
+			yyVAL.expr.SetLastLine(yyDollar[2].funcexpr.LastLine())
+		}
+	case 93:
+		yyDollar = yyS[yypt-5 : yypt+1]
+//line parser.go.y:516
+		{
+			yyVAL.funcexpr = &ast.FunctionExpr{ParList: yyDollar[2].parlist, Stmts: yyDollar[4].stmts}
+			yyVAL.funcexpr.SetLine(yyDollar[1].token.Pos.Line)
+			yyVAL.funcexpr.SetLastLine(yyDollar[5].token.Pos.Line)
+		}
+	case 94:
+		yyDollar = yyS[yypt-4 : yypt+1]
+//line parser.go.y:521
+		{
+			yyVAL.funcexpr = &ast.FunctionExpr{ParList: &ast.ParList{HasVargs: false, Names: []string{}}, Stmts: yyDollar[3].stmts}
+			yyVAL.funcexpr.SetLine(yyDollar[1].token.Pos.Line)
+			yyVAL.funcexpr.SetLastLine(yyDollar[4].token.Pos.Line)
+		}
+	case 95:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:507
+//line parser.go.y:528
+		{
+			yyVAL.parlist = &ast.ParList{HasVargs: true, Names: []string{}}
+		}
+	case 96:
+		yyDollar = yyS[yypt-1 : yypt+1]
+//line parser.go.y:531
 		{
 			yyVAL.parlist = &ast.ParList{HasVargs: false, Names: []string{}}
 			yyVAL.parlist.Names = append(yyVAL.parlist.Names, yyDollar[1].namelist...)
 		}
-	case 93:
+	case 97:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:511
+//line parser.go.y:535
 		{
 			yyVAL.parlist = &ast.ParList{HasVargs: true, Names: []string{}}
 			yyVAL.parlist.Names = append(yyVAL.parlist.Names, yyDollar[1].namelist...)
 		}
-	case 94:
+	case 98:
 		yyDollar = yyS[yypt-2 : yypt+1]
-//line parser.go.y:518
+//line parser.go.y:542
 		{
 			yyVAL.expr = &ast.TableExpr{Fields: []*ast.Field{}}
 			yyVAL.expr.SetLine(yyDollar[1].token.Pos.Line)
 		}
-	case 95:
+	case 99:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:522
+//line parser.go.y:546
 		{
 			yyVAL.expr = &ast.TableExpr{Fields: yyDollar[2].fieldlist}
 			yyVAL.expr.SetLine(yyDollar[1].token.Pos.Line)
 		}
-	case 96:
+	case 100:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:529
+//line parser.go.y:553
 		{
 			yyVAL.fieldlist = []*ast.Field{yyDollar[1].field}
 		}
-	case 97:
+	case 101:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:532
+//line parser.go.y:556
 		{
 			yyVAL.fieldlist = append(yyDollar[1].fieldlist, yyDollar[3].field)
 		}
-	case 98:
+	case 102:
 		yyDollar = yyS[yypt-2 : yypt+1]
-//line parser.go.y:535
+//line parser.go.y:559
 		{
 			yyVAL.fieldlist = yyDollar[1].fieldlist
 		}
-	case 99:
+	case 103:
 		yyDollar = yyS[yypt-3 : yypt+1]
-//line parser.go.y:540
+//line parser.go.y:564
 		{
 			yyVAL.field = &ast.Field{Key: &ast.StringExpr{Value: yyDollar[1].token.Str}, Value: yyDollar[3].expr}
 			yyVAL.field.Key.SetLine(yyDollar[1].token.Pos.Line)
 		}
-	case 100:
+	case 104:
 		yyDollar = yyS[yypt-5 : yypt+1]
-//line parser.go.y:544
+//line parser.go.y:568
 		{
 			yyVAL.field = &ast.Field{Key: yyDollar[2].expr, Value: yyDollar[5].expr}
 		}
-	case 101:
+	case 105:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:547
+//line parser.go.y:571
 		{
 			yyVAL.field = &ast.Field{Value: yyDollar[1].expr}
 		}
-	case 102:
+	case 106:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:552
+//line parser.go.y:576
 		{
 			yyVAL.fieldsep = ","
 		}
-	case 103:
+	case 107:
 		yyDollar = yyS[yypt-1 : yypt+1]
-//line parser.go.y:555
+//line parser.go.y:579
 		{
 			yyVAL.fieldsep = ";"
 		}

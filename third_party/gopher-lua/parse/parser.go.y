@@ -16,6 +16,8 @@ import (
 %type<exprlist> varlist
 %type<expr> var
 %type<namelist> namelist
+%type<attnames> attnamelist
+%type<token> attrib
 %type<exprlist> exprlist
 %type<expr> expr
 %type<expr> string
@@ -48,6 +50,7 @@ import (
   fieldsep  string
 
   namelist []string
+  attnames *ast.LocalAssignStmt
   parlist  *ast.ParList
 }
 
@@ -186,12 +189,14 @@ stat:
             $$.SetLine($1.Pos.Line)
             $$.SetLastLine($4.LastLine())
         } | 
-        TLocal namelist '=' exprlist {
-            $$ = &ast.LocalAssignStmt{Names: $2, Exprs:$4}
+        TLocal attnamelist '=' exprlist {
+            $2.Exprs = $4
+            $$ = $2
             $$.SetLine($1.Pos.Line)
         } |
-        TLocal namelist {
-            $$ = &ast.LocalAssignStmt{Names: $2, Exprs:[]ast.Expr{}}
+        TLocal attnamelist {
+            $2.Exprs = []ast.Expr{}
+            $$ = $2
             $$.SetLine($1.Pos.Line)
         } |
         T2Colon TIdent T2Colon {
@@ -277,6 +282,25 @@ namelist:
         } | 
         namelist ','  TIdent {
             $$ = append($1, $3.Str)
+        }
+
+/* kumopolicy: Lua 5.4's local attributes, local x <const>, y <close> */
+attnamelist:
+        TIdent attrib {
+            $$ = &ast.LocalAssignStmt{Names: []string{$1.Str}, Attribs: []string{$2.Str}}
+        } |
+        attnamelist ',' TIdent attrib {
+            $1.Names = append($1.Names, $3.Str)
+            $1.Attribs = append($1.Attribs, $4.Str)
+            $$ = $1
+        }
+
+attrib:
+        {
+            $$ = ast.Token{}
+        } |
+        '<' TIdent '>' {
+            $$ = $2
         }
 
 exprlist:
