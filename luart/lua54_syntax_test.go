@@ -24,3 +24,33 @@ func TestPolicyCompileErrorsAreLua54s(t *testing.T) {
 		}
 	}
 }
+
+// An error that leaves an event handler closes the handler's <close>
+// variables with the error, and the state stays usable: the next event
+// neither sees nor closes them again.
+func TestCloseOnErrorLeavingHandler(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+closed = {}
+local function closer(name)
+  return setmetatable({}, { __close = function(_, err) closed[#closed + 1] = name .. ':' .. tostring(err) end })
+end
+kumo.on('fail', function()
+  local a <close> = closer('a')
+  local b <close> = closer('b')
+  error('handler failed', 0)
+end)
+kumo.on('check', function()
+  do local c <close> = closer('c') end
+  return table.concat(closed, ',')
+end)
+`, luart.Options{MaxStates: 1}) // one state: both events see the same globals
+	_, _, err := rt.Fire(context.Background(), "fail")
+	if err == nil || !strings.Contains(err.Error(), "handler failed") {
+		t.Fatalf("fail: %v", err)
+	}
+	out, _ := fire(t, rt, "check")
+	if want := "b:handler failed,a:handler failed,c:nil"; out[0] != want {
+		t.Errorf("closed %v, want %s", out[0], want)
+	}
+}

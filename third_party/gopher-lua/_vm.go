@@ -655,7 +655,10 @@ func init() {
 			lbase := cf.LocalBase
 			A := int(inst>>18) & 0xff //GETA
 			RA := lbase + A
-			B := int(inst & 0x1ff) //GETB
+			B := int(inst & 0x1ff)  //GETB
+			if len(L.tbcList) > 0 { // kumopolicy: <close> variables (lua54.go)
+				L.closeTBC(lbase)
+			}
 			// +inline-call L.closeUpvalues lbase
 			nret := B - 1
 			if B == 0 {
@@ -778,6 +781,9 @@ func init() {
 			A := int(inst>>18) & 0xff //GETA
 			RA := lbase + A
 			// +inline-call L.closeUpvalues RA
+			if len(L.tbcList) > 0 { // kumopolicy: <close> variables (lua54.go)
+				L.closeTBC(RA)
+			}
 			return 0
 		},
 		func(L *LState, inst uint32, baseframe *callFrame) int { //OP_CLOSURE
@@ -830,6 +836,7 @@ func init() {
 		opArith, // OP_SHL
 		opArith, // OP_SHR
 		opBNot,  // OP_BNOT
+		opTBC,   // OP_TBC
 		func(L *LState, inst uint32, baseframe *callFrame) int { //OP_NOP
 			return 0
 		},

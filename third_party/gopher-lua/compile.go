@@ -421,6 +421,9 @@ type funcContext struct {
 	// slice for every constant, which made a big literal table compile in
 	// quadratic time (50,000 entries: tens of seconds).
 	constIndex map[LValue]int
+	// kumopolicy: hasTBC is set once the function declares a <close>
+	// variable; its returns are no longer tail calls (lua54.go).
+	hasTBC bool
 }
 
 func newFuncContext(sourcename string, parent *funcContext) *funcContext {
@@ -881,9 +884,12 @@ func compileLocalAssignStmt(context *funcContext, stmt *ast.LocalAssignStmt) { /
 	checkLocalAttribs(context, stmt) // kumopolicy: Lua 5.4's <const>, <close> (lua54.go)
 	compileRegAssignment(context, stmt.Names, stmt.Exprs, reg, len(stmt.Names), sline(stmt))
 	for i, name := range stmt.Names {
-		context.RegisterLocalVar(name)
+		r := context.RegisterLocalVar(name)
 		if i < len(stmt.Attribs) && stmt.Attribs[i] != "" {
 			context.Block.LocalVars.setAttrib(name, stmt.Attribs[i])
+			if stmt.Attribs[i] == "close" {
+				markToBeClosed(context, r, name, sline(stmt))
+			}
 		}
 	}
 } // }}}
@@ -907,7 +913,9 @@ func compileReturnStmt(context *funcContext, stmt *ast.ReturnStmt) { // {{{
 				reg += compileExpr(context, reg, ex, ecnone(0))
 			} else {
 				reg += compileExpr(context, reg, ex, ecnone(-2))
-				code.SetOpCode(code.LastPC(), OP_TAILCALL)
+				if !context.hasTBC { // kumopolicy: __close runs after the call returns
+					code.SetOpCode(code.LastPC(), OP_TAILCALL)
+				}
 			}
 			code.AddABC(OP_RETURN, a, 0, 0, sline(stmt))
 			return

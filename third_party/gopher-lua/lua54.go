@@ -167,9 +167,6 @@ func checkLocalAttribs(context *funcContext, stmt *ast.LocalAssignStmt) {
 	if closes > 1 {
 		raiseCompileError(context, sline(stmt), "multiple to-be-closed variables in local list")
 	}
-	if closes > 0 {
-		raiseCompileError(context, sline(stmt), "<close> is not supported yet")
-	}
 }
 
 // setAttrib gives the most recently registered name its attribute.
@@ -210,4 +207,100 @@ func isConstLocal(context *funcContext, name string) bool {
 		}
 	}
 	return false
+}
+
+// Lua 5.4's to-be-closed variables. `local x <close> = v` compiles to
+// OP_TBC after the assignment: it checks that v has a __close metamethod
+// (nil and false are allowed and never closed) and records the variable in
+// L.tbcList. The block's exits close it in reverse order of declaration,
+// calling __close(v, nil): the block's end, break and goto out of it
+// through OP_CLOSE (the compiler marks the block as if it had captured
+// upvalues, which makes it emit OP_CLOSE on every exit), return through
+// OP_RETURN (and a function with a <close> variable makes no tail calls,
+// so the call returns first). An error closes the variables of the frames
+// it unwinds when the protected call that catches it (pcall, xpcall, or
+// the host's) cleans up, calling __close(v, err); an error in __close
+// replaces err for the rest, as in Lua 5.4.
+type tbcVar struct {
+	index int // the variable's absolute stack slot
+	value LValue
+}
+
+// markToBeClosed emits OP_TBC for the local in register reg.
+func markToBeClosed(context *funcContext, reg int, name string, line int) {
+	context.hasTBC = true
+	context.Block.RefUpvalue = true
+	context.Code.AddABx(OP_TBC, reg, context.ConstIndex(LString(name)), line)
+}
+
+// opTBC is the VM's OP_TBC.
+func opTBC(L *LState, inst uint32, baseframe *callFrame) int {
+	cf := L.currentFrame
+	A := int(inst>>18) & 0xff //GETA
+	Bx := int(inst & 0x3ffff) //GETBX
+	RA := cf.LocalBase + A
+	v := L.reg.Get(RA)
+	if v == LNil || v == LFalse {
+		return 0
+	}
+	if L.metaOp1(v, "__close") == LNil {
+		L.RaiseError("variable '%s' got a non-closable value", cf.Fn.Proto.Constants[Bx].String())
+	}
+	L.tbcList = append(L.tbcList, tbcVar{index: RA, value: v})
+	return 0
+}
+
+// closeTBC calls __close(v, nil) for each to-be-closed variable at or
+// above the stack slot idx, innermost first.
+func (ls *LState) closeTBC(idx int) {
+	for n := len(ls.tbcList); n > 0 && ls.tbcList[n-1].index >= idx; n = len(ls.tbcList) {
+		tv := ls.tbcList[n-1]
+		ls.tbcList[n-1] = tbcVar{}
+		ls.tbcList = ls.tbcList[:n-1]
+		ls.callClose(tv.value, LNil)
+	}
+}
+
+func (ls *LState) callClose(v, errObj LValue) {
+	mm := ls.metaOp1(v, "__close")
+	if mm == LNil {
+		// Its metatable changed since: Lua 5.4 says so.
+		ls.RaiseError("metamethod 'close' is not callable (a nil value)")
+	}
+	ls.Push(mm)
+	ls.Push(v)
+	ls.Push(errObj)
+	ls.Call(2, 0)
+}
+
+// closeTBCAfterError closes the variables of the frames an error unwound
+// (slots at or above base) once PCall has reset the stack to base, each
+// __close(v, err) in its own protected call; an error there becomes err.
+func (ls *LState) closeTBCAfterError(base int, err *error) {
+	// Take them all off the list first: the slots they name are stale,
+	// and the __close calls below reuse them.
+	n := len(ls.tbcList)
+	for n > 0 && ls.tbcList[n-1].index >= base {
+		n--
+	}
+	unwound := append([]tbcVar(nil), ls.tbcList[n:]...)
+	clear(ls.tbcList[n:])
+	ls.tbcList = ls.tbcList[:n]
+	for i := len(unwound) - 1; i >= 0; i-- {
+		tv := unwound[i]
+		var errObj LValue = LNil
+		if api, ok := (*err).(*ApiError); ok && api.Object != nil {
+			errObj = api.Object
+		} else if *err != nil {
+			errObj = LString((*err).Error())
+		}
+		ls.Push(ls.NewFunction(func(L *LState) int {
+			L.callClose(tv.value, errObj)
+			return 0
+		}))
+		if cerr := ls.PCall(0, 0, nil); cerr != nil {
+			*err = cerr
+		}
+		ls.reg.SetTop(base)
+	}
 }

@@ -103,6 +103,7 @@ const (
 	OP_SHL  /*      A B C   R(A) := RK(B) << RK(C)                          */
 	OP_SHR  /*      A B C   R(A) := RK(B) >> RK(C)                          */
 	OP_BNOT /*      A B     R(A) := ~R(B)                                   */
+	OP_TBC  /*      A Bx    mark R(A) to be closed; Kst(Bx) is its name     */
 
 	OP_NOP /* NOP */
 )
@@ -183,6 +184,7 @@ var opProps = []opProp{
 	opProp{"SHL", false, true, opArgModeK, opArgModeK, opTypeABC},
 	opProp{"SHR", false, true, opArgModeK, opArgModeK, opTypeABC},
 	opProp{"BNOT", false, true, opArgModeR, opArgModeN, opTypeABC},
+	opProp{"TBC", false, false, opArgModeK, opArgModeN, opTypeABx},
 	opProp{"NOP", false, false, opArgModeR, opArgModeN, opTypeASbx},
 }
 

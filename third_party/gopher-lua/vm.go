@@ -1536,7 +1536,10 @@ func init() {
 			lbase := cf.LocalBase
 			A := int(inst>>18) & 0xff //GETA
 			RA := lbase + A
-			B := int(inst & 0x1ff) //GETB
+			B := int(inst & 0x1ff)  //GETB
+			if len(L.tbcList) > 0 { // kumopolicy: <close> variables (lua54.go)
+				L.closeTBC(lbase)
+			}
 			// this section is inlined by go-inline
 			// source function is 'func (ls *LState) closeUpvalues(idx int) ' in '_state.go'
 			{
@@ -2098,6 +2101,9 @@ func init() {
 					}
 				}
 			}
+			if len(L.tbcList) > 0 { // kumopolicy: <close> variables (lua54.go)
+				L.closeTBC(RA)
+			}
 			return 0
 		},
 		func(L *LState, inst uint32, baseframe *callFrame) int { //OP_CLOSURE
@@ -2208,6 +2214,7 @@ func init() {
 		opArith, // OP_SHL
 		opArith, // OP_SHR
 		opBNot,  // OP_BNOT
+		opTBC,   // OP_TBC
 		func(L *LState, inst uint32, baseframe *callFrame) int { //OP_NOP
 			return 0
 		},
