@@ -18,8 +18,11 @@ package lua
 // inf.
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	"github.com/yuin/gopher-lua/ast"
 )
@@ -303,4 +306,121 @@ func (ls *LState) closeTBCAfterError(base int, err *error) {
 		}
 		ls.reg.SetTop(base)
 	}
+}
+
+// parseLua54Numeral converts a numeral as Lua 5.4 does (lua_stringtonumber):
+// surrounding spaces, an optional sign, then a decimal numeral (digits, an
+// optional fraction, an optional exponent) or a hexadecimal one: 0x, hex
+// digits with an optional fraction and an optional binary exponent p±n. A
+// hexadecimal integer wraps around modulo 2^64, as in Lua 5.4
+// (0xffffffffffffffff is -1). gopher-lua used Go's ParseInt(s, 0), which
+// read "017" as octal 15 and accepted "0b101" and "1_000", and did not know
+// hexadecimal fractions.
+func parseLua54Numeral(number string) (LNumber, error) {
+	s := strings.Trim(number, " \t\n\r\f\v")
+	body := s
+	neg := false
+	if body != "" && (body[0] == '-' || body[0] == '+') {
+		neg = body[0] == '-'
+		body = body[1:]
+	}
+	bad := fmt.Errorf("malformed number: %q", number)
+	digits := func(str string, hex bool) int {
+		n := 0
+		for n < len(str) && (str[n] >= '0' && str[n] <= '9' || hex && (str[n]|0x20 >= 'a' && str[n]|0x20 <= 'f')) {
+			n++
+		}
+		return n
+	}
+	if len(body) > 1 && body[0] == '0' && body[1]|0x20 == 'x' {
+		rest := body[2:]
+		intLen := digits(rest, true)
+		mant, frac := rest[:intLen], ""
+		rest = rest[intLen:]
+		isFloat := false
+		if rest != "" && rest[0] == '.' {
+			isFloat = true
+			fracLen := digits(rest[1:], true)
+			frac = rest[1 : 1+fracLen]
+			rest = rest[1+fracLen:]
+		}
+		if mant == "" && frac == "" {
+			return 0, bad
+		}
+		exp := "0"
+		if rest != "" && rest[0]|0x20 == 'p' {
+			isFloat = true
+			e := rest[1:]
+			if e != "" && (e[0] == '-' || e[0] == '+') {
+				e = e[1:]
+			}
+			n := digits(e, false)
+			if n == 0 {
+				return 0, bad
+			}
+			exp = rest[1 : len(rest)-len(e)+n]
+			rest = e[n:]
+		}
+		if rest != "" {
+			return 0, bad
+		}
+		if !isFloat {
+			var u uint64
+			for _, c := range []byte(mant) {
+				d := uint64(c - '0')
+				if c > '9' {
+					d = uint64(c|0x20-'a') + 10
+				}
+				u = u<<4 | d
+			}
+			v := int64(u)
+			if neg {
+				v = -v
+			}
+			return LNumber(v), nil
+		}
+		if mant == "" {
+			mant = "0"
+		}
+		f, err := strconv.ParseFloat("0x"+mant+"."+frac+"p"+exp, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return 0, bad
+		}
+		if neg {
+			f = -f
+		}
+		return LNumber(f), nil
+	}
+	// decimal: digits [. digits] [e [sign] digits], at least one digit
+	rest := body
+	n := digits(rest, false)
+	seen := n > 0
+	rest = rest[n:]
+	if rest != "" && rest[0] == '.' {
+		n = digits(rest[1:], false)
+		seen = seen || n > 0
+		rest = rest[1+n:]
+	}
+	if !seen {
+		return 0, bad
+	}
+	if rest != "" && rest[0]|0x20 == 'e' {
+		e := rest[1:]
+		if e != "" && (e[0] == '-' || e[0] == '+') {
+			e = e[1:]
+		}
+		n = digits(e, false)
+		if n == 0 {
+			return 0, bad
+		}
+		rest = e[n:]
+	}
+	if rest != "" {
+		return 0, bad
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, bad
+	}
+	return LNumber(f), nil
 }

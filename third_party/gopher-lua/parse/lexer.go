@@ -160,8 +160,28 @@ func (sc *Scanner) scanNumber(ch int, buf *bytes.Buffer) error {
 				writeChar(buf, sc.Next())
 				hasvalue = true
 			}
+			// kumopolicy: Lua 5.4's hexadecimal floats, 0xA.8p1.
+			if sc.Peek() == '.' {
+				writeChar(buf, sc.Next())
+				for isDigit(sc.Peek()) {
+					writeChar(buf, sc.Next())
+					hasvalue = true
+				}
+			}
 			if !hasvalue {
 				return sc.Error(buf.String(), "illegal hexadecimal number")
+			}
+			if ch = sc.Peek(); ch == 'p' || ch == 'P' {
+				writeChar(buf, sc.Next())
+				if ch = sc.Peek(); ch == '-' || ch == '+' {
+					writeChar(buf, sc.Next())
+				}
+				if !isDecimal(sc.Peek()) {
+					return sc.Error(buf.String(), "malformed number")
+				}
+				for isDecimal(sc.Peek()) {
+					writeChar(buf, sc.Next())
+				}
 			}
 			return nil
 		} else if sc.Peek() != '.' && isDecimal(sc.Peek()) {
