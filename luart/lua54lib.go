@@ -13,7 +13,8 @@ import (
 )
 
 // Lua 5.4's library where gopher-lua (5.1) lacks it: load of a string,
-// utf8, table.move, table.pack, string.rep with a separator,
+// utf8 (utf8lib.go), string.pack/unpack/packsize (strpack.go), table.move,
+// table.pack, string.rep with a separator,
 // math.maxinteger, math.mininteger and math.ult (math.type and
 // math.tointeger are in compat.go). The syntax (//, bitwise operators,
 // <const>) is in the gopher-lua fork, third_party/gopher-lua.
@@ -44,6 +45,9 @@ func installLua54Lib(L *lua.LState) {
 
 	s := L.GetGlobal("string").(*lua.LTable)
 	s.RawSetString("rep", L.NewFunction(stringRep))
+	s.RawSetString("pack", L.NewFunction(stringPack))
+	s.RawSetString("unpack", L.NewFunction(stringUnpack))
+	s.RawSetString("packsize", L.NewFunction(stringPackSize))
 
 	u := L.NewTable()
 	u.RawSetString("char", L.NewFunction(utf8Char))
