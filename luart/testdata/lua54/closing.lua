@@ -85,5 +85,18 @@ note(select(2, pcall(function()
   local outer <close> = closer('outer')
   return 'fine'
 end)))
+note(select(2, pcall(function()
+  do
+    local n1 <close> = closer('n1')
+    local n2 <close> = setmetatable({}, { __close = function() error('close failed', 0) end })
+    note('leaving')
+  end
+  note('not reached')
+end)))
+local function multi()
+  local m <close> = setmetatable({}, { __close = function() return 'junk', 'junk' end })
+  return select(2, 'a', 'b', 'c')
+end
+note(table.concat({ multi() }, ','))
 note(select(2, load('local k <close> = nil; k = 1', '=c')))
 return table.concat(log, '\n')
