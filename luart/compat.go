@@ -27,11 +27,15 @@ import (
 //   - assert raises its message as Lua 5.4's error(msg, 1) does: a string
 //     gets the calling Lua code's position, other values stay as they are
 //     (gopher-lua formats the message as a printf format).
+//   - Lua 5.4's load, utf8, table.move, table.pack, string.rep with a
+//     separator, math.maxinteger, math.mininteger and math.ult:
+//     lua54lib.go and utf8lib.go (the syntax is in third_party/gopher-lua).
 //   - collectgarbage("collect"/"step") does not stop the whole process:
 //     gopher-lua would call runtime.GC, which pauses every goroutine for
 //     every state; Go's collector runs on its own. "count" still reports.
 func installCompat(L *lua.LState) {
 	installStringFormat(L)
+	installLua54Lib(L)
 
 	L.SetGlobal("pairs", L.NewFunction(compatPairs))
 	ipairsIter := L.NewFunction(compatIpairsIter)

@@ -100,11 +100,20 @@ func compileSource(src []byte, name string) (*lua.FunctionProto, error) {
 	if err != nil {
 		return nil, syntaxError(err, name)
 	}
-	return lua.Compile(chunk, name)
+	proto, err := lua.Compile(chunk, name)
+	var ce *lua.CompileError
+	if errors.As(err, &ce) {
+		// Worded as Lua 5.4's "file:line: message" (an assignment to a
+		// <const> local, a goto with no label), not gopher-lua's
+		// "compile error near line(N) file: message".
+		return nil, &SyntaxError{File: name, Line: ce.Line, Message: ce.Message}
+	}
+	return proto, err
 }
 
 // SyntaxError is a Lua parse error with its position, rendered as
-// `file:line:column: message near 'token'`.
+// `file:line:column: message near 'token'`, or an error the compiler found
+// (no column, no token), rendered as `file:line: message`.
 type SyntaxError struct {
 	File         string
 	Line, Column int
@@ -115,6 +124,9 @@ type SyntaxError struct {
 func (e *SyntaxError) Error() string {
 	if e.Line <= 0 {
 		return fmt.Sprintf("%s: %s at end of file", e.File, e.Message)
+	}
+	if e.Column <= 0 && e.Near == "" { // found by the compiler, not the parser
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
 	}
 	return fmt.Sprintf("%s:%d:%d: %s near '%s'", e.File, e.Line, e.Column, e.Message, e.Near)
 }

@@ -410,7 +410,13 @@ func baseToNumber(L *LState) int {
 		L.Push(lv)
 	case LString:
 		str := strings.Trim(string(lv), " \n\t")
-		if strings.Index(str, ".") > -1 {
+		if noBase { // kumopolicy: a numeral as Lua 5.4 reads one (lua54.go)
+			if v, err := parseLua54Numeral(string(lv)); err == nil {
+				L.Push(v)
+			} else {
+				L.Push(LNil)
+			}
+		} else if strings.Index(str, ".") > -1 {
 			if v, err := strconv.ParseFloat(str, LNumberBit); err != nil {
 				L.Push(LNil)
 			} else {

@@ -306,10 +306,13 @@ type varNamePoolValue struct {
 type varNamePool struct {
 	names  []string
 	offset int
+	// kumopolicy: attribs[i] is Lua 5.4's attribute of names[i] ("const",
+	// "close" or ""); nil until one is set (lua54.go).
+	attribs []string
 }
 
 func newVarNamePool(offset int) *varNamePool {
-	return &varNamePool{make([]string, 0, 16), offset}
+	return &varNamePool{make([]string, 0, 16), offset, nil}
 }
 
 func (vp *varNamePool) Names() []string {
@@ -348,6 +351,9 @@ func (vp *varNamePool) RegisterUnique(name string) int {
 
 func (vp *varNamePool) Register(name string) int {
 	vp.names = append(vp.names, name)
+	if vp.attribs != nil {
+		vp.attribs = append(vp.attribs, "")
+	}
 	return len(vp.names) - 1 + vp.offset
 }
 
@@ -410,6 +416,14 @@ type funcContext struct {
 	labelPc         map[int]int
 	gotosCount      int
 	unresolvedGotos map[int]*gotoLabelDesc
+	// kumopolicy: constIndex maps a constant (an LNumber or LString, both
+	// comparable) to its slot in Proto.Constants. gopher-lua searched the
+	// slice for every constant, which made a big literal table compile in
+	// quadratic time (50,000 entries: tens of seconds).
+	constIndex map[LValue]int
+	// kumopolicy: hasTBC is set once the function declares a <close>
+	// variable; its returns are no longer tail calls (lua54.go).
+	hasTBC bool
 }
 
 func newFuncContext(sourcename string, parent *funcContext) *funcContext {
@@ -424,6 +438,7 @@ func newFuncContext(sourcename string, parent *funcContext) *funcContext {
 		labelPc:         map[int]int{},
 		gotosCount:      0,
 		unresolvedGotos: map[int]*gotoLabelDesc{},
+		constIndex:      map[LValue]int{},
 	}
 	fc.Blocks = []*codeBlock{fc.Block}
 	return fc
@@ -520,14 +535,14 @@ func (fc *funcContext) GetLabelPc(label int) int {
 }
 
 func (fc *funcContext) ConstIndex(value LValue) int {
-	ctype := value.Type()
-	for i, lv := range fc.Proto.Constants {
-		if lv.Type() == ctype && lv == value {
-			return i
-		}
+	// kumopolicy: a map lookup instead of a linear search (see constIndex).
+	// A NaN never equals itself, so it gets a new slot each time, as it did.
+	if i, ok := fc.constIndex[value]; ok {
+		return i
 	}
 	fc.Proto.Constants = append(fc.Proto.Constants, value)
 	v := len(fc.Proto.Constants) - 1
+	fc.constIndex[value] = v
 	if v > opMaxArgBx {
 		raiseCompileError(fc, fc.Proto.LineDefined, "too many constants")
 	}
@@ -693,6 +708,9 @@ func compileAssignStmtLeft(context *funcContext, stmt *ast.AssignStmt) (int, []*
 		switch st := lhs.(type) {
 		case *ast.IdentExpr:
 			identtype := getIdentRefType(context, context, st)
+			if identtype != ecGlobal && isConstLocal(context, st.Value) { // kumopolicy (lua54.go)
+				raiseCompileError(context, sline(st), "attempt to assign to const variable '%s'", st.Value)
+			}
 			ec := &expcontext{identtype, regNotDefined, 0}
 			switch identtype {
 			case ecGlobal:
@@ -863,9 +881,16 @@ func compileLocalAssignStmt(context *funcContext, stmt *ast.LocalAssignStmt) { /
 		}
 	}
 
+	checkLocalAttribs(context, stmt) // kumopolicy: Lua 5.4's <const>, <close> (lua54.go)
 	compileRegAssignment(context, stmt.Names, stmt.Exprs, reg, len(stmt.Names), sline(stmt))
-	for _, name := range stmt.Names {
-		context.RegisterLocalVar(name)
+	for i, name := range stmt.Names {
+		r := context.RegisterLocalVar(name)
+		if i < len(stmt.Attribs) && stmt.Attribs[i] != "" {
+			context.Block.LocalVars.setAttrib(name, stmt.Attribs[i])
+			if stmt.Attribs[i] == "close" {
+				markToBeClosed(context, r, name, sline(stmt))
+			}
+		}
 	}
 } // }}}
 
@@ -888,7 +913,9 @@ func compileReturnStmt(context *funcContext, stmt *ast.ReturnStmt) { // {{{
 				reg += compileExpr(context, reg, ex, ecnone(0))
 			} else {
 				reg += compileExpr(context, reg, ex, ecnone(-2))
-				code.SetOpCode(code.LastPC(), OP_TAILCALL)
+				if !context.hasTBC { // kumopolicy: __close runs after the call returns
+					code.SetOpCode(code.LastPC(), OP_TAILCALL)
+				}
 			}
 			code.AddABC(OP_RETURN, a, 0, 0, sline(stmt))
 			return
@@ -1212,7 +1239,7 @@ func compileExpr(context *funcContext, reg int, expr ast.Expr, ec *expcontext) i
 	case *ast.StringConcatOpExpr:
 		compileStringConcatOpExpr(context, reg, ex, ec)
 		return sused
-	case *ast.UnaryMinusOpExpr, *ast.UnaryNotOpExpr, *ast.UnaryLenOpExpr:
+	case *ast.UnaryMinusOpExpr, *ast.UnaryNotOpExpr, *ast.UnaryLenOpExpr, *ast.UnaryBNotOpExpr:
 		compileUnaryOpExpr(context, reg, ex, ec)
 		return sused
 	case *ast.RelationalOpExpr:
@@ -1286,6 +1313,10 @@ func constFold(exp ast.Expr) ast.Expr { // {{{
 				return &constLValueExpr{Value: luaModulo(lvalue, rvalue)}
 			case "^":
 				return &constLValueExpr{Value: LNumber(math.Pow(float64(lvalue), float64(rvalue)))}
+			case "//", "&", "|", "~", "<<", ">>":
+				// kumopolicy: Lua 5.4's operators are not folded; they
+				// may raise errors, which belong to run time.
+				return expr
 			default:
 				panic(fmt.Sprintf("unknown binop: %v", expr.Operator))
 			}
@@ -1446,6 +1477,18 @@ func compileArithmeticOpExpr(context *funcContext, reg int, expr *ast.Arithmetic
 		op = OP_MOD
 	case "^":
 		op = OP_POW
+	case "//": // kumopolicy: Lua 5.4's operators (lua54.go)
+		op = OP_IDIV
+	case "&":
+		op = OP_BAND
+	case "|":
+		op = OP_BOR
+	case "~":
+		op = OP_BXOR
+	case "<<":
+		op = OP_SHL
+	case ">>":
+		op = OP_SHR
 	}
 	context.Code.AddABC(op, a, b, c, sline(expr))
 } // }}}
@@ -1500,6 +1543,9 @@ func compileUnaryOpExpr(context *funcContext, reg int, expr ast.Expr, ec *expcon
 		}
 	case *ast.UnaryLenOpExpr:
 		opcode = OP_LEN
+		operandexpr = ex.Expr
+	case *ast.UnaryBNotOpExpr: // kumopolicy: Lua 5.4's ~x (lua54.go)
+		opcode = OP_BNOT
 		operandexpr = ex.Expr
 	}
 

@@ -95,6 +95,16 @@ const (
 
 	OP_VARARG /*     A B     R(A) R(A+1) ... R(A+B-1) = vararg            */
 
+	// kumopolicy: Lua 5.4's operators (lua54.go)
+	OP_IDIV /*      A B C   R(A) := RK(B) // RK(C)                          */
+	OP_BAND /*      A B C   R(A) := RK(B) & RK(C)                           */
+	OP_BOR  /*      A B C   R(A) := RK(B) | RK(C)                           */
+	OP_BXOR /*      A B C   R(A) := RK(B) ~ RK(C)                           */
+	OP_SHL  /*      A B C   R(A) := RK(B) << RK(C)                          */
+	OP_SHR  /*      A B C   R(A) := RK(B) >> RK(C)                          */
+	OP_BNOT /*      A B     R(A) := ~R(B)                                   */
+	OP_TBC  /*      A Bx    mark R(A) to be closed; Kst(Bx) is its name     */
+
 	OP_NOP /* NOP */
 )
 const opCodeMax = OP_NOP
@@ -167,6 +177,14 @@ var opProps = []opProp{
 	opProp{"CLOSE", false, false, opArgModeN, opArgModeN, opTypeABC},
 	opProp{"CLOSURE", false, true, opArgModeU, opArgModeN, opTypeABx},
 	opProp{"VARARG", false, true, opArgModeU, opArgModeN, opTypeABC},
+	opProp{"IDIV", false, true, opArgModeK, opArgModeK, opTypeABC},
+	opProp{"BAND", false, true, opArgModeK, opArgModeK, opTypeABC},
+	opProp{"BOR", false, true, opArgModeK, opArgModeK, opTypeABC},
+	opProp{"BXOR", false, true, opArgModeK, opArgModeK, opTypeABC},
+	opProp{"SHL", false, true, opArgModeK, opArgModeK, opTypeABC},
+	opProp{"SHR", false, true, opArgModeK, opArgModeK, opTypeABC},
+	opProp{"BNOT", false, true, opArgModeR, opArgModeN, opTypeABC},
+	opProp{"TBC", false, false, opArgModeK, opArgModeN, opTypeABx},
 	opProp{"NOP", false, false, opArgModeR, opArgModeN, opTypeASbx},
 }
 

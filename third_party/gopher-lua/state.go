@@ -2070,6 +2070,7 @@ func (ls *LState) PCall(nargs, nret int, errfunc *LFunction) (err error) {
 						ls.stack.SetSp(sp)
 						ls.currentFrame = ls.stack.Last()
 						ls.reg.SetTop(base)
+						ls.closeTBCAfterError(base, &err) // kumopolicy: <close> (lua54.go)
 					}
 				}()
 				ls.Call(1, 1)
@@ -2081,6 +2082,7 @@ func (ls *LState) PCall(nargs, nret int, errfunc *LFunction) (err error) {
 			ls.stack.SetSp(sp)
 			ls.currentFrame = ls.stack.Last()
 			ls.reg.SetTop(base)
+			ls.closeTBCAfterError(base, &err) // kumopolicy: <close> (lua54.go)
 		}
 		ls.stack.SetSp(sp)
 		if sp == 0 {

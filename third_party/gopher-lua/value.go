@@ -195,6 +195,9 @@ type LState struct {
 	mainLoop     func(*LState, *callFrame)
 	ctx          context.Context
 	ctxCancelFn  context.CancelFunc
+	// kumopolicy: the live to-be-closed variables (Lua 5.4's <close>),
+	// innermost last (lua54.go).
+	tbcList []tbcVar
 }
 
 func (ls *LState) String() string   { return fmt.Sprintf("thread: %p", ls) }

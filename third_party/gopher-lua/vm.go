@@ -1536,7 +1536,10 @@ func init() {
 			lbase := cf.LocalBase
 			A := int(inst>>18) & 0xff //GETA
 			RA := lbase + A
-			B := int(inst & 0x1ff) //GETB
+			B := int(inst & 0x1ff)  //GETB
+			if len(L.tbcList) > 0 { // kumopolicy: <close> variables (lua54.go)
+				L.closeTBC(lbase)
+			}
 			// this section is inlined by go-inline
 			// source function is 'func (ls *LState) closeUpvalues(idx int) ' in '_state.go'
 			{
@@ -2098,6 +2101,9 @@ func init() {
 					}
 				}
 			}
+			if len(L.tbcList) > 0 { // kumopolicy: <close> variables (lua54.go)
+				L.closeTBC(RA)
+			}
 			return 0
 		},
 		func(L *LState, inst uint32, baseframe *callFrame) int { //OP_CLOSURE
@@ -2200,6 +2206,15 @@ func init() {
 			}
 			return 0
 		},
+		// kumopolicy: Lua 5.4's operators (lua54.go)
+		opArith, // OP_IDIV
+		opArith, // OP_BAND
+		opArith, // OP_BOR
+		opArith, // OP_BXOR
+		opArith, // OP_SHL
+		opArith, // OP_SHR
+		opBNot,  // OP_BNOT
+		opTBC,   // OP_TBC
 		func(L *LState, inst uint32, baseframe *callFrame) int { //OP_NOP
 			return 0
 		},
@@ -2293,6 +2308,8 @@ func numberArith(L *LState, opcode int, lhs, rhs LNumber) LNumber {
 		flhs := float64(lhs)
 		frhs := float64(rhs)
 		return LNumber(math.Pow(flhs, frhs))
+	case OP_IDIV, OP_BAND, OP_BOR, OP_BXOR, OP_SHL, OP_SHR: // kumopolicy: Lua 5.4's operators (lua54.go)
+		return lua54NumberArith(L, opcode, lhs, rhs)
 	}
 	panic("should not reach here")
 	return LNumber(0)
@@ -2313,6 +2330,8 @@ func objectArith(L *LState, opcode int, lhs, rhs LValue) LValue {
 		event = "__mod"
 	case OP_POW:
 		event = "__pow"
+	default: // kumopolicy: Lua 5.4's operators (lua54.go)
+		event = lua54Event(opcode)
 	}
 	op := L.metaOp2(lhs, rhs, event)
 	if _, ok := op.(*LFunction); ok {
@@ -2321,6 +2340,9 @@ func objectArith(L *LState, opcode int, lhs, rhs LValue) LValue {
 		L.reg.Push(rhs)
 		L.Call(2, 1)
 		return L.reg.Pop()
+	}
+	if isLua54BitwiseOp(opcode) {
+		return lua54BitwiseObject(L, opcode, lhs, rhs)
 	}
 	if str, ok := lhs.(LString); ok {
 		if lnum, err := parseNumber(string(str)); err == nil {

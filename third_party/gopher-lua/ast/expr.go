@@ -130,6 +130,12 @@ type UnaryLenOpExpr struct {
 	Expr Expr
 }
 
+// UnaryBNotOpExpr is Lua 5.4's bitwise not, ~x (kumopolicy).
+type UnaryBNotOpExpr struct {
+	ExprBase
+	Expr Expr
+}
+
 type FunctionExpr struct {
 	ExprBase
 

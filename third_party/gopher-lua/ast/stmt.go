@@ -22,7 +22,11 @@ type LocalAssignStmt struct {
 	StmtBase
 
 	Names []string
-	Exprs []Expr
+	// Attribs (kumopolicy) holds Lua 5.4's attribute of each name, "" when
+	// it has none ("const", "close", or what the source says); nil when
+	// no name has one.
+	Attribs []string
+	Exprs   []Expr
 }
 
 type FuncCallStmt struct {

@@ -160,8 +160,28 @@ func (sc *Scanner) scanNumber(ch int, buf *bytes.Buffer) error {
 				writeChar(buf, sc.Next())
 				hasvalue = true
 			}
+			// kumopolicy: Lua 5.4's hexadecimal floats, 0xA.8p1.
+			if sc.Peek() == '.' {
+				writeChar(buf, sc.Next())
+				for isDigit(sc.Peek()) {
+					writeChar(buf, sc.Next())
+					hasvalue = true
+				}
+			}
 			if !hasvalue {
 				return sc.Error(buf.String(), "illegal hexadecimal number")
+			}
+			if ch = sc.Peek(); ch == 'p' || ch == 'P' {
+				writeChar(buf, sc.Next())
+				if ch = sc.Peek(); ch == '-' || ch == '+' {
+					writeChar(buf, sc.Next())
+				}
+				if !isDecimal(sc.Peek()) {
+					return sc.Error(buf.String(), "malformed number")
+				}
+				for isDecimal(sc.Peek()) {
+					writeChar(buf, sc.Next())
+				}
 			}
 			return nil
 		} else if sc.Peek() != '.' && isDecimal(sc.Peek()) {
@@ -369,12 +389,19 @@ redo:
 				tok.Str = "~="
 				sc.Next()
 			} else {
-				err = sc.Error("~", "Invalid '~' token")
+				// kumopolicy: Lua 5.4's binary xor and unary bitwise not.
+				tok.Type = ch
+				tok.Str = string(rune(ch))
 			}
 		case '<':
 			if sc.Peek() == '=' {
 				tok.Type = TLte
 				tok.Str = "<="
+				sc.Next()
+			} else if sc.Peek() == '<' {
+				// kumopolicy: Lua 5.4's shift left.
+				tok.Type = TShl
+				tok.Str = "<<"
 				sc.Next()
 			} else {
 				tok.Type = ch
@@ -384,6 +411,11 @@ redo:
 			if sc.Peek() == '=' {
 				tok.Type = TGte
 				tok.Str = ">="
+				sc.Next()
+			} else if sc.Peek() == '>' {
+				// kumopolicy: Lua 5.4's shift right.
+				tok.Type = TShr
+				tok.Str = ">>"
 				sc.Next()
 			} else {
 				tok.Type = ch
@@ -418,7 +450,17 @@ redo:
 				tok.Type = ch
 				tok.Str = string(rune(ch))
 			}
-		case '+', '*', '/', '%', '^', '#', '(', ')', '{', '}', ']', ';', ',':
+		case '/':
+			if sc.Peek() == '/' {
+				// kumopolicy: Lua 5.4's floor division.
+				tok.Type = TIDiv
+				tok.Str = "//"
+				sc.Next()
+			} else {
+				tok.Type = ch
+				tok.Str = string(rune(ch))
+			}
+		case '+', '*', '%', '^', '#', '(', ')', '{', '}', ']', ';', ',', '&', '|':
 			tok.Type = ch
 			tok.Str = string(rune(ch))
 		default:

@@ -16,6 +16,8 @@ import (
 %type<exprlist> varlist
 %type<expr> var
 %type<namelist> namelist
+%type<attnames> attnamelist
+%type<token> attrib
 %type<exprlist> exprlist
 %type<expr> expr
 %type<expr> string
@@ -48,6 +50,7 @@ import (
   fieldsep  string
 
   namelist []string
+  attnames *ast.LocalAssignStmt
   parlist  *ast.ParList
 }
 
@@ -56,15 +59,21 @@ import (
 
 /* Literals */
 %token<token> TEqeq TNeq TLte TGte T2Comma T3Comma T2Colon TIdent TNumber TString '{' '('
+/* kumopolicy: Lua 5.4's operators */
+%token<token> TIDiv TShl TShr
 
-/* Operators */
+/* Operators (kumopolicy: with Lua 5.4's bitwise levels) */
 %left TOr
 %left TAnd
 %left '>' '<' TGte TLte TEqeq TNeq
+%left '|'
+%left '~'
+%left '&'
+%left TShl TShr
 %right T2Comma
 %left '+' '-'
-%left '*' '/' '%'
-%right UNARY /* not # -(unary) */
+%left '*' '/' TIDiv '%'
+%right UNARY /* not # -(unary) ~(unary) */
 %right '^'
 
 %%
@@ -180,12 +189,14 @@ stat:
             $$.SetLine($1.Pos.Line)
             $$.SetLastLine($4.LastLine())
         } | 
-        TLocal namelist '=' exprlist {
-            $$ = &ast.LocalAssignStmt{Names: $2, Exprs:$4}
+        TLocal attnamelist '=' exprlist {
+            $2.Exprs = $4
+            $$ = $2
             $$.SetLine($1.Pos.Line)
         } |
-        TLocal namelist {
-            $$ = &ast.LocalAssignStmt{Names: $2, Exprs:[]ast.Expr{}}
+        TLocal attnamelist {
+            $2.Exprs = []ast.Expr{}
+            $$ = $2
             $$.SetLine($1.Pos.Line)
         } |
         T2Colon TIdent T2Colon {
@@ -271,6 +282,25 @@ namelist:
         } | 
         namelist ','  TIdent {
             $$ = append($1, $3.Str)
+        }
+
+/* kumopolicy: Lua 5.4's local attributes, local x <const>, y <close> */
+attnamelist:
+        TIdent attrib {
+            $$ = &ast.LocalAssignStmt{Names: []string{$1.Str}, Attribs: []string{$2.Str}}
+        } |
+        attnamelist ',' TIdent attrib {
+            $1.Names = append($1.Names, $3.Str)
+            $1.Attribs = append($1.Attribs, $4.Str)
+            $$ = $1
+        }
+
+attrib:
+        {
+            $$ = ast.Token{}
+        } |
+        '<' TIdent '>' {
+            $$ = $2
         }
 
 exprlist:
@@ -370,6 +400,30 @@ expr:
             $$ = &ast.ArithmeticOpExpr{Lhs: $1, Operator: "%", Rhs: $3}
             $$.SetLine($1.Line())
         } |
+        expr TIDiv expr {
+            $$ = &ast.ArithmeticOpExpr{Lhs: $1, Operator: "//", Rhs: $3}
+            $$.SetLine($1.Line())
+        } |
+        expr '&' expr {
+            $$ = &ast.ArithmeticOpExpr{Lhs: $1, Operator: "&", Rhs: $3}
+            $$.SetLine($1.Line())
+        } |
+        expr '|' expr {
+            $$ = &ast.ArithmeticOpExpr{Lhs: $1, Operator: "|", Rhs: $3}
+            $$.SetLine($1.Line())
+        } |
+        expr '~' expr {
+            $$ = &ast.ArithmeticOpExpr{Lhs: $1, Operator: "~", Rhs: $3}
+            $$.SetLine($1.Line())
+        } |
+        expr TShl expr {
+            $$ = &ast.ArithmeticOpExpr{Lhs: $1, Operator: "<<", Rhs: $3}
+            $$.SetLine($1.Line())
+        } |
+        expr TShr expr {
+            $$ = &ast.ArithmeticOpExpr{Lhs: $1, Operator: ">>", Rhs: $3}
+            $$.SetLine($1.Line())
+        } |
         expr '^' expr {
             $$ = &ast.ArithmeticOpExpr{Lhs: $1, Operator: "^", Rhs: $3}
             $$.SetLine($1.Line())
@@ -384,6 +438,10 @@ expr:
         } |
         '#' expr %prec UNARY {
             $$ = &ast.UnaryLenOpExpr{Expr: $2}
+            $$.SetLine($2.Line())
+        } |
+        '~' expr %prec UNARY {
+            $$ = &ast.UnaryBNotOpExpr{Expr: $2}
             $$.SetLine($2.Line())
         }
 
