@@ -11,6 +11,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/adminapi"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/loghook"
 	"github.com/kumopolicy/kumopolicy/modules/tsa/httpapi"
 )
 
@@ -19,8 +20,10 @@ var ServeEvents = []string{"pre_init", "init"}
 
 // ServeOptions configure Serve.
 type ServeOptions struct {
-	// LogRecords receives POST /api/log-record/v1. Nil: the route answers
-	// 503 "no log hook is configured".
+	// LogRecords receives POST /api/log-record/v1. Nil: the host's
+	// log-hook pipeline (Services().LogHooks) through LogRecordSink; the
+	// route answers 503 "no log hook is configured" only when there is no
+	// pipeline.
 	LogRecords adminapi.LogRecordSink
 	// OnListen, when set, is called with each admin listener's protocol
 	// ("http" or "https") and bound address once it serves.
@@ -59,6 +62,11 @@ func (h *Host) Serve(ctx context.Context, opts ServeOptions) error {
 		for _, l := range listeners {
 			errs = append(errs, l.Shutdown(sctx))
 		}
+		// No record can arrive any more: stop the queues (their sessions
+		// end) before the states go.
+		if pipe := h.services.LogHooks; pipe != nil {
+			errs = append(errs, pipe.Close())
+		}
 		errs = append(errs, h.Close())
 		return errors.Join(errs...)
 	}
@@ -73,11 +81,20 @@ func (h *Host) Serve(ctx context.Context, opts ServeOptions) error {
 	if err != nil {
 		return errors.Join(err, stop())
 	}
+	sink := opts.LogRecords
+	var stats func() loghook.Stats
+	if pipe := h.services.LogHooks; pipe != nil {
+		if sink == nil {
+			sink = LogRecordSink(pipe)
+		}
+		stats = pipe.Stats
+	}
 	api, err := adminapi.New(adminapi.Config{
-		Registry:   h.services.Admin,
-		BumpEpoch:  func() { h.BumpEpoch() },
-		Epoch:      h.Epoch,
-		LogRecords: opts.LogRecords,
+		Registry:     h.services.Admin,
+		BumpEpoch:    func() { h.BumpEpoch() },
+		Epoch:        h.Epoch,
+		LogRecords:   sink,
+		LogHookStats: stats,
 		Resolve:    h.resolveForAPI,
 		Live: func() error {
 			if down.Load() {
@@ -119,6 +136,21 @@ func (h *Host) Serve(ctx context.Context, opts ServeOptions) error {
 	<-ctx.Done()
 	log.Info("shutting down")
 	return stop()
+}
+
+// LogRecordSink adapts a log-hook pipeline to the admin API's POST
+// /api/log-record/v1: records that do not decode are answered 422
+// (adminapi.ErrBadRecord); a closed pipeline or an ended request is 503.
+func LogRecordSink(p *loghook.Pipeline) adminapi.LogRecordSink { return pipelineSink{p} }
+
+type pipelineSink struct{ p *loghook.Pipeline }
+
+func (s pipelineSink) SubmitLogRecords(ctx context.Context, body []byte) error {
+	err := s.p.SubmitJSON(ctx, body)
+	if err == nil || errors.Is(err, loghook.ErrClosed) || ctx.Err() != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %w", adminapi.ErrBadRecord, err)
 }
 
 // resolveForAPI answers the admin API's resolve-egress-path: an empty

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/admin"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/loghook"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 	"github.com/kumopolicy/kumopolicy/modules/tsa/httpapi"
 )
@@ -79,6 +80,9 @@ type Config struct {
 	// Live reports liveness: nil for live, else the reason for a 503
 	// (for example "shutting down"). Nil: always live.
 	Live func() error
+	// LogHookStats reports the log-hook pipeline's counters for /metrics
+	// (see loghook_metrics.go for the metric names). Nil: not reported.
+	LogHookStats func() loghook.Stats
 }
 
 // API builds the admin route table for each listener.
@@ -115,6 +119,9 @@ func New(cfg Config) (*API, error) {
 			return float64(len(es))
 		}),
 	)
+	if cfg.LogHookStats != nil {
+		a.registry.MustRegister(logHookCollector{cfg.LogHookStats})
+	}
 	if cfg.Epoch != nil {
 		a.registry.MustRegister(gauge("kumopolicy_config_epoch", "the config epoch", func() float64 { return float64(cfg.Epoch()) }))
 	}
