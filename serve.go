@@ -95,7 +95,7 @@ func (h *Host) Serve(ctx context.Context, opts ServeOptions) error {
 		Epoch:        h.Epoch,
 		LogRecords:   sink,
 		LogHookStats: stats,
-		Resolve:    h.resolveForAPI,
+		Resolve:      h.resolveForAPI,
 		Live: func() error {
 			if down.Load() {
 				return errors.New("shutting down")
