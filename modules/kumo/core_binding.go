@@ -212,6 +212,12 @@ func kumoReject(L *lua.LState) int {
 	if code < 100 || code > 599 {
 		L.ArgError(1, fmt.Sprintf("SMTP status code must be between 100 and 599, got %d", code))
 	}
+	raiseReject(L, code, msg, 1)
+	return 0
+}
+
+// raiseReject raises the error kumo.reject(code, msg) raises, at level.
+func raiseReject(L *lua.LState, code int, msg string, level int) {
 	ud := L.NewUserData()
 	ud.Value = &RejectError{Code: code, Message: msg}
 	mt := L.NewTable()
@@ -222,8 +228,7 @@ func kumoReject(L *lua.LState) int {
 	}))
 	mt.RawSetString("__name", lua.LString("kumo.RejectError"))
 	L.SetMetatable(ud, mt)
-	L.Error(ud, 1)
-	return 0
+	L.Error(ud, level)
 }
 
 // contextOf is a shorthand for the dispatch context of L.

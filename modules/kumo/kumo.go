@@ -38,6 +38,7 @@ func (svc *Services) openers() []opener {
 		svc.openAdmin,
 		openUUID,
 		svc.openMessage,
+		svc.openAutomation,
 		installNotYetSupported, // last: fills only what nothing else provided
 	}
 }

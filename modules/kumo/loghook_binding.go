@@ -24,24 +24,30 @@ import (
 
 // openLogHook installs kumo.configure_log_hook over the recording-only one.
 func (svc *Services) openLogHook(s *luart.State, mod *lua.LTable) {
-	rec, pipe := svc.Recorder, svc.LogHooks
 	mod.RawSetString("configure_log_hook", s.L.NewFunction(func(L *lua.LState) int {
 		v, err := luart.ToGo(L.Get(1))
 		if err != nil {
 			raise(L, fmt.Errorf("kumo.configure_log_hook: %w", err))
 		}
-		cfg, err := kumod.DecodeLogHook(v)
-		if err != nil {
-			raise(L, err)
-		}
-		record(L, rec, "configure_log_hook", cfg)
-		if pipe != nil && !luart.StateOf(L).Runtime().Validating() {
-			if err := pipe.AddHook(cfg); err != nil {
-				raise(L, fmt.Errorf("kumo.configure_log_hook: %w", err))
-			}
-		}
+		svc.configureLogHook(L, v)
 		return 0
 	}))
+}
+
+// configureLogHook is kumo.configure_log_hook(v) on plain data: decoded
+// strictly, recorded, and registered with the pipeline outside validate
+// mode. Errors are raised in L.
+func (svc *Services) configureLogHook(L *lua.LState, v any) {
+	cfg, err := kumod.DecodeLogHook(v)
+	if err != nil {
+		raise(L, err)
+	}
+	record(L, svc.Recorder, "configure_log_hook", cfg)
+	if svc.LogHooks != nil && !luart.StateOf(L).Runtime().Validating() {
+		if err := svc.LogHooks.AddHook(cfg); err != nil {
+			raise(L, fmt.Errorf("kumo.configure_log_hook: %w", err))
+		}
+	}
 }
 
 // LogHookPolicy returns the loghook.Policy that answers with rt's events,

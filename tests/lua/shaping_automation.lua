@@ -1,45 +1,34 @@
--- The TSA half of policy-extras.shaping: what setup_with_automation and
--- setup_publish configure, the record filter, the data watcher, and the
--- clear "not supported yet" errors where a daemon would be contacted.
+-- The TSA half of policy-extras.shaping as a policy sees it: what
+-- setup_with_automation registers (the publish constructor, the queue
+-- configuration, the record filter, validate_config), the option checks,
+-- and that the background work is native (no task names are registered).
+-- setup_publish starts goroutines that contact the daemons; the Go tests
+-- of modules/kumo cover it against an in-process daemon.
 --
--- kumo.on, kumo.spawn_task, kumo.configure_log_hook and kumo.sleep are
--- wrapped before the helper is set up, so the test sees what it registers
--- and starts, and can run the background tasks' handlers itself.
+-- kumo.on is wrapped before the helper is set up, so the test sees the
+-- handlers it registers.
 local kumo = require 'kumo'
 local utils = require 'policy-extras.policy_utils'
 
-local handlers, spawned, log_hooks = {}, {}, {}
-local real = { on = kumo.on, spawn_task = kumo.spawn_task, configure_log_hook = kumo.configure_log_hook }
+local handlers = {}
+local real_on = kumo.on
 kumo.on = function(name, fn)
   handlers[name] = fn
-  return real.on(name, fn)
-end
-kumo.spawn_task = function(params)
-  table.insert(spawned, params)
-end
-kumo.configure_log_hook = function(params)
-  table.insert(log_hooks, params)
-  return real.configure_log_hook(params)
+  return real_on(name, fn)
 end
 
 local file = os.tmpname() .. '.toml'
-local function write_data(limit)
-  local f = assert(io.open(file, 'w'))
-  f:write(string.format(
-    [==[
+local f = assert(io.open(file, 'w'))
+f:write [==[
 [default]
-connection_limit = %d
+connection_limit = 10
 
 [[default.automation]]
 regex = "slow down"
 action = "Suspend"
 duration = "1h"
-]==],
-    limit
-  ))
-  f:close()
-end
-write_data(10)
+]==]
+f:close()
 
 local shaping = require 'policy-extras.shaping'
 local options = {
@@ -52,12 +41,13 @@ local options = {
   tsa_queue_config = { max_retry_interval = '5m', max_message_rate = '2/s' },
   -- Nothing is fetched from the daemons here.
   load_validation_options = { skip_remote = true },
-  cache_ttl = '10ms',
+  config_monitor_interval = '1s',
+  subscriber_retry_delay = '2s',
 }
 local shaper = shaping:setup_with_automation(options)
 local hook = 'http://127.0.0.1:8008.tsa.kumomta'
 
-kumo.on = real.on
+kumo.on = real_on
 
 -- A log record as kumod hands it to should_enqueue_log_record.
 local function record(kind, content)
@@ -101,7 +91,7 @@ end
 kumo.on('main', function()
   -- The caller's options are read, not rewritten.
   utils.assert_eq(options.pre_filter, nil)
-  utils.assert_eq(options.skip_log_record_types, nil)
+  utils.assert_eq(options.config_monitor_interval, '1s')
 
   -- The daemons' files follow the configured ones.
   utils.assert_eq(shaper.shaping_files(), {
@@ -109,37 +99,20 @@ kumo.on('main', function()
     'http://127.0.0.1:8008/get_config_v1/shaping.toml',
     'http://127.0.0.1:8009/get_config_v1/shaping.toml',
   })
+  local p = shaper.get_egress_path_config('dest.example', 'unspecified', 'mx.dest.example', true)
+  utils.assert_eq(p.connection_limit, 10)
+  utils.assert_eq(p.refresh_strategy, 'Epoch')
 
-  -- setup_publish: one log hook per publish URL, skipped types disabled;
-  -- a subscriber task per daemon and one data watcher.
-  shaper.setup_publish()
-  kumo.spawn_task = real.spawn_task
-  kumo.configure_log_hook = real.configure_log_hook
-  utils.assert_eq(#log_hooks, 1)
-  utils.assert_eq(log_hooks[1].name, hook)
-  utils.assert_eq(log_hooks[1].back_pressure, 500)
-  local disabled = {}
-  for kind in pairs(log_hooks[1].per_record) do
-    table.insert(disabled, kind)
-  end
-  table.sort(disabled)
-  utils.assert_eq(disabled, {
-    'AdminRebind', 'Bounce', 'DeferredInjectionRebind', 'Delayed', 'Reception', 'Rejection', 'XferIn', 'XferOut',
-  })
-  utils.assert_eq(log_hooks[1].per_record.Delayed, { enable = false })
-  utils.assert_eq(spawned, {
-    { event_name = 'kumo.tsa.suspension.subscriber', args = { 'http://127.0.0.1:8008' } },
-    { event_name = 'kumo.tsa.suspension.subscriber', args = { 'http://127.0.0.1:8009' } },
-    { event_name = 'kumo.tsa.config.monitor', args = {} },
-  })
+  -- The background work is native: KumoMTA's task names stay free.
+  utils.assert_eq(handlers['kumo.tsa.suspension.subscriber'], nil)
+  utils.assert_eq(handlers['kumo.tsa.config.monitor'], nil)
+  assert(handlers.validate_config, 'validate_config is registered')
 
-  -- Contacting a daemon is not supported yet, and says what is missing.
-  local err = raises(handlers['kumo.tsa.suspension.subscriber'], { 'http://127.0.0.1:8009' })
-  assert(err:find('TSA daemon at http://127.0.0.1:8009', 1, true), err)
-  assert(err:find('not supported by kumopolicy yet (it needs kumo.http.connect_websocket)', 1, true), err)
-  err = raises(handlers['make.' .. hook], 'dest.example', nil, nil)
-  assert(err:find('publishing log records to the TSA daemon at http://127.0.0.1:8008', 1, true), err)
-  assert(err:find('not supported by kumopolicy yet (it needs kumo.http.build_client)', 1, true), err)
+  -- The publish constructor returns a connection with send and close.
+  local conn = handlers['make.' .. hook]('dest.example', nil, nil)
+  utils.assert_eq(type(conn.send), 'function')
+  utils.assert_eq(type(conn.close), 'function')
+  conn:close()
 
   -- The publish queue: KumoMTA's retry defaults, then tsa_queue_config,
   -- delivering through the hook's constructor. Other queues are not ours.
@@ -175,47 +148,16 @@ kumo.on('main', function()
   publishing.queue = hook
   utils.assert_eq(route(message(publishing), hook), false)
 
-  -- The data watcher bumps the epoch on its first look, again only when
-  -- the merged data changed, and keeps going after a failed load.
-  local bumps, looks = 0, 0
-  local real_bump, real_sleep = kumo.bump_config_epoch, kumo.sleep
-  kumo.bump_config_epoch = function()
-    bumps = bumps + 1
-    real_bump()
-  end
-  local function broken_data()
-    local f = assert(io.open(file, 'w'))
-    f:write '[default\n'
-    f:close()
-  end
-  local steps = {
-    function() end, -- nothing changes
-    function() write_data(20) end,
-    function() write_data(30) end,
-    function()
-      local p = shaper.get_egress_path_config('dest.example', 'unspecified', 'mx.dest.example', true)
-      utils.assert_eq(p.connection_limit, 30)
-      broken_data()
-    end,
-    function() end,
-  }
-  local seen = {}
-  kumo.sleep = function(seconds)
-    utils.assert_eq(seconds, 30)
-    looks = looks + 1
-    table.insert(seen, bumps)
-    if looks > #steps then
-      error('stop watching')
-    end
-    steps[looks]()
-    real_sleep(0.05) -- past cache_ttl
-  end
-  err = raises(handlers['kumo.tsa.config.monitor'], {})
-  kumo.bump_config_epoch, kumo.sleep = real_bump, real_sleep
-  assert(err:find('stop watching', 1, true), err)
-  -- Bumps after each look: first look, unchanged, 20, 30, unparseable
-  -- (no bump), and the watcher goes on (the failure is cached: no bump).
-  utils.assert_eq(seen, { 1, 1, 2, 3, 3, 3 })
+  -- Options are checked strictly, kumopolicy's two included.
+  shaping.CONFIGURED = nil
+  local err = raises(shaping.setup_with_automation, shaping, { publish = { 'tsa:8008' } })
+  assert(err:find('publish[1]', 1, true) and err:find('an http:// or https:// URL', 1, true), err)
+  err = raises(shaping.setup_with_automation, shaping, { publish_everything = true })
+  assert(err:find('publish_everything', 1, true), err)
+  err = raises(shaping.setup_with_automation, shaping, { config_monitor_interval = 'soon' })
+  assert(err:find('config_monitor_interval', 1, true), err)
+  err = raises(shaping.setup_with_automation, shaping, { subscriber_retry_delay = 0 })
+  assert(err:find('subscriber_retry_delay', 1, true), err)
 
   os.remove(file)
 end)
