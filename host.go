@@ -70,6 +70,7 @@ func New(cfg Config) (*Host, error) {
 		SystemRoots:       systemRoots,
 		Embedded:          EmbeddedFS(),
 		Validating:        cfg.Validating,
+		NoBackgroundWork:  cfg.NoBackgroundWork,
 		Logger:            logger,
 		MaxStates:         cfg.MaxStates,
 		Timeout:           cfg.Timeout,

@@ -36,6 +36,11 @@ type Config struct {
 	SearchRoots []string
 	// Validating runs in `validate` mode (see luart.Options.Validating).
 	Validating bool
+	// NoBackgroundWork starts no spawned tasks and no native background
+	// work (TSA subscribers, config monitors) even when init asks for
+	// them: for hosts that fire init only to answer a question, as
+	// `kumopolicy resolve` does (see luart.Options.NoBackgroundWork).
+	NoBackgroundWork bool
 	// Logger receives kumo.log_* output; nil means slog.Default(). Unless
 	// its handler is already a *diaglog.Handler, it is wrapped in one so
 	// that kumo.set_diagnostic_log_filter works; LogFilter is its first

@@ -55,6 +55,12 @@ type Options struct {
 	// _VALIDATING_CONFIG is true in every state and spawn_task does nothing.
 	Validating bool
 
+	// NoBackgroundWork makes spawn_task (and Go, the native equivalent)
+	// start nothing, as in validate mode, for hosts that fire init once to
+	// answer one question (`kumopolicy resolve`) and must not open the
+	// connections a policy's tasks would.
+	NoBackgroundWork bool
+
 	// Logger receives kumo.log_* output and runtime diagnostics.
 	// Default: slog.Default().
 	Logger *slog.Logger

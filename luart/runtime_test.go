@@ -842,3 +842,57 @@ kumo.on('work', function() kumo.sleep(0.01) return 1 end)
 		t.Fatalf("states left after Close: %+v", st)
 	}
 }
+
+func TestNoBackgroundWorkStartsNothing(t *testing.T) {
+	rt, _ := newRT(t, `
+local kumo = require 'kumo'
+kumo.on('init', function() kumo.spawn_task('worker') return _VALIDATING_CONFIG end)
+kumo.on('worker', function() end)
+`, luart.Options{NoBackgroundWork: true})
+	var taskStates atomic.Int64
+	rt.AddStateHook(func(s *luart.State) error {
+		if s.IsTask() {
+			taskStates.Add(1)
+		}
+		return nil
+	})
+	out, _ := fire(t, rt, "init")
+	if out[0] == true {
+		t.Fatalf("_VALIDATING_CONFIG = %v: NoBackgroundWork is not validate mode", out[0])
+	}
+	var ran atomic.Bool
+	if rt.Go(func(context.Context) { ran.Store(true) }) {
+		t.Error("Go started work with NoBackgroundWork")
+	}
+	if err := rt.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if taskStates.Load() != 0 || ran.Load() {
+		t.Fatalf("background work ran: %d task states, Go ran %v", taskStates.Load(), ran.Load())
+	}
+}
+
+func TestGoIsCancelledAndAwaitedByClose(t *testing.T) {
+	rt := luart.New(luart.Options{TaskShutdownGrace: 5 * time.Second})
+	started, finished := make(chan struct{}), make(chan struct{})
+	if !rt.Go(func(ctx context.Context) {
+		close(started)
+		<-ctx.Done()
+		time.Sleep(20 * time.Millisecond) // Close must wait for this
+		close(finished)
+	}) {
+		t.Fatal("Go started nothing")
+	}
+	<-started
+	if err := rt.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	select {
+	case <-finished:
+	default:
+		t.Fatal("Close returned before the work ended")
+	}
+	if rt.Go(func(context.Context) {}) {
+		t.Error("Go started work on a closed runtime")
+	}
+}

@@ -19,7 +19,7 @@ func (rt *Runtime) SpawnTask(event string, args []any) error {
 	if rt.closed.Load() {
 		return ErrClosed
 	}
-	if rt.opts.Validating {
+	if !rt.RunsBackgroundWork() {
 		return nil
 	}
 	rt.tasks.Add(1)
@@ -90,4 +90,27 @@ func sleepCtx(ctx, rtCtx context.Context, seconds float64) error {
 	case <-rtCtx.Done():
 		return rtCtx.Err()
 	}
+}
+
+// RunsBackgroundWork reports whether spawned tasks and Go's work start:
+// not in validate mode, nor with Options.NoBackgroundWork.
+func (rt *Runtime) RunsBackgroundWork() bool {
+	return !rt.opts.Validating && !rt.opts.NoBackgroundWork
+}
+
+// Go runs fn in a goroutine as native background work of the runtime
+// (what a spawned task is for Lua): fn gets the runtime's context, which
+// Close cancels, and Close waits for fn to return as it waits for tasks.
+// Nothing starts, and Go reports false, when RunsBackgroundWork is false
+// or the runtime is closed.
+func (rt *Runtime) Go(fn func(ctx context.Context)) bool {
+	if !rt.RunsBackgroundWork() || rt.closed.Load() {
+		return false
+	}
+	rt.tasks.Add(1)
+	go func() {
+		defer rt.tasks.Done()
+		fn(rt.ctx)
+	}()
+	return true
 }

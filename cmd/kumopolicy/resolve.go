@@ -64,7 +64,9 @@ Flags:`)
 		fmt.Fprintln(stderr, "kumopolicy resolve:", err)
 		return exitUsage
 	}
-	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, ShareDir: hf.shareDir, EtcDir: hf.etcDir, Logger: logger, Resolver: hf.resolvers, Timeout: hf.timeout}
+	// resolve fires init (a resolver configured there must serve the MX
+	// lookup) but starts none of the tasks init may ask for.
+	cfg := kumopolicy.Config{Policy: *policy, SearchRoots: hf.searchRoots, ShareDir: hf.shareDir, EtcDir: hf.etcDir, Logger: logger, Resolver: hf.resolvers, Timeout: hf.timeout, NoBackgroundWork: true}
 	if _, err := selectPolicy(&cfg, *policy); err != nil {
 		fmt.Fprintf(stderr, "kumopolicy resolve: %v\n", err)
 		return exitFailure

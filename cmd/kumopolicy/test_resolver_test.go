@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -54,5 +56,37 @@ end)
 	code, _, errs := runCLI("resolve", "--resolver", srv.Addr, "--site", "s", "--policy", policy, "example.test")
 	if code != exitOK || !strings.Contains(errs, "warning: the policy's init failed, resolving without it: init: ") || !strings.Contains(errs, "init broke") {
 		t.Fatalf("exit %d\n%s", code, errs)
+	}
+}
+
+// resolve fires init but starts none of the tasks init asks for: a TSA
+// subscriber or any other spawned task would outlive the question.
+func TestResolveStartsNoTasks(t *testing.T) {
+	srv := dnstest.New(t)
+	marker := filepath.Join(t.TempDir(), "task-ran")
+	policy := writePolicy(t, `
+local kumo = require 'kumo'
+kumo.on('init', function() kumo.spawn_task { event_name = 'worker', args = {} } end)
+kumo.on('worker', function()
+  local f = assert(io.open('`+marker+`', 'w'))
+  f:write('ran')
+  f:close()
+end)
+kumo.on('get_egress_path_config', function(domain, source, site)
+  -- give a started task the time to show itself
+  for _ = 1, 40 do
+    local f = io.open('`+marker+`')
+    if f then f:close() break end
+    kumo.sleep(0.05)
+  end
+  return kumo.make_egress_path {}
+end)
+`)
+	code, _, errs := runCLI("resolve", "--resolver", srv.Addr, "--site", "s", "--policy", policy, "example.test")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("resolve ran the task init spawned")
 	}
 }

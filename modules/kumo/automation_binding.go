@@ -187,13 +187,15 @@ func (a *Automation) ShouldEnqueue(ctx context.Context, hook string, rec *logrec
 	return true, a.filter.Accept(ctx, hook, rec)
 }
 
-// Start starts, bound to ctx, one subscriber per subscribe URL applying
-// to the admin registry, and the config monitor when subscribe was given.
-func (a *Automation) Start(ctx context.Context) {
+// Start starts, as the runtime's background work (luart.Runtime.Go: not
+// in validate mode nor in one-shot hosts; cancelled and awaited by
+// Close), one subscriber per subscribe URL applying to the admin
+// registry, and the config monitor when subscribe was given.
+func (a *Automation) Start() {
 	log := a.rt.Logger()
 	for _, u := range a.opts.Subscribe {
 		sub := &tsaclient.Subscriber{URL: u, Applier: tsaclient.AdminApplier{Registry: a.svc.Admin}, RetryDelay: a.retryDelay, Logger: log}
-		go sub.Run(ctx)
+		a.rt.Go(func(ctx context.Context) { sub.Run(ctx) })
 	}
 	if a.opts.SubscribeSet {
 		m := &tsaclient.ConfigMonitor{
@@ -208,7 +210,7 @@ func (a *Automation) Start(ctx context.Context) {
 			Interval: a.monitorInterval,
 			Logger:   log,
 		}
-		go m.Run(ctx)
+		a.rt.Go(func(ctx context.Context) { m.Run(ctx) })
 	}
 }
 
@@ -426,9 +428,6 @@ func automationSetupPublish(L *lua.LState) int {
 		}
 		a.svc.configureLogHook(L, params)
 	}
-	rt := luart.StateOf(L).Runtime()
-	if !rt.Validating() {
-		a.Start(rt.Context())
-	}
+	a.Start()
 	return 0
 }
