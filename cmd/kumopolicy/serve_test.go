@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kumopolicy/kumopolicy/internal/dnstest"
 )
 
 func TestServeBinaryEndToEnd(t *testing.T) {
@@ -68,5 +70,25 @@ kumo.on('init', function() end)`), 0o644)
 	}
 	if code := p.stop(t); code != 0 {
 		t.Fatalf("exit %d", code)
+	}
+}
+
+// The embedded default policy answers the admin API, on loopback: a new
+// user's `kumopolicy serve` has something to ask.
+func TestServeEmbeddedDefaultPolicy(t *testing.T) {
+	dir := t.TempDir()
+	srv := dnstest.New(t)
+	srv.AddMX("example.test", 10, "mx.example.test", 300)
+	p := startProc(t, dir, []string{"KUMOPOLICY_ADMIN_LISTEN=127.0.0.1:0"}, "serve",
+		"--etc-dir", filepath.Join(dir, "etc"), "--share-dir", filepath.Join(dir, "share"), "--resolver", srv.Addr)
+	if len(p.addrs) != 1 || !strings.HasPrefix(p.addrs[0], "127.0.0.1:") {
+		t.Fatalf("want one loopback listener, got %q:\n%s", p.addrs, p.log())
+	}
+	code, body := httpDo(t, "GET", "http://"+p.addrs[0]+"/api/admin/resolve-egress-path/v1?domain=example.test", "", "")
+	if code != 200 || !strings.Contains(body, `"connection_limit":{"limit":10`) {
+		t.Fatalf("resolve: %d %s", code, body)
+	}
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("SIGTERM: exit %d\n%s", code, p.log())
 	}
 }

@@ -9,6 +9,9 @@
 -- (/opt/kumomta/share/policy-extras/shaping.toml, or, when that file does
 -- not exist, kumopolicy's embedded default data standing in for it), plus
 -- /opt/kumomta/etc/policy/shaping.toml when it exists.
+--
+-- Under `kumopolicy serve` it answers the admin API on 127.0.0.1:8000 (or
+-- the address in $KUMOPOLICY_ADMIN_LISTEN), for local clients only.
 local kumo = require 'kumo'
 local shaping = require 'policy-extras.shaping'
 
@@ -23,6 +26,10 @@ end
 local shaper = shaping:setup_with_automation { extra_files = extra_files }
 
 kumo.on('init', function()
+  kumo.start_http_listener {
+    listen = os.getenv 'KUMOPOLICY_ADMIN_LISTEN' or '127.0.0.1:8000',
+    trusted_hosts = { '127.0.0.1', '::1' },
+  }
   -- Named as kumo.shaping.load names them in its messages.
   local names = kumo.shaping._display_names(shaper.shaping_files())
   kumo.log_info('kumopolicy default policy: shaping from ' .. table.concat(names, ', '))
