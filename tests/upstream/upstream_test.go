@@ -79,7 +79,7 @@ var (
 )
 
 // binary compiles cmd/kumopolicy once for the package's tests.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "kumopolicy-upstream-")
