@@ -134,6 +134,7 @@ type e2eEnv struct {
 	daemon    *proc
 	serve     *proc
 	admin     string // serve's admin listener, http://ADDR
+	hook      string // the publish hook's (and queue's) name
 }
 
 func (e *e2eEnv) startDaemon() {
@@ -173,6 +174,7 @@ func newE2E(t testing.TB, v helperVariant) *e2eEnv {
 		t.Fatal(err)
 	}
 	tsaURL := "http://" + e.fwd.Addr()
+	e.hook = tsaURL + ".tsa.kumomta"
 	e.serve = startProc(t, "serve", hostDir,
 		[]string{"E2E_TSA=" + tsaURL, "E2E_RULES=" + rules, "E2E_EXTRA_OPTIONS=" + v.extraOptions},
 		"serve", "--policy", policy, "--share-dir", v.shareDir(t), "--resolver", ns.Addr)
@@ -241,7 +243,24 @@ func runAutomationFlow(t *testing.T, v helperVariant) {
 		if n := e.daemonMetric(`tsa_records_received_total`); n != 2 {
 			t.Errorf("the daemon received %v records, want 2 (the non-matching and the Reception record must not be published)", n)
 		}
-		e.logHostPipelineMetrics()
+		// The host's side: of the four records, the Reception record was
+		// skipped by the hook's per_record, the non-matching one declined
+		// by should_enqueue_log_record's pre-filter, two were queued and
+		// delivered.
+		for _, m := range []struct {
+			name, label string
+			want        float64
+		}{
+			{"kumopolicy_log_hook_received_total", "hook", 4},
+			{"kumopolicy_log_hook_skipped_total", "hook", 1},
+			{"kumopolicy_log_hook_declined_total", "hook", 1},
+			{"kumopolicy_log_hook_enqueued_total", "hook", 2},
+			{"kumopolicy_log_queue_delivered_total", "queue", 2},
+		} {
+			if got := e.hostMetric(m.name, m.label); got != m.want {
+				t.Errorf("serve's %s{%s=%q} = %v, want %v", m.name, m.label, e.hook, got, m.want)
+			}
+		}
 	}
 
 	// 5. Restart the daemon on a new port, same db dir: the host
@@ -279,6 +298,16 @@ func runAutomationFlow(t *testing.T, v helperVariant) {
 	}
 	if published {
 		e.waitDaemonReceived(float64(len(downRecords)))
+		// Nothing admitted was lost: every record queued was delivered,
+		// after failed attempts while the daemon was down.
+		poll(t, 30*time.Second, "serve's publish queue to drain", func() (bool, string) {
+			q := e.hostMetric("kumopolicy_log_queue_queued", "queue")
+			d := e.hostMetric("kumopolicy_log_queue_delivered_total", "queue")
+			return q == 0 && d == float64(2+len(downRecords)), fmt.Sprintf("queued %v, delivered %v", q, d)
+		})
+		if n := e.hostMetric("kumopolicy_log_queue_transient_failures_total", "queue"); n < float64(len(downRecords)) {
+			t.Errorf("serve's publish queue counted %v transient failures while the daemon was down, want at least %d", n, len(downRecords))
+		}
 		if site := "mx." + e2eDomains[1]; len(e.suspensions(site)) != 0 {
 			t.Errorf("%s is suspended: the Reception record was published", site)
 		}
@@ -375,23 +404,15 @@ func (e *e2eEnv) waitDaemonReceived(n float64) {
 	})
 }
 
-// logHostPipelineMetrics reports serve's log-hook pipeline counters, if
-// its /metrics has any.
-func (e *e2eEnv) logHostPipelineMetrics() {
-	_, body := httpDo(e.t, "GET", e.admin+"/metrics", nil)
-	var lines []string
-	for _, l := range strings.Split(body, "\n") {
-		if strings.Contains(l, "log_hook") || strings.Contains(l, "loghook") {
-			if !strings.HasPrefix(l, "#") {
-				lines = append(lines, l)
-			}
-		}
+// hostMetric is the value of a series of serve's /metrics for the
+// publish hook (LABEL="<hook name>"; 0 when absent).
+func (e *e2eEnv) hostMetric(name, label string) float64 {
+	e.t.Helper()
+	code, body := httpDo(e.t, "GET", e.admin+"/metrics", nil)
+	if code != http.StatusOK {
+		e.t.Fatalf("serve /metrics: %d %s", code, body)
 	}
-	if len(lines) == 0 {
-		e.t.Logf("serve's /metrics shows no log-hook pipeline counters")
-		return
-	}
-	e.t.Logf("serve's log-hook pipeline counters:\n%s", strings.Join(lines, "\n"))
+	return metricValue(body, fmt.Sprintf("%s{%s=%q}", name, label, e.hook))
 }
 
 type readyQEntry struct {
