@@ -160,13 +160,17 @@ func TestTSADaemonBinaryRestartKeepsState(t *testing.T) {
 			t.Fatalf("publish: %d %q", code, body)
 		}
 	}
+	// The overrides, the suspension and the bounce appear as the daemon
+	// processes the records, not all at once: wait for every one.
+	wants := []string{"site=source2->example.com@smtp_client", "bounce=bounce.example", `toml=["example.com".sources.source2]`}
 	var before map[string]bool
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if before = served(t, base); len(before) >= 3 {
+		before = served(t, base)
+		if len(missing(setOf(wants), before)) == 0 {
 			break
 		}
 	}
-	for _, want := range []string{"site=source2->example.com@smtp_client", "bounce=bounce.example", `toml=["example.com".sources.source2]`} {
+	for _, want := range wants {
 		if !before[want] {
 			t.Fatalf("before the restart, %s is not served: %v", want, before)
 		}
@@ -291,4 +295,12 @@ func TestTSADaemonBinarySIGKILLKeepsShown(t *testing.T) {
 	if code := p.stop(t); code != 0 {
 		t.Errorf("exit %d after SIGTERM:\n%s", code, p.log())
 	}
+}
+
+func setOf(items []string) map[string]bool {
+	m := make(map[string]bool, len(items))
+	for _, it := range items {
+		m[it] = true
+	}
+	return m
 }
