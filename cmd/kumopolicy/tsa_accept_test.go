@@ -1,6 +1,6 @@
 package main
 
-// Issue 9's acceptance tests: KumoMTA's unmodified integration-test
+// The TSA daemon's acceptance tests: KumoMTA's unmodified integration-test
 // tsa_init.lua and its shaping.toml, run by the built binary, driven over
 // HTTP and websockets from 127.0.0.1 only.
 
@@ -492,7 +492,7 @@ func luaQuote(s string) string {
 	return string(b)
 }
 
-// TestTSAAcceptGoAway: the issue's first case. A TransientFailure
+// TestTSAAcceptGoAway: the first case. A TransientFailure
 // "450 you said 450-go-away" gives one ready-queue suspension, the two
 // overrides of spec §5.4's example, byte for byte, and a live event.
 func TestTSAAcceptGoAway(t *testing.T) {

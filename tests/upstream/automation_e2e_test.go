@@ -19,7 +19,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/internal/sharedref"
 )
 
-// Issue 10's acceptance: `kumopolicy tsa-daemon` running the corpus's
+// The automation loop end to end: `kumopolicy tsa-daemon` running the corpus's
 // unmodified integration tsa_init.lua, and `kumopolicy serve` running a
 // policy that wires itself to it with setup_with_automation, once with
 // KumoMTA's own policy-extras/shaping.lua (from the corpus) and once with

@@ -97,7 +97,7 @@ func validateExample(t *testing.T, corpus, etc string) (string, error) {
 }
 
 // The docs' complete example policy, unmodified, with data files written
-// from the docs' descriptions, validates (issue 11's acceptance).
+// from the docs' descriptions, validates.
 func TestDocsExamplePolicyValidates(t *testing.T) {
 	corpus := sharedref.Corpus(t)
 	ran(t, exampleDoc+" (validate)")
