@@ -29,8 +29,6 @@ import (
 // never seen by another. kumo.json_encode(dmap) gives the keys and values
 // as an object.
 
-const domainMapMetaKey = "kumopolicy.kumo.DomainMap"
-
 // openDomainMap installs kumo.domain_map.new.
 func openDomainMap(s *luart.State, mod *lua.LTable) {
 	L := s.L
@@ -39,91 +37,45 @@ func openDomainMap(s *luart.State, mod *lua.LTable) {
 }
 
 // DomainMapObject is the Go value of a DomainMap userdata. It belongs to
-// one Lua state; when shared is set, m is also referenced by a memoize
-// cache (or by other states) and is copied before the first change.
-type DomainMapObject struct {
-	m      *domainmap.Map[any]
-	shared bool
-}
+// one Lua state; when it is shared, its map is also referenced by a memoize
+// cache (or by other states) and is copied before the first change. Map
+// returns the map behind it: do not modify that.
+type DomainMapObject = nativeMapObject[*domainmap.Map[any]]
 
-// Map returns the map behind the object. Do not modify it.
-func (o *DomainMapObject) Map() *domainmap.Map[any] { return o.m }
-
-// writable returns the map to change, copying a shared one first.
-func (o *DomainMapObject) writable() *domainmap.Map[any] {
-	if o.shared {
-		o.m = o.m.Clone()
-		o.shared = false
-	}
-	return o.m
-}
-
-// frozenDomainMap is what kumo.memoize stores: a map nobody changes.
-type frozenDomainMap struct{ m *domainmap.Map[any] }
-
-// MemoizeValue lets kumo.memoize cache the map by reference; later changes
-// through o copy the map first, so the cached entry never changes.
-func (o *DomainMapObject) MemoizeValue() MemoizedUserData {
-	o.shared = true
-	return &frozenDomainMap{m: o.m}
-}
-
-// NewLuaUserData wraps the cached map for state L as a copy-on-write view.
-func (f *frozenDomainMap) NewLuaUserData(L *lua.LState) *lua.LUserData {
-	return newDomainMapUserData(L, &DomainMapObject{m: f.m, shared: true})
-}
-
-// LuaToGo returns the entries as an object of key -> value (luart.GoValuer).
-func (o *DomainMapObject) LuaToGo() (any, error) {
-	entries := o.m.Entries()
-	out := make(map[string]any, len(entries))
-	for _, e := range entries {
-		out[e.Key] = e.Value
-	}
-	return out, nil
+var domainMapKind = &nativeMapKind[*domainmap.Map[any]]{
+	name:    "DomainMap",
+	metaKey: "kumopolicy.kumo.DomainMap",
+	noun:    "entries",
+	length:  (*domainmap.Map[any]).Len,
+	entries: func(m *domainmap.Map[any]) []nativeMapEntry {
+		entries := m.Entries()
+		out := make([]nativeMapEntry, len(entries))
+		for i, e := range entries {
+			out[i] = nativeMapEntry{e.Key, e.Value}
+		}
+		return out
+	},
+	index: func(m *domainmap.Map[any], k lua.LValue) (any, bool, error) {
+		key, err := domainMapKey(k)
+		if err != nil {
+			return nil, false, err
+		}
+		v, ok := m.Get(key)
+		return v, ok, nil
+	},
+	set: func(m *domainmap.Map[any], k, v lua.LValue) error {
+		key, err := domainMapKey(k)
+		if err != nil {
+			return err
+		}
+		return domainMapSet(m, key, v)
+	},
+	clone: (*domainmap.Map[any]).Clone,
 }
 
 // DomainMapFromLua returns the object behind a DomainMap userdata.
 func DomainMapFromLua(v lua.LValue) (*DomainMapObject, bool) {
-	ud, ok := v.(*lua.LUserData)
-	if !ok {
-		return nil, false
-	}
-	o, ok := ud.Value.(*DomainMapObject)
-	return o, ok
-}
-
-func newDomainMapUserData(L *lua.LState, o *DomainMapObject) *lua.LUserData {
-	ud := L.NewUserData()
-	ud.Value = o
-	L.SetMetatable(ud, domainMapMetatable(L))
-	return ud
-}
-
-func domainMapMetatable(L *lua.LState) *lua.LTable {
-	if mt, ok := L.G.Registry.RawGetString(domainMapMetaKey).(*lua.LTable); ok {
-		return mt
-	}
-	mt := L.NewTable()
-	mt.RawSetString("__name", lua.LString("DomainMap"))
-	mt.RawSetString("__index", L.NewFunction(domainMapIndex))
-	mt.RawSetString("__newindex", L.NewFunction(domainMapNewIndex))
-	mt.RawSetString("__pairs", L.NewFunction(domainMapPairs))
-	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
-		o := checkDomainMap(L)
-		L.Push(lua.LString(fmt.Sprintf("DomainMap(%d entries)", o.m.Len())))
-		return 1
-	}))
-	L.G.Registry.RawSetString(domainMapMetaKey, mt)
-	return mt
-}
-
-func checkDomainMap(L *lua.LState) *DomainMapObject {
-	o, ok := DomainMapFromLua(L.Get(1))
-	if !ok {
-		L.ArgError(1, "DomainMap expected")
-	}
-	return o
+	return domainMapKind.fromLua(v)
 }
 
 // domainMapKey reads a key: a string, or a number (as Lua coerces them).
@@ -143,20 +95,11 @@ func domainMapNew(L *lua.LState) int {
 	switch src := L.Get(1).(type) {
 	case *lua.LNilType:
 	case *lua.LTable:
-		var firstErr error
-		src.ForEach(func(k, v lua.LValue) {
-			if firstErr != nil {
-				return
-			}
-			key, err := domainMapKey(k)
-			if err != nil {
-				firstErr = err
-				return
-			}
-			firstErr = domainMapSet(m, key, v)
+		err := eachUntilError(src, func(k, v lua.LValue) error {
+			return domainMapKind.set(m, k, v)
 		})
-		if firstErr != nil {
-			raise(L, firstErr)
+		if err != nil {
+			raise(L, err)
 		}
 	case *lua.LUserData:
 		o, ok := DomainMapFromLua(src)
@@ -167,7 +110,7 @@ func domainMapNew(L *lua.LState) int {
 	default:
 		L.ArgError(1, "a table or a DomainMap expected, got "+luart.Describe(src))
 	}
-	L.Push(newDomainMapUserData(L, &DomainMapObject{m: m}))
+	L.Push(domainMapKind.wrap(L, m))
 	return 1
 }
 
@@ -187,54 +130,4 @@ func domainMapSet(m *domainmap.Map[any], key string, v lua.LValue) error {
 		return fmt.Errorf("kumo.domain_map: %w", err)
 	}
 	return nil
-}
-
-// domainMapIndex is __index: dmap[name].
-func domainMapIndex(L *lua.LState) int {
-	o := checkDomainMap(L)
-	key, err := domainMapKey(L.Get(2))
-	if err != nil {
-		raise(L, err)
-	}
-	if v, ok := o.m.Get(key); ok {
-		L.Push(luart.ToLua(L, v))
-	} else {
-		L.Push(lua.LNil)
-	}
-	return 1
-}
-
-// domainMapNewIndex is __newindex: dmap[key] = value.
-func domainMapNewIndex(L *lua.LState) int {
-	o := checkDomainMap(L)
-	key, err := domainMapKey(L.Get(2))
-	if err != nil {
-		raise(L, err)
-	}
-	if err := domainMapSet(o.writable(), key, L.Get(3)); err != nil {
-		raise(L, err)
-	}
-	return 0
-}
-
-// domainMapPairs is __pairs: the entries as they were when pairs was
-// called, sorted by key.
-func domainMapPairs(L *lua.LState) int {
-	o := checkDomainMap(L)
-	entries := o.m.Entries()
-	i := 0
-	L.Push(L.NewFunction(func(L *lua.LState) int {
-		if i >= len(entries) {
-			L.Push(lua.LNil)
-			return 1
-		}
-		e := entries[i]
-		i++
-		L.Push(lua.LString(e.Key))
-		L.Push(luart.ToLua(L, e.Value))
-		return 2
-	}))
-	L.Push(L.Get(1))
-	L.Push(lua.LNil)
-	return 3
 }

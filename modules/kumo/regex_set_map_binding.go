@@ -22,8 +22,6 @@ import (
 // Values are stored as plain Go data. The map never changes, so kumo.memoize
 // and kumo.mpsc share it by reference.
 
-const regexSetMapMetaKey = "kumopolicy.kumo.RegexSetMap"
-
 // openRegexSetMap installs kumo.regex_set_map.new.
 func openRegexSetMap(s *luart.State, mod *lua.LTable) {
 	L := s.L
@@ -31,59 +29,19 @@ func openRegexSetMap(s *luart.State, mod *lua.LTable) {
 	t.RawSetString("new", L.NewFunction(regexSetMapNew))
 }
 
-// regexSetMapObject is the Go value of a RegexSetMap userdata; being
-// immutable, it is its own memoized form.
-type regexSetMapObject struct{ m *regexset.Map[any] }
-
-// MemoizeValue lets kumo.memoize (and kumo.mpsc) share the map.
-func (o *regexSetMapObject) MemoizeValue() MemoizedUserData { return o }
-
-func (o *regexSetMapObject) NewLuaUserData(L *lua.LState) *lua.LUserData {
-	ud := L.NewUserData()
-	ud.Value = o
-	L.SetMetatable(ud, regexSetMapMetatable(L))
-	return ud
-}
-
-// LuaToGo returns the entries as an object of pattern -> value.
-func (o *regexSetMapObject) LuaToGo() (any, error) {
-	out := map[string]any{}
-	o.m.Each(func(p string, v any) { out[p] = v })
-	return out, nil
-}
-
-func regexSetMapMetatable(L *lua.LState) *lua.LTable {
-	if mt, ok := L.G.Registry.RawGetString(regexSetMapMetaKey).(*lua.LTable); ok {
-		return mt
-	}
-	mt := L.NewTable()
-	mt.RawSetString("__name", lua.LString("RegexSetMap"))
-	mt.RawSetString("__index", L.NewFunction(regexSetMapIndex))
-	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
-		L.RaiseError("kumo.regex_set_map: a RegexSetMap is immutable: build the table first and pass it to kumo.regex_set_map.new")
-		return 0
-	}))
-	mt.RawSetString("__pairs", L.NewFunction(regexSetMapPairs))
-	mt.RawSetString("__len", L.NewFunction(func(L *lua.LState) int {
-		L.Push(lua.LNumber(checkRegexSetMap(L).m.Len()))
-		return 1
-	}))
-	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
-		L.Push(lua.LString(fmt.Sprintf("RegexSetMap(%d patterns)", checkRegexSetMap(L).m.Len())))
-		return 1
-	}))
-	L.G.Registry.RawSetString(regexSetMapMetaKey, mt)
-	return mt
-}
-
-func checkRegexSetMap(L *lua.LState) *regexSetMapObject {
-	if ud, ok := L.Get(1).(*lua.LUserData); ok {
-		if o, ok := ud.Value.(*regexSetMapObject); ok {
-			return o
-		}
-	}
-	L.ArgError(1, "RegexSetMap expected")
-	return nil
+var regexSetMapKind = &nativeMapKind[*regexset.Map[any]]{
+	name:    "RegexSetMap",
+	metaKey: "kumopolicy.kumo.RegexSetMap",
+	noun:    "patterns",
+	hasLen:  true,
+	length:  (*regexset.Map[any]).Len,
+	entries: func(m *regexset.Map[any]) []nativeMapEntry {
+		var out []nativeMapEntry
+		m.Each(func(p string, v any) { out = append(out, nativeMapEntry{p, v}) })
+		return out
+	},
+	index:     regexSetMapIndex,
+	immutable: "kumo.regex_set_map: a RegexSetMap is immutable: build the table first and pass it to kumo.regex_set_map.new",
 }
 
 func regexSetMapNew(L *lua.LState) int {
@@ -91,25 +49,20 @@ func regexSetMapNew(L *lua.LState) int {
 	switch src := L.Get(1).(type) {
 	case *lua.LNilType:
 	case *lua.LTable:
-		var firstErr error
-		src.ForEach(func(k, v lua.LValue) {
-			if firstErr != nil {
-				return
-			}
+		err := eachUntilError(src, func(k, v lua.LValue) error {
 			ks, ok := k.(lua.LString)
 			if !ok {
-				firstErr = fmt.Errorf("kumo.regex_set_map.new: a key must be a regular expression string, got %s", luart.Describe(k))
-				return
+				return fmt.Errorf("kumo.regex_set_map.new: a key must be a regular expression string, got %s", luart.Describe(k))
 			}
 			g, err := luart.ToGo(v)
 			if err != nil {
-				firstErr = fmt.Errorf("kumo.regex_set_map.new: cannot store the value of %q: %w", string(ks), err)
-				return
+				return fmt.Errorf("kumo.regex_set_map.new: cannot store the value of %q: %w", string(ks), err)
 			}
 			entries[string(ks)] = g
+			return nil
 		})
-		if firstErr != nil {
-			raise(L, firstErr)
+		if err != nil {
+			raise(L, err)
 		}
 	default:
 		L.ArgError(1, "a table expected, got "+luart.Describe(src))
@@ -118,50 +71,20 @@ func regexSetMapNew(L *lua.LState) int {
 	if err != nil {
 		L.RaiseError("kumo.regex_set_map.new: %s", err)
 	}
-	L.Push((&regexSetMapObject{m: m}).NewLuaUserData(L))
+	L.Push(regexSetMapKind.wrap(L, m))
 	return 1
 }
 
-func regexSetMapIndex(L *lua.LState) int {
-	o := checkRegexSetMap(L)
-	ks, ok := L.Get(2).(lua.LString)
+// regexSetMapIndex matches a haystack; a key that is not a string finds
+// nothing.
+func regexSetMapIndex(m *regexset.Map[any], k lua.LValue) (any, bool, error) {
+	ks, ok := k.(lua.LString)
 	if !ok {
-		L.Push(lua.LNil)
-		return 1
+		return nil, false, nil
 	}
-	v, found, err := o.m.Lookup(string(ks))
+	v, found, err := m.Lookup(string(ks))
 	if err != nil {
-		L.RaiseError("kumo.regex_set_map: %s", err)
+		return nil, false, fmt.Errorf("kumo.regex_set_map: %s", err)
 	}
-	if !found {
-		L.Push(lua.LNil)
-		return 1
-	}
-	L.Push(luart.ToLua(L, v))
-	return 1
-}
-
-func regexSetMapPairs(L *lua.LState) int {
-	o := checkRegexSetMap(L)
-	type kv struct {
-		p string
-		v any
-	}
-	var entries []kv
-	o.m.Each(func(p string, v any) { entries = append(entries, kv{p, v}) })
-	i := 0
-	L.Push(L.NewFunction(func(L *lua.LState) int {
-		if i >= len(entries) {
-			L.Push(lua.LNil)
-			return 1
-		}
-		e := entries[i]
-		i++
-		L.Push(lua.LString(e.p))
-		L.Push(luart.ToLua(L, e.v))
-		return 2
-	}))
-	L.Push(L.Get(1))
-	L.Push(lua.LNil)
-	return 3
+	return v, found, nil
 }
