@@ -59,84 +59,10 @@ func renderJSON(v any) string {
 	return text
 }
 
-// field is one member of a struct schema.
-type field struct {
-	name     string
-	required bool
-	set      func(v any) error
-}
-
-// structOpts tune decodeStruct for serde attributes.
-type structOpts struct {
-	// allowUnknown ignores unknown keys (no deny_unknown_fields).
-	allowUnknown bool
-	// flattened reports unknown keys without the list of expected names,
-	// as serde does for a struct with a #[serde(flatten)] member.
-	flattened bool
-}
-
-// decodeStruct decodes a map into fields. name is the struct's name for
-// "expected struct X" messages.
-func decodeStruct(v any, name string, fields []field, opts structOpts) error {
-	m, err := plain.AsMap(v, "struct "+name)
-	if err != nil {
-		return err
-	}
-	names := make([]string, len(fields))
-	for i, f := range fields {
-		names[i] = f.name
-	}
-	seen := make(map[string]bool, len(m))
-	for _, k := range plain.SortedKeys(m) {
-		f := findField(fields, k)
-		if f == nil {
-			if opts.allowUnknown {
-				continue
-			}
-			if opts.flattened {
-				return plain.UnknownField(k, nil)
-			}
-			return plain.UnknownField(k, names)
-		}
-		val := m[k]
-		if val == nil {
-			continue
-		}
-		if err := f.set(val); err != nil {
-			return plain.AtField(err, k)
-		}
-		seen[k] = true
-	}
-	for _, f := range fields {
-		if f.required && !seen[f.name] {
-			return plain.MissingField(f.name)
-		}
-	}
-	return nil
-}
-
-func findField(fields []field, name string) *field {
-	for i := range fields {
-		if fields[i].name == name {
-			return &fields[i]
-		}
-	}
-	return nil
-}
-
-// asUint reads an unsigned integer of Rust type kind (u64, usize).
-func asUint(v any, kind string) (uint64, error) {
-	switch x := v.(type) {
-	case int64:
-		if x < 0 {
-			return 0, plain.InvalidValue(v, kind)
-		}
-		return uint64(x), nil
-	case int:
-		return asUint(int64(x), kind)
-	}
-	return 0, plain.InvalidType(v, kind)
-}
+// The parameter structs are decoded by plain.Schema values walking their
+// keys in sorted order (plain.Schema.InKeyOrder), as serde walks a map.
+// The field constructors below add the value grammars plain does not
+// have.
 
 // asI32 reads a signed 32-bit integer.
 func asI32(v any) (int64, error) {
@@ -152,23 +78,12 @@ func asI32(v any) (int64, error) {
 	return 0, plain.InvalidType(v, "i32")
 }
 
-func asUsize(v any) (uint64, error) { return asUint(v, "usize") }
-
 // asPath reads a file system path (a PathBuf upstream).
 func asPath(v any) (string, error) {
 	if s, ok := v.(string); ok {
 		return s, nil
 	}
 	return "", plain.InvalidType(v, "path string")
-}
-
-// asStringList reads a sequence of strings; the result is never nil.
-func asStringList(v any) ([]string, error) {
-	list, err := plain.DecodeStringList(v)
-	if list == nil && err == nil {
-		list = []string{}
-	}
-	return list, err
 }
 
 // asCIDRSet reads a CidrSet: a list of addresses and networks, normalized
@@ -181,76 +96,37 @@ func asCIDRSet(v any) ([]string, error) {
 	return set.Strings(), nil
 }
 
-func setString(dst *string) func(any) error {
-	return func(v any) (err error) { *dst, err = plain.DecodeString(v); return }
+// i32Field is an i32.
+func i32Field[T any](name string, get func(*T) *int64) plain.Field[T] {
+	return plain.Field[T]{Name: name, Decode: func(dst *T, v any) (err error) { *get(dst), err = asI32(v); return }}
 }
 
-func setOptString(dst **string) func(any) error {
-	return func(v any) error {
-		s, err := plain.DecodeString(v)
-		*dst = &s
-		return err
-	}
+// u64Field is a u64.
+func u64Field[T any](name string, get func(*T) *uint64) plain.Field[T] {
+	return plain.Field[T]{Name: name, Decode: func(dst *T, v any) (err error) {
+		*get(dst), err = plain.DecodeUintAs(v, 64, "u64")
+		return
+	}}
 }
 
-func setPath(dst *string) func(any) error {
-	return func(v any) (err error) { *dst, err = asPath(v); return }
+// pathField is a PathBuf.
+func pathField[T any](name string, get func(*T) *string) plain.Field[T] {
+	return plain.Field[T]{Name: name, Decode: func(dst *T, v any) (err error) { *get(dst), err = asPath(v); return }}
 }
 
-func setBool(dst *bool) func(any) error {
-	return func(v any) (err error) { *dst, err = plain.DecodeBool(v); return }
+// cidrSetField is a CidrSet (see asCIDRSet).
+func cidrSetField[T any](name string, get func(*T) *[]string) plain.Field[T] {
+	return plain.Field[T]{Name: name, Decode: func(dst *T, v any) (err error) { *get(dst), err = asCIDRSet(v); return }}
 }
 
-func setOptBool(dst **bool) func(any) error {
-	return func(v any) error {
-		b, err := plain.DecodeBool(v)
-		*dst = &b
-		return err
-	}
+// keySourceField is an optional KeySource.
+func keySourceField[T any](name string, get func(*T) **egress.KeySource) plain.Field[T] {
+	return plain.Field[T]{Name: name, Decode: func(dst *T, v any) (err error) { *get(dst), err = egress.DecodeKeySource(v); return }}
 }
 
-func setUsize(dst *uint64) func(any) error {
-	return func(v any) (err error) { *dst, err = asUsize(v); return }
-}
-
-func setOptUsize(dst **uint64) func(any) error {
-	return func(v any) error {
-		n, err := asUsize(v)
-		*dst = &n
-		return err
-	}
-}
-
-func setDuration(dst *time.Duration) func(any) error {
-	return func(v any) (err error) { *dst, err = plain.DecodeDuration(v); return }
-}
-
-func setOptDuration(dst **time.Duration) func(any) error {
-	return func(v any) error {
-		d, err := plain.DecodeDuration(v)
-		*dst = &d
-		return err
-	}
-}
-
-func setEnum(dst *string, enum string, variants []string) func(any) error {
-	return func(v any) (err error) { *dst, err = plain.DecodeEnum(v, enum, variants); return }
-}
-
-func setOptEnum(dst **string, enum string, variants []string) func(any) error {
-	return func(v any) error {
-		e, err := plain.DecodeEnum(v, enum, variants)
-		*dst = &e
-		return err
-	}
-}
-
-func setStringList(dst *[]string) func(any) error {
-	return func(v any) (err error) { *dst, err = asStringList(v); return }
-}
-
-func setCIDRSet(dst *[]string) func(any) error {
-	return func(v any) (err error) { *dst, err = asCIDRSet(v); return }
+// minFreeField is a MinFree threshold (see asMinFree).
+func minFreeField[T any](name string, get func(*T) *MinFree) plain.Field[T] {
+	return plain.Field[T]{Name: name, Decode: func(dst *T, v any) (err error) { *get(dst), err = asMinFree(v); return }}
 }
 
 // checkPath rejects an empty path: KumoMTA would fail later, when it opens
@@ -260,17 +136,6 @@ func checkPath(fn, what, path string) error {
 		return fmt.Errorf("%s: %s must not be empty", fn, what)
 	}
 	return nil
-}
-
-// durationText renders a duration as KumoMTA serializes it (humantime).
-func durationText(d time.Duration) string { return plain.FormatDuration(d) }
-
-func stringsToAny(s []string) []any {
-	out := make([]any, len(s))
-	for i, e := range s {
-		out[i] = e
-	}
-	return out
 }
 
 func putOpt[T any](m map[string]any, name string, v *T) {
@@ -287,7 +152,7 @@ func putUint(m map[string]any, name string, v *uint64) {
 
 func putDuration(m map[string]any, name string, v *time.Duration) {
 	if v != nil {
-		m[name] = durationText(*v)
+		m[name] = plain.FormatDuration(*v)
 	}
 }
 

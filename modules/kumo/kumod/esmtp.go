@@ -82,15 +82,70 @@ var (
 	logReportVariants     = []string{"Ignore", "LogThenDrop", "LogThenRelay"}
 )
 
+var (
+	batchHandlingEnum = plain.Enum{Name: "BatchHandling", Variants: batchHandlingVariants}
+	conformanceEnum   = plain.Enum{Name: "ConformanceDisposition", Variants: conformanceVariants}
+)
+
+// sessionSchema and listenerSchema are built by init: a session's peer
+// and via blocks hold sessions in turn.
+var (
+	sessionSchema  *plain.Schema[EsmtpSession]
+	listenerSchema *plain.Schema[EsmtpListener]
+)
+
+func init() {
+	type S = EsmtpSession
+	sessionSchema = plain.NewSchema("GenericEsmtpListenerParams", true,
+		plain.OptStringField("hostname", func(s *S) **string { return &s.Hostname }),
+		cidrSetField("relay_hosts", func(s *S) *[]string { return &s.RelayHosts }),
+		plain.OptStringField("banner", func(s *S) **string { return &s.Banner }),
+		plain.OptEnumField("batch_handling", batchHandlingEnum, func(s *S) **string { return &s.BatchHandling }),
+		keySourceField("tls_certificate", func(s *S) **egress.KeySource { return &s.TLSCertificate }),
+		keySourceField("tls_private_key", func(s *S) **egress.KeySource { return &s.TLSPrivateKey }),
+		keySourceField("tls_required_client_ca", func(s *S) **egress.KeySource { return &s.TLSRequiredClientCA }),
+		plain.OptBoolField("deferred_spool", func(s *S) **bool { return &s.DeferredSpool }),
+		plain.OptBoolField("deferred_queue", func(s *S) **bool { return &s.DeferredQueue }),
+		plain.Field[S]{Name: "trace_headers", Decode: func(s *S, v any) (err error) {
+			s.TraceHeaders, err = decodeTraceHeaders(v)
+			return
+		}},
+		plain.OptDurationField("client_timeout", func(s *S) **time.Duration { return &s.ClientTimeout }),
+		plain.OptDurationField("data_processing_timeout", func(s *S) **time.Duration { return &s.DataProcessingTimeout }),
+		plain.Field[S]{Name: "peer", Decode: func(s *S, v any) (err error) {
+			s.Peer, err = decodeCIDRSessions(v)
+			return
+		}},
+		plain.Field[S]{Name: "via", Decode: func(s *S, v any) (err error) {
+			s.Via, err = decodeCIDRSessions(v)
+			return
+		}},
+		plain.Field[S]{Name: "meta", Decode: func(s *S, v any) (err error) {
+			s.Meta, err = plain.AsMap(v, "a map")
+			return
+		}},
+		plain.OptUintField("max_messages_per_connection", 64, func(s *S) **uint64 { return &s.MaxMessagesPerConnection }),
+		plain.OptUintField("max_recipients_per_message", 64, func(s *S) **uint64 { return &s.MaxRecipientsPerMessage }),
+		plain.OptUintField("max_message_size", 64, func(s *S) **uint64 { return &s.MaxMessageSize }),
+		plain.OptUintField("data_buffer_size", 64, func(s *S) **uint64 { return &s.DataBufferSize }),
+		plain.OptEnumField("invalid_line_endings", conformanceEnum, func(s *S) **string { return &s.InvalidLineEndings }),
+		plain.OptUintField("line_length_hard_limit", 64, func(s *S) **uint64 { return &s.LineLengthHardLimit }),
+		plain.OptBoolField("allow_xclient", func(s *S) **bool { return &s.AllowXClient }),
+		plain.OptBoolField("require_proxy_protocol", func(s *S) **bool { return &s.RequireProxyProtocol }),
+	).InKeyOrder()
+
+	type L = EsmtpListener
+	listenerSchema = plain.NewSchema("EsmtpListenerParams", false, append([]plain.Field[L]{
+		plain.StringField("listen", func(l *L) *string { return &l.Listen }),
+		plain.UintField("max_connections", 64, func(l *L) *uint64 { return &l.MaxConnections }),
+	}, plain.Embed(func(l *L) *S { return &l.EsmtpSession }, sessionSchema.Fields())...)...).Flattened().InKeyOrder()
+}
+
 // DecodeEsmtpListener decodes and checks the parameters of
 // kumo.start_esmtp_listener.
 func DecodeEsmtpListener(v any) (*EsmtpListener, error) {
 	l := &EsmtpListener{Listen: "127.0.0.1:2025", MaxConnections: 32 * 1024}
-	fields := append([]field{
-		{name: "listen", set: setString(&l.Listen)},
-		{name: "max_connections", set: setUsize(&l.MaxConnections)},
-	}, l.EsmtpSession.fields()...)
-	if err := decodeStruct(v, "EsmtpListenerParams", fields, structOpts{flattened: true}); err != nil {
+	if err := listenerSchema.Decode(l, v); err != nil {
 		return nil, wrapDeserialize(err, v)
 	}
 	if err := CheckListenAddress(l.Listen); err != nil {
@@ -99,49 +154,9 @@ func DecodeEsmtpListener(v any) (*EsmtpListener, error) {
 	return l, nil
 }
 
-func (s *EsmtpSession) fields() []field {
-	return []field{
-		{name: "hostname", set: setOptString(&s.Hostname)},
-		{name: "relay_hosts", set: setCIDRSet(&s.RelayHosts)},
-		{name: "banner", set: setOptString(&s.Banner)},
-		{name: "batch_handling", set: setOptEnum(&s.BatchHandling, "BatchHandling", batchHandlingVariants)},
-		{name: "tls_certificate", set: setKeySource(&s.TLSCertificate)},
-		{name: "tls_private_key", set: setKeySource(&s.TLSPrivateKey)},
-		{name: "tls_required_client_ca", set: setKeySource(&s.TLSRequiredClientCA)},
-		{name: "deferred_spool", set: setOptBool(&s.DeferredSpool)},
-		{name: "deferred_queue", set: setOptBool(&s.DeferredQueue)},
-		{name: "trace_headers", set: func(v any) (err error) {
-			s.TraceHeaders, err = decodeTraceHeaders(v)
-			return
-		}},
-		{name: "client_timeout", set: setOptDuration(&s.ClientTimeout)},
-		{name: "data_processing_timeout", set: setOptDuration(&s.DataProcessingTimeout)},
-		{name: "peer", set: func(v any) (err error) {
-			s.Peer, err = decodeCIDRSessions(v)
-			return
-		}},
-		{name: "via", set: func(v any) (err error) {
-			s.Via, err = decodeCIDRSessions(v)
-			return
-		}},
-		{name: "meta", set: func(v any) (err error) {
-			s.Meta, err = plain.AsMap(v, "a map")
-			return
-		}},
-		{name: "max_messages_per_connection", set: setOptUsize(&s.MaxMessagesPerConnection)},
-		{name: "max_recipients_per_message", set: setOptUsize(&s.MaxRecipientsPerMessage)},
-		{name: "max_message_size", set: setOptUsize(&s.MaxMessageSize)},
-		{name: "data_buffer_size", set: setOptUsize(&s.DataBufferSize)},
-		{name: "invalid_line_endings", set: setOptEnum(&s.InvalidLineEndings, "ConformanceDisposition", conformanceVariants)},
-		{name: "line_length_hard_limit", set: setOptUsize(&s.LineLengthHardLimit)},
-		{name: "allow_xclient", set: setOptBool(&s.AllowXClient)},
-		{name: "require_proxy_protocol", set: setOptBool(&s.RequireProxyProtocol)},
-	}
-}
-
 func decodeSession(v any) (EsmtpSession, error) {
 	var s EsmtpSession
-	err := decodeStruct(v, "GenericEsmtpListenerParams", s.fields(), structOpts{})
+	err := sessionSchema.Decode(&s, v)
 	return s, err
 }
 
@@ -166,64 +181,62 @@ func decodeCIDRSessions(v any) ([]CIDRSession, error) {
 	return out, nil
 }
 
+var traceHeadersSchema = plain.NewSchema("TraceHeaders", true,
+	plain.BoolField("received_header", func(t *TraceHeaders) *bool { return &t.ReceivedHeader }),
+	plain.BoolField("supplemental_header", func(t *TraceHeaders) *bool { return &t.SupplementalHeader }),
+	plain.StringField("header_name", func(t *TraceHeaders) *string { return &t.HeaderName }),
+	plain.StringListField("include_meta_names", func(t *TraceHeaders) *[]string { return &t.IncludeMetaNames }),
+).InKeyOrder()
+
 func decodeTraceHeaders(v any) (*TraceHeaders, error) {
 	t := &TraceHeaders{ReceivedHeader: true, SupplementalHeader: true, HeaderName: "X-KumoRef", IncludeMetaNames: []string{}}
-	err := decodeStruct(v, "TraceHeaders", []field{
-		{name: "received_header", set: setBool(&t.ReceivedHeader)},
-		{name: "supplemental_header", set: setBool(&t.SupplementalHeader)},
-		{name: "header_name", set: setString(&t.HeaderName)},
-		{name: "include_meta_names", set: setStringList(&t.IncludeMetaNames)},
-	}, structOpts{})
-	if err != nil {
+	if err := traceHeadersSchema.Decode(t, v); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-func setKeySource(dst **egress.KeySource) func(any) error {
-	return func(v any) (err error) { *dst, err = egress.DecodeKeySource(v); return }
-}
+var listenerDomainSchema = plain.NewSchema("EsmtpDomain", true,
+	logReportField("log_oob", func(d *ListenerDomain) *string { return &d.LogOOB }),
+	logReportField("log_arf", func(d *ListenerDomain) *string { return &d.LogARF }),
+	plain.BoolField("relay_to", func(d *ListenerDomain) *bool { return &d.RelayTo }),
+	cidrSetField("relay_from", func(d *ListenerDomain) *[]string { return &d.RelayFrom }),
+	plain.DurationField("ttl", func(d *ListenerDomain) *time.Duration { return &d.TTL }),
+).InKeyOrder()
 
 // DecodeListenerDomain decodes the parameters of kumo.make_listener_domain.
 func DecodeListenerDomain(v any) (*ListenerDomain, error) {
 	d := &ListenerDomain{LogOOB: "Ignore", LogARF: "Ignore", RelayFrom: []string{}, TTL: 60 * time.Second}
-	err := decodeStruct(v, "EsmtpDomain", []field{
-		{name: "log_oob", set: setLogReport(&d.LogOOB)},
-		{name: "log_arf", set: setLogReport(&d.LogARF)},
-		{name: "relay_to", set: setBool(&d.RelayTo)},
-		{name: "relay_from", set: setCIDRSet(&d.RelayFrom)},
-		{name: "ttl", set: setDuration(&d.TTL)},
-	}, structOpts{})
-	if err != nil {
+	if err := listenerDomainSchema.Decode(d, v); err != nil {
 		return nil, wrapDeserialize(err, v)
 	}
 	return d, nil
 }
 
-// setLogReport reads a LogReportDisposition: true/false (LogThenRelay /
+// logReportField is a LogReportDisposition: true/false (LogThenRelay /
 // Ignore) or a variant name.
-func setLogReport(dst *string) func(any) error {
+func logReportField[T any](name string, get func(*T) *string) plain.Field[T] {
 	const expecting = "a boolean value or one of 'Ignore', 'LogThenDrop' or 'LogThenRelay'"
-	return func(v any) error {
+	return plain.Field[T]{Name: name, Decode: func(dst *T, v any) error {
 		switch x := v.(type) {
 		case bool:
 			if x {
-				*dst = "LogThenRelay"
+				*get(dst) = "LogThenRelay"
 			} else {
-				*dst = "Ignore"
+				*get(dst) = "Ignore"
 			}
 			return nil
 		case string:
-			for _, name := range logReportVariants {
-				if x == name {
-					*dst = x
+			for _, variant := range logReportVariants {
+				if x == variant {
+					*get(dst) = x
 					return nil
 				}
 			}
 			return plain.InvalidValue(v, expecting)
 		}
 		return plain.InvalidType(v, expecting)
-	}
+	}}
 }
 
 // Data is the listener domain in KumoMTA's serialized form.
@@ -236,8 +249,8 @@ func (d *ListenerDomain) Serialize() *plain.Map {
 	m.Set("log_oob", d.LogOOB)
 	m.Set("log_arf", d.LogARF)
 	m.Set("relay_to", d.RelayTo)
-	m.Set("relay_from", stringsToAny(d.RelayFrom))
-	m.Set("ttl", durationText(d.TTL))
+	m.Set("relay_from", plain.StringsToAny(d.RelayFrom))
+	m.Set("ttl", plain.FormatDuration(d.TTL))
 	return m
 }
 
@@ -303,7 +316,7 @@ func (s *EsmtpSession) data() map[string]any {
 	m := map[string]any{}
 	putOpt(m, "hostname", s.Hostname)
 	if s.RelayHosts != nil {
-		m["relay_hosts"] = stringsToAny(s.RelayHosts)
+		m["relay_hosts"] = plain.StringsToAny(s.RelayHosts)
 	}
 	putOpt(m, "banner", s.Banner)
 	putOpt(m, "batch_handling", s.BatchHandling)
@@ -317,7 +330,7 @@ func (s *EsmtpSession) data() map[string]any {
 			"received_header":     t.ReceivedHeader,
 			"supplemental_header": t.SupplementalHeader,
 			"header_name":         t.HeaderName,
-			"include_meta_names":  stringsToAny(t.IncludeMetaNames),
+			"include_meta_names":  plain.StringsToAny(t.IncludeMetaNames),
 		}
 	}
 	putDuration(m, "client_timeout", s.ClientTimeout)

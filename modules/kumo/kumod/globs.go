@@ -11,6 +11,7 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
 // DefaultMonitorGlobs are the files KumoMTA's config monitor watches until
@@ -107,7 +108,7 @@ type MonitorGlobs struct {
 // DecodeMonitorGlobs checks the list of glob patterns given to
 // kumo.set_config_monitor_globs.
 func DecodeMonitorGlobs(v any) (*MonitorGlobs, error) {
-	globs, err := asStringList(v)
+	globs, err := plain.DecodeStringList(v)
 	if err != nil {
 		return nil, fmt.Errorf("kumo.set_config_monitor_globs: %w", err)
 	}
@@ -139,5 +140,5 @@ func EvalGlobs(patterns []string, pm *paths.Map) ([]string, error) {
 
 // Data renders the globs as plain data.
 func (m *MonitorGlobs) Data() map[string]any {
-	return map[string]any{"globs": stringsToAny(m.Globs)}
+	return map[string]any{"globs": plain.StringsToAny(m.Globs)}
 }

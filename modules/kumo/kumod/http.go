@@ -28,27 +28,36 @@ func defaultHostname() string {
 	return "localhost"
 }
 
+// httpListenerParams is an HTTPListener being decoded: whether hostname
+// was given decides its default.
+type httpListenerParams struct {
+	HTTPListener
+	hostnameSet bool
+}
+
+var httpListenerSchema = plain.NewSchema("HttpListenerParams", true, append([]plain.Field[httpListenerParams]{
+	{Name: "hostname", Decode: func(p *httpListenerParams, v any) (err error) {
+		p.hostnameSet = true
+		p.Hostname, err = plain.DecodeString(v)
+		return
+	}},
+}, plain.Embed(func(p *httpListenerParams) *HTTPListener { return &p.HTTPListener }, []plain.Field[HTTPListener]{
+	plain.StringField("listen", func(l *HTTPListener) *string { return &l.Listen }),
+	plain.BoolField("use_tls", func(l *HTTPListener) *bool { return &l.UseTLS }),
+	plain.OptUintField("request_body_limit", 64, func(l *HTTPListener) **uint64 { return &l.RequestBodyLimit }),
+	keySourceField("tls_certificate", func(l *HTTPListener) **egress.KeySource { return &l.TLSCertificate }),
+	keySourceField("tls_private_key", func(l *HTTPListener) **egress.KeySource { return &l.TLSPrivateKey }),
+	cidrSetField("trusted_hosts", func(l *HTTPListener) *[]string { return &l.TrustedHosts }),
+})...)...).InKeyOrder()
+
 // DecodeHTTPListener decodes and checks the parameters of
 // kumo.start_http_listener.
 func DecodeHTTPListener(v any) (*HTTPListener, error) {
-	l := &HTTPListener{Listen: "127.0.0.1:8000", TrustedHosts: []string{"127.0.0.1", "::1"}}
-	hostnameSet := false
-	err := decodeStruct(v, "HttpListenerParams", []field{
-		{name: "hostname", set: func(v any) (err error) {
-			hostnameSet = true
-			l.Hostname, err = plain.DecodeString(v)
-			return
-		}},
-		{name: "listen", set: setString(&l.Listen)},
-		{name: "use_tls", set: setBool(&l.UseTLS)},
-		{name: "request_body_limit", set: setOptUsize(&l.RequestBodyLimit)},
-		{name: "tls_certificate", set: setKeySource(&l.TLSCertificate)},
-		{name: "tls_private_key", set: setKeySource(&l.TLSPrivateKey)},
-		{name: "trusted_hosts", set: setCIDRSet(&l.TrustedHosts)},
-	}, structOpts{})
-	if err != nil {
+	p := &httpListenerParams{HTTPListener: HTTPListener{Listen: "127.0.0.1:8000", TrustedHosts: []string{"127.0.0.1", "::1"}}}
+	if err := httpListenerSchema.Decode(p, v); err != nil {
 		return nil, wrapDeserialize(err, v)
 	}
+	l, hostnameSet := &p.HTTPListener, p.hostnameSet
 	if !hostnameSet {
 		l.Hostname = defaultHostname()
 	}
@@ -64,7 +73,7 @@ func (l *HTTPListener) Data() map[string]any {
 		"hostname":      l.Hostname,
 		"listen":        l.Listen,
 		"use_tls":       l.UseTLS,
-		"trusted_hosts": stringsToAny(l.TrustedHosts),
+		"trusted_hosts": plain.StringsToAny(l.TrustedHosts),
 	}
 	putUint(m, "request_body_limit", l.RequestBodyLimit)
 	putKey(m, "tls_certificate", l.TLSCertificate)

@@ -72,8 +72,23 @@ type BounceClassifier struct {
 
 const defaultBackPressure = 128_000
 
-func setPerRecord(dst *map[string]LogRecordParams) func(any) error {
-	return func(v any) error {
+type recordParams = LogRecordParams
+
+var recordParamsSchema = plain.NewSchema("LogRecordParams", true,
+	plain.OptStringField("suffix", func(p *recordParams) **string { return &p.Suffix }),
+	plain.Field[recordParams]{Name: "log_dir", Decode: func(p *recordParams, v any) error {
+		s, err := asPath(v)
+		p.LogDir = &s
+		return err
+	}},
+	plain.BoolField("enable", func(p *recordParams) *bool { return &p.Enable }),
+	plain.OptStringField("template", func(p *recordParams) **string { return &p.Template }),
+	plain.StringField("segment_header", func(p *recordParams) *string { return &p.SegmentHeader }),
+).InKeyOrder()
+
+// perRecordField is a per_record map from record type to LogRecordParams.
+func perRecordField[T any](get func(*T) *map[string]LogRecordParams) plain.Field[T] {
+	return plain.Field[T]{Name: "per_record", Decode: func(dst *T, v any) error {
 		m, err := plain.AsMap(v, "a map")
 		if err != nil {
 			return err
@@ -84,26 +99,29 @@ func setPerRecord(dst *map[string]LogRecordParams) func(any) error {
 				return err
 			}
 			p := LogRecordParams{Enable: true}
-			err := decodeStruct(m[k], "LogRecordParams", []field{
-				{name: "suffix", set: setOptString(&p.Suffix)},
-				{name: "log_dir", set: func(v any) error {
-					s, err := asPath(v)
-					p.LogDir = &s
-					return err
-				}},
-				{name: "enable", set: setBool(&p.Enable)},
-				{name: "template", set: setOptString(&p.Template)},
-				{name: "segment_header", set: setString(&p.SegmentHeader)},
-			}, structOpts{})
-			if err != nil {
+			if err := recordParamsSchema.Decode(&p, m[k]); err != nil {
 				return plain.AtField(err, k)
 			}
 			out[k] = p
 		}
-		*dst = out
+		*get(dst) = out
 		return nil
-	}
+	}}
 }
+
+var localLogsSchema = plain.NewSchema("LogFileParams", true,
+	pathField("log_dir", func(l *LocalLogs) *string { return &l.LogDir }).Req(),
+	u64Field("max_file_size", func(l *LocalLogs) *uint64 { return &l.MaxFileSize }),
+	plain.UintField("back_pressure", 64, func(l *LocalLogs) *uint64 { return &l.BackPressure }),
+	i32Field("compression_level", func(l *LocalLogs) *int64 { return &l.CompressionLevel }),
+	plain.OptDurationField("max_segment_duration", func(l *LocalLogs) **time.Duration { return &l.MaxSegmentDuration }),
+	plain.StringListField("meta", func(l *LocalLogs) *[]string { return &l.Meta }),
+	plain.StringListField("headers", func(l *LocalLogs) *[]string { return &l.Headers }),
+	perRecordField(func(l *LocalLogs) *map[string]LogRecordParams { return &l.PerRecord }),
+	plain.OptStringField("filter_event", func(l *LocalLogs) **string { return &l.FilterEvent }),
+	minFreeField("min_free_space", func(l *LocalLogs) *MinFree { return &l.MinFreeSpace }),
+	minFreeField("min_free_inodes", func(l *LocalLogs) *MinFree { return &l.MinFreeInodes }),
+).InKeyOrder()
 
 // DecodeLocalLogs decodes and checks the parameters of
 // kumo.configure_local_logs.
@@ -113,26 +131,7 @@ func DecodeLocalLogs(v any) (*LocalLogs, error) {
 		Meta: []string{}, Headers: []string{}, PerRecord: map[string]LogRecordParams{},
 		MinFreeSpace: defaultMinFree, MinFreeInodes: defaultMinFree,
 	}
-	err := decodeStruct(v, "LogFileParams", []field{
-		{name: "log_dir", required: true, set: setPath(&l.LogDir)},
-		{name: "max_file_size", set: func(v any) (err error) {
-			l.MaxFileSize, err = asUint(v, "u64")
-			return
-		}},
-		{name: "back_pressure", set: setUsize(&l.BackPressure)},
-		{name: "compression_level", set: func(v any) (err error) {
-			l.CompressionLevel, err = asI32(v)
-			return
-		}},
-		{name: "max_segment_duration", set: setOptDuration(&l.MaxSegmentDuration)},
-		{name: "meta", set: setStringList(&l.Meta)},
-		{name: "headers", set: setStringList(&l.Headers)},
-		{name: "per_record", set: setPerRecord(&l.PerRecord)},
-		{name: "filter_event", set: setOptString(&l.FilterEvent)},
-		{name: "min_free_space", set: setMinFree(&l.MinFreeSpace)},
-		{name: "min_free_inodes", set: setMinFree(&l.MinFreeInodes)},
-	}, structOpts{})
-	if err != nil {
+	if err := localLogsSchema.Decode(l, v); err != nil {
 		return nil, wrapDeserialize(err, v)
 	}
 	if err := checkPath("kumo.configure_local_logs", "log_dir", l.LogDir); err != nil {
@@ -155,36 +154,46 @@ func checkPerRecordDirs(fn string, per map[string]LogRecordParams) error {
 	return nil
 }
 
+var logHookSchema = plain.NewSchema("LogHookParams", true,
+	plain.StringField("name", func(h *LogHook) *string { return &h.Name }).Req(),
+	plain.UintField("back_pressure", 64, func(h *LogHook) *uint64 { return &h.BackPressure }),
+	plain.StringListField("meta", func(h *LogHook) *[]string { return &h.Meta }),
+	plain.StringListField("headers", func(h *LogHook) *[]string { return &h.Headers }),
+	perRecordField(func(h *LogHook) *map[string]LogRecordParams { return &h.PerRecord }),
+	plain.BoolField("deferred_spool", func(h *LogHook) *bool { return &h.DeferredSpool }),
+).InKeyOrder()
+
 // DecodeLogHook decodes the parameters of kumo.configure_log_hook.
 func DecodeLogHook(v any) (*LogHook, error) {
 	h := &LogHook{BackPressure: defaultBackPressure, Meta: []string{}, Headers: []string{}, PerRecord: map[string]LogRecordParams{}}
-	err := decodeStruct(v, "LogHookParams", []field{
-		{name: "name", required: true, set: setString(&h.Name)},
-		{name: "back_pressure", set: setUsize(&h.BackPressure)},
-		{name: "meta", set: setStringList(&h.Meta)},
-		{name: "headers", set: setStringList(&h.Headers)},
-		{name: "per_record", set: setPerRecord(&h.PerRecord)},
-		{name: "deferred_spool", set: setBool(&h.DeferredSpool)},
-	}, structOpts{})
-	if err != nil {
+	if err := logHookSchema.Decode(h, v); err != nil {
 		return nil, wrapDeserialize(err, v)
 	}
 	return h, nil
 }
 
+var dispHookSchema = plain.NewSchema("DispHookParams", true,
+	plain.StringField("name", func(h *LogDispositionHook) *string { return &h.Name }).Req(),
+	perRecordField(func(h *LogDispositionHook) *map[string]LogRecordParams { return &h.PerRecord }),
+).InKeyOrder()
+
 // DecodeLogDispositionHook decodes the parameters of
 // kumo.configure_log_disposition_hook.
 func DecodeLogDispositionHook(v any) (*LogDispositionHook, error) {
 	h := &LogDispositionHook{PerRecord: map[string]LogRecordParams{}}
-	err := decodeStruct(v, "DispHookParams", []field{
-		{name: "name", required: true, set: setString(&h.Name)},
-		{name: "per_record", set: setPerRecord(&h.PerRecord)},
-	}, structOpts{})
-	if err != nil {
+	if err := dispHookSchema.Decode(h, v); err != nil {
 		return nil, wrapDeserialize(err, v)
 	}
 	return h, nil
 }
+
+var classifierSchema = plain.NewSchema("ClassifierParams", true,
+	plain.StringListField("files", func(c *BounceClassifier) *[]string { return &c.Files }).Req(),
+	plain.UintField("back_pressure", 64, func(c *BounceClassifier) *uint64 { return &c.BackPressure }),
+	plain.UintField("pool_size", 64, func(c *BounceClassifier) *uint64 { return &c.PoolSize }),
+	plain.UintField("cache_size", 64, func(c *BounceClassifier) *uint64 { return &c.CacheSize }),
+	plain.UintField("uncategorized_cache_size", 64, func(c *BounceClassifier) *uint64 { return &c.UncategorizedCacheSize }),
+).InKeyOrder()
 
 // DecodeBounceClassifier decodes the parameters of
 // kumo.configure_bounce_classifier and checks that every rules file has a
@@ -194,14 +203,7 @@ func DecodeBounceClassifier(v any, pm *paths.Map) (*BounceClassifier, error) {
 		BackPressure: 128 * 1024, PoolSize: uint64(max(runtime.NumCPU()/4, 1)),
 		CacheSize: 1024, UncategorizedCacheSize: 1024,
 	}
-	err := decodeStruct(v, "ClassifierParams", []field{
-		{name: "files", required: true, set: setStringList(&c.Files)},
-		{name: "back_pressure", set: setUsize(&c.BackPressure)},
-		{name: "pool_size", set: setUsize(&c.PoolSize)},
-		{name: "cache_size", set: setUsize(&c.CacheSize)},
-		{name: "uncategorized_cache_size", set: setUsize(&c.UncategorizedCacheSize)},
-	}, structOpts{})
-	if err != nil {
+	if err := classifierSchema.Decode(c, v); err != nil {
 		return nil, wrapDeserialize(err, v)
 	}
 	for _, f := range c.Files {
@@ -247,8 +249,8 @@ func (l *LocalLogs) Data() map[string]any {
 		"max_file_size":     int64(l.MaxFileSize),
 		"back_pressure":     int64(l.BackPressure),
 		"compression_level": l.CompressionLevel,
-		"meta":              stringsToAny(l.Meta),
-		"headers":           stringsToAny(l.Headers),
+		"meta":              plain.StringsToAny(l.Meta),
+		"headers":           plain.StringsToAny(l.Headers),
 		"per_record":        perRecordData(l.PerRecord),
 		"min_free_space":    l.MinFreeSpace.data(),
 		"min_free_inodes":   l.MinFreeInodes.data(),
@@ -263,8 +265,8 @@ func (h *LogHook) Data() map[string]any {
 	return map[string]any{
 		"name":           h.Name,
 		"back_pressure":  int64(h.BackPressure),
-		"meta":           stringsToAny(h.Meta),
-		"headers":        stringsToAny(h.Headers),
+		"meta":           plain.StringsToAny(h.Meta),
+		"headers":        plain.StringsToAny(h.Headers),
 		"per_record":     perRecordData(h.PerRecord),
 		"deferred_spool": h.DeferredSpool,
 	}
@@ -278,7 +280,7 @@ func (h *LogDispositionHook) Data() map[string]any {
 // Data renders the classifier parameters as plain data.
 func (c *BounceClassifier) Data() map[string]any {
 	return map[string]any{
-		"files":                    stringsToAny(c.Files),
+		"files":                    plain.StringsToAny(c.Files),
 		"back_pressure":            int64(c.BackPressure),
 		"pool_size":                int64(c.PoolSize),
 		"cache_size":               int64(c.CacheSize),

@@ -73,7 +73,7 @@ var LRUTTLCaches = []string{
 
 // DecodeThreads checks a thread pool size given to fn.
 func DecodeThreads(fn string, v any) (*Setting, error) {
-	n, err := asUsize(v)
+	n, err := plain.DecodeUint(v, 64)
 	if err != nil {
 		return nil, fmt.Errorf("kumo.%s: %w", fn, err)
 	}
@@ -82,7 +82,7 @@ func DecodeThreads(fn string, v any) (*Setting, error) {
 
 // DecodeMemoryLimit checks a memory limit in bytes given to fn.
 func DecodeMemoryLimit(fn string, v any) (*Setting, error) {
-	n, err := asUsize(v)
+	n, err := plain.DecodeUint(v, 64)
 	if err != nil {
 		return nil, fmt.Errorf("kumo.%s: %w", fn, err)
 	}
@@ -133,7 +133,7 @@ func DecodeCacheCapacity(name, capacity any) (*Setting, error) {
 		return nil, fmt.Errorf("kumo.%s: no cache named %q; the caches whose capacity can be set are: %s",
 			fn, s, strings.Join(LRUTTLCaches, ", "))
 	}
-	n, err := asUsize(capacity)
+	n, err := plain.DecodeUint(capacity, 64)
 	if err != nil {
 		return nil, fmt.Errorf("kumo.%s: capacity: %w", fn, err)
 	}
@@ -156,6 +156,20 @@ type AcctLog struct {
 	LogAuthnFail       bool    // default true
 }
 
+var acctLogSchema = plain.NewSchema("AcctLogParams", true,
+	pathField("log_dir", func(a *AcctLog) *string { return &a.LogDir }).Req(),
+	u64Field("max_file_size", func(a *AcctLog) *uint64 { return &a.MaxFileSize }),
+	plain.UintField("back_pressure", 64, func(a *AcctLog) *uint64 { return &a.BackPressure }),
+	i32Field("compression_level", func(a *AcctLog) *int64 { return &a.CompressionLevel }),
+	plain.OptDurationField("max_segment_duration", func(a *AcctLog) **time.Duration { return &a.MaxSegmentDuration }),
+	minFreeField("min_free_space", func(a *AcctLog) *MinFree { return &a.MinFreeSpace }),
+	minFreeField("min_free_inodes", func(a *AcctLog) *MinFree { return &a.MinFreeInodes }),
+	plain.BoolField("log_authz_allow", func(a *AcctLog) *bool { return &a.LogAuthzAllow }),
+	plain.BoolField("log_authz_deny", func(a *AcctLog) *bool { return &a.LogAuthzDeny }),
+	plain.BoolField("log_authn_ok", func(a *AcctLog) *bool { return &a.LogAuthnOK }),
+	plain.BoolField("log_authn_fail", func(a *AcctLog) *bool { return &a.LogAuthnFail }),
+).InKeyOrder()
+
 // DecodeAcctLog decodes and checks kumo.aaa.configure_acct_log's
 // parameters. Nothing is created.
 func DecodeAcctLog(v any) (*AcctLog, error) {
@@ -164,26 +178,7 @@ func DecodeAcctLog(v any) (*AcctLog, error) {
 		MinFreeSpace: defaultMinFree, MinFreeInodes: defaultMinFree,
 		LogAuthzAllow: true, LogAuthzDeny: true, LogAuthnOK: true, LogAuthnFail: true,
 	}
-	err := decodeStruct(v, "AcctLogParams", []field{
-		{name: "log_dir", required: true, set: setPath(&a.LogDir)},
-		{name: "max_file_size", set: func(v any) (err error) {
-			a.MaxFileSize, err = asUint(v, "u64")
-			return
-		}},
-		{name: "back_pressure", set: setUsize(&a.BackPressure)},
-		{name: "compression_level", set: func(v any) (err error) {
-			a.CompressionLevel, err = asI32(v)
-			return
-		}},
-		{name: "max_segment_duration", set: setOptDuration(&a.MaxSegmentDuration)},
-		{name: "min_free_space", set: setMinFree(&a.MinFreeSpace)},
-		{name: "min_free_inodes", set: setMinFree(&a.MinFreeInodes)},
-		{name: "log_authz_allow", set: setBool(&a.LogAuthzAllow)},
-		{name: "log_authz_deny", set: setBool(&a.LogAuthzDeny)},
-		{name: "log_authn_ok", set: setBool(&a.LogAuthnOK)},
-		{name: "log_authn_fail", set: setBool(&a.LogAuthnFail)},
-	}, structOpts{})
-	if err != nil {
+	if err := acctLogSchema.Decode(a, v); err != nil {
 		return nil, wrapDeserialize(err, v)
 	}
 	if err := checkPath("kumo.aaa.configure_acct_log", "log_dir", a.LogDir); err != nil {

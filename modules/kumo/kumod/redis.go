@@ -34,41 +34,42 @@ func (r *RedisThrottles) IsCluster() bool {
 	return r.ClusterList
 }
 
+var redisThrottlesSchema = plain.NewSchema("RedisConnKey", true,
+	plain.Field[RedisThrottles]{Name: "node", Required: true, Decode: func(r *RedisThrottles, v any) error {
+		switch x := v.(type) {
+		case string:
+			r.Nodes = []string{x}
+			return nil
+		case []any:
+			nodes := make([]string, 0, len(x))
+			for _, e := range x {
+				s, ok := e.(string)
+				if !ok {
+					return plain.UntaggedMismatch("NodeSpec", "expected a URL string or a list of URL strings")
+				}
+				nodes = append(nodes, s)
+			}
+			r.Nodes, r.ClusterList = nodes, true
+			return nil
+		}
+		return plain.UntaggedMismatch("NodeSpec", "expected a URL string or a list of URL strings")
+	}},
+	plain.BoolField("read_from_replicas", func(r *RedisThrottles) *bool { return &r.ReadFromReplicas }),
+	plain.OptStringField("username", func(r *RedisThrottles) **string { return &r.Username }),
+	plain.OptStringField("password", func(r *RedisThrottles) **string { return &r.Password }),
+	plain.OptBoolField("cluster", func(r *RedisThrottles) **bool { return &r.Cluster }),
+	plain.OptUintField("pool_size", 64, func(r *RedisThrottles) **uint64 { return &r.PoolSize }),
+	plain.OptDurationField("connect_timeout", func(r *RedisThrottles) **time.Duration { return &r.ConnectTimeout }),
+	plain.OptDurationField("recycle_timeout", func(r *RedisThrottles) **time.Duration { return &r.RecycleTimeout }),
+	plain.OptDurationField("wait_timeout", func(r *RedisThrottles) **time.Duration { return &r.WaitTimeout }),
+	plain.OptDurationField("response_timeout", func(r *RedisThrottles) **time.Duration { return &r.ResponseTimeout }),
+).IgnoreUnknown().InKeyOrder()
+
 // DecodeRedisThrottles decodes and checks the parameters of
 // kumo.configure_redis_throttles. Nothing is connected.
 func DecodeRedisThrottles(v any) (*RedisThrottles, error) {
 	r := &RedisThrottles{}
-	err := decodeStruct(v, "RedisConnKey", []field{
-		{name: "node", required: true, set: func(v any) error {
-			switch x := v.(type) {
-			case string:
-				r.Nodes = []string{x}
-				return nil
-			case []any:
-				nodes := make([]string, 0, len(x))
-				for _, e := range x {
-					s, ok := e.(string)
-					if !ok {
-						return plain.UntaggedMismatch("NodeSpec", "expected a URL string or a list of URL strings")
-					}
-					nodes = append(nodes, s)
-				}
-				r.Nodes, r.ClusterList = nodes, true
-				return nil
-			}
-			return plain.UntaggedMismatch("NodeSpec", "expected a URL string or a list of URL strings")
-		}},
-		{name: "read_from_replicas", set: setBool(&r.ReadFromReplicas)},
-		{name: "username", set: setOptString(&r.Username)},
-		{name: "password", set: setOptString(&r.Password)},
-		{name: "cluster", set: setOptBool(&r.Cluster)},
-		{name: "pool_size", set: setOptUsize(&r.PoolSize)},
-		{name: "connect_timeout", set: setOptDuration(&r.ConnectTimeout)},
-		{name: "recycle_timeout", set: setOptDuration(&r.RecycleTimeout)},
-		{name: "wait_timeout", set: setOptDuration(&r.WaitTimeout)},
-		{name: "response_timeout", set: setOptDuration(&r.ResponseTimeout)},
-	}, structOpts{allowUnknown: true})
-	if err != nil {
+	if err := redisThrottlesSchema.Decode(r, v); err != nil {
 		return nil, wrapDeserialize(err, v)
 	}
 	if len(r.Nodes) == 0 {

@@ -45,32 +45,29 @@ var defaultMinFree = MinFree{Percent: true, Value: 10}
 
 var spoolKinds = []string{"LocalDisk", "RocksDB"}
 
+var spoolSchema = plain.NewSchema("DefineSpoolParams", true,
+	plain.StringField("name", func(s *Spool) *string { return &s.Name }).Req(),
+	pathField("path", func(s *Spool) *string { return &s.Path }).Req(),
+	plain.EnumField("kind", plain.Enum{Name: "SpoolKind", Variants: spoolKinds}, func(s *Spool) *string { return &s.Kind }),
+	plain.BoolField("flush", func(s *Spool) *bool { return &s.Flush }),
+	plain.Field[Spool]{Name: "rocks_params", Decode: func(s *Spool, v any) (err error) {
+		s.RocksParams, err = decodeRocksParams(v)
+		return
+	}},
+	minFreeField("min_free_space", func(s *Spool) *MinFree { return &s.MinFreeSpace }),
+	minFreeField("min_free_inodes", func(s *Spool) *MinFree { return &s.MinFreeInodes }),
+).InKeyOrder()
+
 // DecodeSpool decodes and checks the parameters of kumo.define_spool.
 func DecodeSpool(v any) (*Spool, error) {
 	s := &Spool{Kind: "LocalDisk", MinFreeSpace: defaultMinFree, MinFreeInodes: defaultMinFree}
-	err := decodeStruct(v, "DefineSpoolParams", []field{
-		{name: "name", required: true, set: setString(&s.Name)},
-		{name: "path", required: true, set: setPath(&s.Path)},
-		{name: "kind", set: setEnum(&s.Kind, "SpoolKind", spoolKinds)},
-		{name: "flush", set: setBool(&s.Flush)},
-		{name: "rocks_params", set: func(v any) (err error) {
-			s.RocksParams, err = decodeRocksParams(v)
-			return
-		}},
-		{name: "min_free_space", set: setMinFree(&s.MinFreeSpace)},
-		{name: "min_free_inodes", set: setMinFree(&s.MinFreeInodes)},
-	}, structOpts{})
-	if err != nil {
+	if err := spoolSchema.Decode(s, v); err != nil {
 		return nil, wrapDeserialize(err, v)
 	}
 	if err := checkPath("kumo.define_spool", "path", s.Path); err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-func setMinFree(dst *MinFree) func(any) error {
-	return func(v any) (err error) { *dst, err = asMinFree(v); return }
 }
 
 // asMinFree reads "10%" (a percentage), "1000000" or 1000000 (bytes or
@@ -140,70 +137,70 @@ var (
 	rocksLogLevels   = []string{"Debug", "Info", "Warn", "Error", "Fatal", "Header"}
 )
 
+// rocksParams holds the recognised rocks_params by name.
+type rocksParams = map[string]any
+
+// rocksField is a rocks_params entry stored under its name by decode.
+func rocksField[V any](name string, decode func(any) (V, error)) plain.Field[rocksParams] {
+	return plain.Field[rocksParams]{Name: name, Decode: func(out *rocksParams, v any) error {
+		x, err := decode(v)
+		(*out)[name] = x
+		return err
+	}}
+}
+
+func rocksI32(name string) plain.Field[rocksParams] { return rocksField(name, asI32) }
+
+func rocksUsize(name string) plain.Field[rocksParams] {
+	return rocksField(name, func(v any) (int64, error) {
+		n, err := plain.DecodeUint(v, 64)
+		return int64(n), err
+	})
+}
+
+func rocksBool(name string) plain.Field[rocksParams] { return rocksField(name, plain.DecodeBool) }
+
+func rocksDuration(name string) plain.Field[rocksParams] {
+	return rocksField(name, func(v any) (string, error) {
+		d, err := plain.DecodeDuration(v)
+		return plain.FormatDuration(d), err
+	})
+}
+
+func rocksEnum(name, enumName string, variants []string) plain.Field[rocksParams] {
+	return rocksField(name, plain.Enum{Name: enumName, Variants: variants}.Decode)
+}
+
+var rocksParamsSchema = plain.NewSchema("RocksSpoolParams", true,
+	rocksI32("increase_parallelism"),
+	rocksUsize("optimize_level_style_compaction"),
+	rocksUsize("optimize_universal_style_compaction"),
+	rocksBool("paranoid_checks"),
+	rocksEnum("compression_type", "DBCompressionTypeDef", rocksCompression),
+	rocksUsize("compaction_readahead_size"),
+	rocksBool("level_compaction_dynamic_level_bytes"),
+	rocksUsize("max_open_files"),
+	rocksUsize("write_buffer_size"),
+	rocksI32("level0_stop_writes_trigger"),
+	rocksEnum("log_level", "LogLevelDef", rocksLogLevels),
+	rocksUsize("memtable_huge_page_size"),
+	rocksDuration("log_file_time_to_roll"),
+	rocksDuration("obsolete_files_period"),
+	rocksUsize("limit_concurrent_stores"),
+	rocksUsize("limit_concurrent_loads"),
+	rocksUsize("limit_concurrent_removes"),
+	rocksDuration("store_deadline"),
+	rocksDuration("error_latch_duration"),
+	rocksDuration("error_unlatch_duration"),
+	rocksBool("allow_error_unlatch"),
+).IgnoreUnknown().InKeyOrder()
+
 // decodeRocksParams checks the RocksDB tuning parameters KumoMTA knows and,
 // like KumoMTA, ignores other keys. The result holds the recognised keys,
 // durations in humantime form.
 func decodeRocksParams(v any) (map[string]any, error) {
-	out := map[string]any{}
-	i32 := func(name string) field {
-		return field{name: name, set: func(v any) error {
-			n, err := asI32(v)
-			out[name] = n
-			return err
-		}}
-	}
-	usize := func(name string) field {
-		return field{name: name, set: func(v any) error {
-			n, err := asUsize(v)
-			out[name] = int64(n)
-			return err
-		}}
-	}
-	boolean := func(name string) field {
-		return field{name: name, set: func(v any) error {
-			b, err := plain.DecodeBool(v)
-			out[name] = b
-			return err
-		}}
-	}
-	duration := func(name string) field {
-		return field{name: name, set: func(v any) error {
-			d, err := plain.DecodeDuration(v)
-			out[name] = durationText(d)
-			return err
-		}}
-	}
-	enum := func(name, enumName string, variants []string) field {
-		return field{name: name, set: func(v any) error {
-			e, err := plain.DecodeEnum(v, enumName, variants)
-			out[name] = e
-			return err
-		}}
-	}
-	err := decodeStruct(v, "RocksSpoolParams", []field{
-		i32("increase_parallelism"),
-		usize("optimize_level_style_compaction"),
-		usize("optimize_universal_style_compaction"),
-		boolean("paranoid_checks"),
-		enum("compression_type", "DBCompressionTypeDef", rocksCompression),
-		usize("compaction_readahead_size"),
-		boolean("level_compaction_dynamic_level_bytes"),
-		usize("max_open_files"),
-		usize("write_buffer_size"),
-		i32("level0_stop_writes_trigger"),
-		enum("log_level", "LogLevelDef", rocksLogLevels),
-		usize("memtable_huge_page_size"),
-		duration("log_file_time_to_roll"),
-		duration("obsolete_files_period"),
-		usize("limit_concurrent_stores"),
-		usize("limit_concurrent_loads"),
-		usize("limit_concurrent_removes"),
-		duration("store_deadline"),
-		duration("error_latch_duration"),
-		duration("error_unlatch_duration"),
-		boolean("allow_error_unlatch"),
-	}, structOpts{allowUnknown: true})
-	if err != nil {
+	out := rocksParams{}
+	if err := rocksParamsSchema.Decode(&out, v); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -30,10 +30,11 @@ func DecodeUint(v any, bitSize int) (uint64, error) {
 	if bitSize < 64 {
 		name = "u" + strconv.Itoa(bitSize)
 	}
-	return decodeUintNamed(v, bitSize, name)
+	return DecodeUintAs(v, bitSize, name)
 }
 
-func decodeUintNamed(v any, bitSize int, name string) (uint64, error) {
+// DecodeUintAs is DecodeUint with the type named name in errors ("u64").
+func DecodeUintAs(v any, bitSize int, name string) (uint64, error) {
 	max := ^uint64(0)
 	if bitSize < 64 {
 		max = 1<<uint(bitSize) - 1
@@ -50,7 +51,7 @@ func decodeUintNamed(v any, bitSize int, name string) (uint64, error) {
 		}
 		return x, nil
 	case int:
-		return decodeUintNamed(int64(x), bitSize, name)
+		return DecodeUintAs(int64(x), bitSize, name)
 	}
 	return 0, InvalidType(v, name)
 }

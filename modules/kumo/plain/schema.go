@@ -41,8 +41,15 @@ type Schema[T any] struct {
 	// flattened member report the name alone; kumopolicy then suggests
 	// the closest field name instead.
 	listUnknown bool
-	fields      []Field[T]
-	index       map[string]int
+	// bareUnknown: report an unknown field by its name alone, without a
+	// suggestion (see Flattened).
+	bareUnknown bool
+	// ignoreUnknown: skip unknown keys (see IgnoreUnknown).
+	ignoreUnknown bool
+	// keyOrder: visit the keys in sorted order (see InKeyOrder).
+	keyOrder bool
+	fields   []Field[T]
+	index    map[string]int
 }
 
 // NewSchema builds a schema.
@@ -55,11 +62,59 @@ func NewSchema[T any](name string, listUnknown bool, fields ...Field[T]) *Schema
 	return s
 }
 
+// Flattened makes s report an unknown field by its name alone, with no
+// list and no suggestion: serde's wording for a struct with a
+// #[serde(flatten)] member. It returns s.
+func (s *Schema[T]) Flattened() *Schema[T] {
+	s.listUnknown, s.bareUnknown = false, true
+	return s
+}
+
+// IgnoreUnknown makes s skip the keys it does not know, as a serde struct
+// without deny_unknown_fields does. It returns s.
+func (s *Schema[T]) IgnoreUnknown() *Schema[T] {
+	s.ignoreUnknown = true
+	return s
+}
+
+// InKeyOrder makes s walk the input's keys in sorted order, decoding each
+// and stopping at the first unknown or invalid one, as serde does walking
+// a map; required fields are still checked last. Without it, unknown keys
+// are reported before any field is decoded, and fields are decoded in
+// declaration order. It returns s.
+func (s *Schema[T]) InKeyOrder() *Schema[T] {
+	s.keyOrder = true
+	return s
+}
+
+// Fields returns the schema's fields, for embedding them in another
+// schema (see Embed).
+func (s *Schema[T]) Fields() []Field[T] { return slices.Clone(s.fields) }
+
+// Embed lifts the fields of an embedded struct E into fields of T, which
+// reaches its E through get: serde's #[serde(flatten)].
+func Embed[T, E any](get func(*T) *E, fields []Field[E]) []Field[T] {
+	out := make([]Field[T], len(fields))
+	for i, f := range fields {
+		out[i] = Field[T]{Name: f.Name, Required: f.Required}
+		if f.Decode != nil {
+			out[i].Decode = func(dst *T, v any) error { return f.Decode(get(dst), v) }
+		}
+		if f.Encode != nil {
+			out[i].Encode = func(src *T) any { return f.Encode(get(src)) }
+		}
+	}
+	return out
+}
+
 // FieldNames returns the field names in declaration order.
 func (s *Schema[T]) FieldNames() []string { return slices.Clone(s.names) }
 
 // Decode decodes v into dst (see Schema).
 func (s *Schema[T]) Decode(dst *T, v any) error {
+	if s.keyOrder {
+		return s.decodeInKeyOrder(dst, v)
+	}
 	// An ordered map is read in place: converting it to a Go map first
 	// would cost more than the decoding itself on hot paths.
 	var buf [16]int
@@ -91,15 +146,8 @@ func (s *Schema[T]) Decode(dst *T, v any) error {
 			consider(k)
 		}
 	}
-	if unknown != "" {
-		if s.listUnknown {
-			return UnknownField(unknown, s.names)
-		}
-		err := UnknownField(unknown, nil).(*Error)
-		if near := closestName(unknown, s.names); near != "" {
-			err.Msg += ", did you mean `" + near + "`?"
-		}
-		return err
+	if unknown != "" && !s.ignoreUnknown {
+		return s.unknownField(unknown)
 	}
 	slices.Sort(present)
 	for _, i := range present {
@@ -112,6 +160,60 @@ func (s *Schema[T]) Decode(dst *T, v any) error {
 			return AtField(err, f.Name)
 		}
 	}
+	return s.checkRequired(get)
+}
+
+// decodeInKeyOrder is Decode for InKeyOrder.
+func (s *Schema[T]) decodeInKeyOrder(dst *T, v any) error {
+	var keys []string
+	var get func(name string) any
+	if om, ok := v.(*Map); ok {
+		keys = slices.Sorted(slices.Values(om.Keys()))
+		get = om.Value
+	} else {
+		m, err := AsMap(v, "struct "+s.Name)
+		if err != nil {
+			return err
+		}
+		keys = SortedKeys(m)
+		get = func(name string) any { return m[name] }
+	}
+	for _, k := range keys {
+		i, ok := s.index[k]
+		if !ok {
+			if s.ignoreUnknown {
+				continue
+			}
+			return s.unknownField(k)
+		}
+		val := get(k)
+		if val == nil {
+			continue
+		}
+		if err := s.fields[i].Decode(dst, val); err != nil {
+			return AtField(err, k)
+		}
+	}
+	return s.checkRequired(get)
+}
+
+// unknownField is the error for the unknown key name.
+func (s *Schema[T]) unknownField(name string) error {
+	if s.listUnknown {
+		return UnknownField(name, s.names)
+	}
+	err := UnknownField(name, nil).(*Error)
+	if s.bareUnknown {
+		return err
+	}
+	if near := closestName(name, s.names); near != "" {
+		err.Msg += ", did you mean `" + near + "`?"
+	}
+	return err
+}
+
+// checkRequired fails on the first required field that is absent.
+func (s *Schema[T]) checkRequired(get func(name string) any) error {
 	for i := range s.fields {
 		f := &s.fields[i]
 		if f.Required && get(f.Name) == nil {
@@ -266,6 +368,46 @@ func OptDurationField[T any](name string, get func(*T) **time.Duration) Field[T]
 			}
 			return nil
 		},
+	}
+}
+
+// OptBoolField is an optional boolean.
+func OptBoolField[T any](name string, get func(*T) **bool) Field[T] {
+	return Field[T]{
+		Name: name,
+		Decode: func(dst *T, v any) error {
+			b, err := DecodeBool(v)
+			*get(dst) = &b
+			return err
+		},
+		Encode: func(src *T) any {
+			if p := *get(src); p != nil {
+				return *p
+			}
+			return nil
+		},
+	}
+}
+
+// OptEnumField is an optional enumeration stored as its variant name.
+func OptEnumField[T any](name string, e Enum, get func(*T) **string) Field[T] {
+	return Field[T]{
+		Name: name,
+		Decode: func(dst *T, v any) error {
+			s, err := e.Decode(v)
+			*get(dst) = &s
+			return err
+		},
+		Encode: func(src *T) any { return OptString(*get(src)) },
+	}
+}
+
+// StringListField is a sequence of strings (see DecodeStringList).
+func StringListField[T any](name string, get func(*T) *[]string) Field[T] {
+	return Field[T]{
+		Name:   name,
+		Decode: func(dst *T, v any) (err error) { *get(dst), err = DecodeStringList(v); return },
+		Encode: func(src *T) any { return StringsToAny(*get(src)) },
 	}
 }
 
