@@ -180,13 +180,6 @@ func recordTypesField(name string, get func(*rawOptions) *[]string) plain.Field[
 	}}
 }
 
-func stringListField(name string, get func(*rawOptions) *[]string) plain.Field[rawOptions] {
-	return plain.Field[rawOptions]{Name: name, Decode: func(dst *rawOptions, v any) (err error) {
-		*get(dst), err = plain.DecodeStringList(v)
-		return
-	}}
-}
-
 func tableField(name, what string, get func(*rawOptions) *map[string]any) plain.Field[rawOptions] {
 	return plain.Field[rawOptions]{Name: name, Decode: func(dst *rawOptions, v any) error {
 		if om, ok := v.(*plain.Map); ok {
@@ -227,7 +220,7 @@ var optionsSchema = plain.NewSchema("AutomationOptions", false,
 	plain.BoolField("retry_shaping_data_fetch_on_populate_timeout", func(o *rawOptions) *bool { return &o.RetryShapingDataFetchOnPopulateTimeout }),
 	plain.BoolField("allow_stale_shaping_data", func(o *rawOptions) *bool { return &o.AllowStaleShapingData }),
 	plain.BoolField("no_default_files", func(o *rawOptions) *bool { return &o.NoDefaultFiles }),
-	stringListField("extra_files", func(o *rawOptions) *[]string { return &o.ExtraFiles }),
+	plain.StringListField("extra_files", func(o *rawOptions) *[]string { return &o.ExtraFiles }),
 	tableField("load_validation_options", "a table of shaping load options", func(o *rawOptions) *map[string]any { return &o.LoadValidationOptions }),
 	tableField("validation_options", "a table of shaping load options", func(o *rawOptions) *map[string]any { return &o.ValidationOptions }),
 )
