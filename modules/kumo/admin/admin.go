@@ -197,15 +197,68 @@ func (r *Registry) expiry(duration *time.Duration, expires *time.Time) time.Time
 	return r.now().Add(d)
 }
 
+// entryPtr is a pointer to one of the registry's entry types: what the
+// list helpers below need of it.
+type entryPtr[T any] interface {
+	*T
+	entryID() string
+	expiresAt() time.Time
+}
+
+func (e *ReadyQSuspension) entryID() string      { return e.ID }
+func (e *ReadyQSuspension) expiresAt() time.Time { return e.Expires }
+func (e *Suspension) entryID() string            { return e.ID }
+func (e *Suspension) expiresAt() time.Time       { return e.Expires }
+func (e *AdminBounce) entryID() string           { return e.ID }
+func (e *AdminBounce) expiresAt() time.Time      { return e.Expires }
+
 // prune drops expired entries (r.mu held).
-func prune[T any](list []*T, expires func(*T) time.Time, now time.Time) []*T {
-	return slices.DeleteFunc(list, func(e *T) bool { return !now.Before(expires(e)) })
+func prune[T any, P entryPtr[T]](list []P, now time.Time) []P {
+	return slices.DeleteFunc(list, func(e P) bool { return !now.Before(e.expiresAt()) })
 }
 
 func (r *Registry) pruneAll(now time.Time) {
-	r.readyQ = prune(r.readyQ, func(e *ReadyQSuspension) time.Time { return e.Expires }, now)
-	r.suspends = prune(r.suspends, func(e *Suspension) time.Time { return e.Expires }, now)
-	r.bounces = prune(r.bounces, func(e *AdminBounce) time.Time { return e.Expires }, now)
+	r.readyQ = prune(r.readyQ, now)
+	r.suspends = prune(r.suspends, now)
+	r.bounces = prune(r.bounces, now)
+}
+
+// replace appends e to list after removing the entries same matches
+// (KumoMTA's replace-on-same-key), and returns the changes in order:
+// the removals, then the addition.
+func replace[T any, P entryPtr[T]](list []P, e P, kind Kind, same func(P) bool) ([]P, []Change) {
+	var changes []Change
+	list = slices.DeleteFunc(list, func(o P) bool {
+		if same(o) {
+			changes = append(changes, Change{Kind: kind, Op: Removed, ID: o.entryID(), Entry: *o})
+			return true
+		}
+		return false
+	})
+	return append(list, e), append(changes, Change{Kind: kind, Op: Added, ID: e.entryID(), Entry: *e})
+}
+
+// removeID removes the entry id from list; the change is nil when there
+// was none.
+func removeID[T any, P entryPtr[T]](list []P, kind Kind, id string) ([]P, *Change) {
+	var ch *Change
+	list = slices.DeleteFunc(list, func(o P) bool {
+		if o.entryID() == id {
+			ch = &Change{Kind: kind, Op: Removed, ID: id, Entry: *o}
+			return true
+		}
+		return false
+	})
+	return list, ch
+}
+
+// values copies the entries out of list.
+func values[T any, P entryPtr[T]](list []P) []T {
+	out := make([]T, len(list))
+	for i, e := range list {
+		out[i] = *e
+	}
+	return out
 }
 
 // SuspendReadyQ adds a ready-queue suspension, replacing the entry with
@@ -215,15 +268,7 @@ func (r *Registry) SuspendReadyQ(req ReadyQRequest) string {
 	r.mu.Lock()
 	r.pruneAll(r.now())
 	var changes []Change
-	r.readyQ = slices.DeleteFunc(r.readyQ, func(o *ReadyQSuspension) bool {
-		if o.Name == e.Name {
-			changes = append(changes, Change{Kind: ReadyQ, Op: Removed, ID: o.ID, Entry: *o})
-			return true
-		}
-		return false
-	})
-	r.readyQ = append(r.readyQ, e)
-	changes = append(changes, Change{Kind: ReadyQ, Op: Added, ID: e.ID, Entry: *e})
+	r.readyQ, changes = replace(r.readyQ, e, ReadyQ, func(o *ReadyQSuspension) bool { return o.Name == e.Name })
 	r.notify(changes)
 	return e.ID
 }
@@ -243,15 +288,9 @@ func (r *Registry) Suspend(req SuspendRequest) string {
 	r.mu.Lock()
 	r.pruneAll(r.now())
 	var changes []Change
-	r.suspends = slices.DeleteFunc(r.suspends, func(o *Suspension) bool {
-		if sameOpt(o.Campaign, e.Campaign) && sameOpt(o.Tenant, e.Tenant) && sameOpt(o.Domain, e.Domain) {
-			changes = append(changes, Change{Kind: Suspend, Op: Removed, ID: o.ID, Entry: *o})
-			return true
-		}
-		return false
+	r.suspends, changes = replace(r.suspends, e, Suspend, func(o *Suspension) bool {
+		return sameOpt(o.Campaign, e.Campaign) && sameOpt(o.Tenant, e.Tenant) && sameOpt(o.Domain, e.Domain)
 	})
-	r.suspends = append(r.suspends, e)
-	changes = append(changes, Change{Kind: Suspend, Op: Added, ID: e.ID, Entry: *e})
 	r.notify(changes)
 	return e.ID
 }
@@ -265,15 +304,9 @@ func (r *Registry) Bounce(req BounceRequest) string {
 	r.mu.Lock()
 	r.pruneAll(r.now())
 	var changes []Change
-	r.bounces = slices.DeleteFunc(r.bounces, func(o *AdminBounce) bool {
-		if sameOpt(o.Campaign, e.Campaign) && sameOpt(o.Tenant, e.Tenant) && sameOpt(o.Domain, e.Domain) {
-			changes = append(changes, Change{Kind: Bounce, Op: Removed, ID: o.ID, Entry: *o})
-			return true
-		}
-		return false
+	r.bounces, changes = replace(r.bounces, e, Bounce, func(o *AdminBounce) bool {
+		return sameOpt(o.Campaign, e.Campaign) && sameOpt(o.Tenant, e.Tenant) && sameOpt(o.Domain, e.Domain)
 	})
-	r.bounces = append(r.bounces, e)
-	changes = append(changes, Change{Kind: Bounce, Op: Added, ID: e.ID, Entry: *e})
 	r.notify(changes)
 	return e.ID
 }
@@ -285,11 +318,7 @@ func (r *Registry) ReadyQSuspensions() ([]ReadyQSuspension, time.Time) {
 	defer r.mu.Unlock()
 	now := r.now()
 	r.pruneAll(now)
-	out := make([]ReadyQSuspension, len(r.readyQ))
-	for i, e := range r.readyQ {
-		out[i] = *e
-	}
-	return out, now
+	return values(r.readyQ), now
 }
 
 // Suspensions returns the active scheduled-queue suspensions, oldest
@@ -299,11 +328,7 @@ func (r *Registry) Suspensions() ([]Suspension, time.Time) {
 	defer r.mu.Unlock()
 	now := r.now()
 	r.pruneAll(now)
-	out := make([]Suspension, len(r.suspends))
-	for i, e := range r.suspends {
-		out[i] = *e
-	}
-	return out, now
+	return values(r.suspends), now
 }
 
 // Bounces returns the active admin bounces, oldest first, and the time
@@ -313,11 +338,7 @@ func (r *Registry) Bounces() ([]AdminBounce, time.Time) {
 	defer r.mu.Unlock()
 	now := r.now()
 	r.pruneAll(now)
-	out := make([]AdminBounce, len(r.bounces))
-	for i, e := range r.bounces {
-		out[i] = *e
-	}
-	return out, now
+	return values(r.bounces), now
 }
 
 // Delete removes the active entry id of kind and reports whether there
@@ -328,26 +349,11 @@ func (r *Registry) Delete(kind Kind, id string) bool {
 	var ch *Change
 	switch kind {
 	case ReadyQ:
-		r.readyQ = slices.DeleteFunc(r.readyQ, func(o *ReadyQSuspension) bool {
-			if o.ID == id {
-				ch = &Change{Kind: kind, Op: Removed, ID: id, Entry: *o}
-			}
-			return o.ID == id
-		})
+		r.readyQ, ch = removeID(r.readyQ, kind, id)
 	case Suspend:
-		r.suspends = slices.DeleteFunc(r.suspends, func(o *Suspension) bool {
-			if o.ID == id {
-				ch = &Change{Kind: kind, Op: Removed, ID: id, Entry: *o}
-			}
-			return o.ID == id
-		})
+		r.suspends, ch = removeID(r.suspends, kind, id)
 	case Bounce:
-		r.bounces = slices.DeleteFunc(r.bounces, func(o *AdminBounce) bool {
-			if o.ID == id {
-				ch = &Change{Kind: kind, Op: Removed, ID: id, Entry: *o}
-			}
-			return o.ID == id
-		})
+		r.bounces, ch = removeID(r.bounces, kind, id)
 	}
 	if ch == nil {
 		r.notify(nil)
