@@ -7,6 +7,7 @@ import (
 
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/aesblock"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
@@ -16,18 +17,18 @@ import (
 // both returning a BinaryResult. aws_sign_v4 raises a not-supported error.
 
 // openCrypto installs kumo.crypto.
-func openCrypto(s *luart.State, mod *lua.LTable) {
+func (svc *Services) openCrypto(s *luart.State, mod *lua.LTable) {
 	L := s.L
 	t := subTable(L, mod, "crypto")
-	t.RawSetString("aes_encrypt_block", L.NewFunction(aesBlockFunc("aes_encrypt_block", aesblock.Encrypt)))
-	t.RawSetString("aes_decrypt_block", L.NewFunction(aesBlockFunc("aes_decrypt_block", aesblock.Decrypt)))
+	t.RawSetString("aes_encrypt_block", L.NewFunction(aesBlockFunc("aes_encrypt_block", aesblock.Encrypt, svc.Paths)))
+	t.RawSetString("aes_decrypt_block", L.NewFunction(aesBlockFunc("aes_decrypt_block", aesblock.Decrypt, svc.Paths)))
 	t.RawSetString("aws_sign_v4", L.NewFunction(func(L *lua.LState) int {
 		L.RaiseError("kumo.crypto.aws_sign_v4 is not supported by kumopolicy yet")
 		return 0
 	}))
 }
 
-func aesBlockFunc(name string, op func(aesblock.Mode, []byte, []byte) ([]byte, error)) lua.LGFunction {
+func aesBlockFunc(name string, op func(aesblock.Mode, []byte, []byte) ([]byte, error), pm *paths.Map) lua.LGFunction {
 	return func(L *lua.LState) int {
 		fail := func(err error) { raise(L, fmt.Errorf("kumo.crypto.%s: %w", name, err)) }
 		mode, err := aesblock.ParseMode(L.CheckString(1))
@@ -59,7 +60,7 @@ func aesBlockFunc(name string, op func(aesblock.Mode, []byte, []byte) ([]byte, e
 		if !ok {
 			fail(plain.MissingField("key"))
 		}
-		key, err := keySourceBytes(rawKey)
+		key, err := keySourceBytes(rawKey, pm)
 		if err != nil {
 			fail(plain.AtField(err, "key"))
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/plain"
 )
 
@@ -61,14 +62,14 @@ var hmacAlgorithms = map[string]func() hash.Hash{
 }
 
 // openDigest installs kumo.digest.
-func openDigest(s *luart.State, mod *lua.LTable) {
+func (svc *Services) openDigest(s *luart.State, mod *lua.LTable) {
 	L := s.L
 	t := subTable(L, mod, "digest")
 	for name, newHash := range digestAlgorithms {
 		t.RawSetString(name, L.NewFunction(digestFunc(name, newHash)))
 	}
 	for name, newHash := range hmacAlgorithms {
-		t.RawSetString(name, L.NewFunction(hmacFunc(name, newHash)))
+		t.RawSetString(name, L.NewFunction(hmacFunc(name, newHash, svc.Paths)))
 	}
 }
 
@@ -96,9 +97,9 @@ func digestFunc(name string, newHash func() hash.Hash) lua.LGFunction {
 	}
 }
 
-func hmacFunc(name string, newHash func() hash.Hash) lua.LGFunction {
+func hmacFunc(name string, newHash func() hash.Hash, pm *paths.Map) lua.LGFunction {
 	return func(L *lua.LState) int {
-		key, err := keySourceArg(L, 1)
+		key, err := keySourceArg(L, 1, pm)
 		if err != nil {
 			raise(L, fmt.Errorf("kumo.digest.%s: key: %w", name, err))
 		}
@@ -111,24 +112,25 @@ func hmacFunc(name string, newHash func() hash.Hash) lua.LGFunction {
 }
 
 // keySourceArg reads the bytes of the KeySource at argument n: a file path
-// or {key_data=...}. Vault and event key sources raise a clear error.
-func keySourceArg(L *lua.LState, n int) ([]byte, error) {
+// (moved by pm) or {key_data=...}. Vault and event key sources raise a
+// clear error.
+func keySourceArg(L *lua.LState, n int, pm *paths.Map) ([]byte, error) {
 	v, err := luart.ToGo(L.Get(n))
 	if err != nil {
 		return nil, err
 	}
-	return keySourceBytes(v)
+	return keySourceBytes(v, pm)
 }
 
 // keySourceBytes decodes plain data as a KeySource and reads its bytes.
-func keySourceBytes(v any) ([]byte, error) {
+func keySourceBytes(v any, pm *paths.Map) ([]byte, error) {
 	ks, err := egress.DecodeKeySource(v)
 	if err != nil {
 		return nil, err
 	}
 	switch ks.Kind {
 	case egress.KeyFile:
-		b, err := os.ReadFile(ks.Path)
+		b, err := os.ReadFile(pm.Local(ks.Path))
 		if err != nil {
 			return nil, fmt.Errorf("reading key file: %w", err)
 		}

@@ -7,6 +7,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kumopolicy/kumopolicy/modules/kumo"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
 )
 
 // runLuaErr runs body inside main and returns the Lua error text.
@@ -122,5 +125,34 @@ return string.sub(ct.hex, 1, 32), kumo.crypto.aes_decrypt_block('Ecb', ct.bytes,
 		if msg := runLuaErr(t, body); !strings.Contains(msg, wantErr) {
 			t.Errorf("%s: %s", body, msg)
 		}
+	}
+}
+
+// Key files a policy names under /opt/kumomta/etc are read from where
+// --etc-dir moves them, for kumo.digest's HMACs and kumo.crypto's AES
+// keys as for every other file a policy names.
+func TestDigestAndCryptoKeyFilesFollowTheInstallPathMap(t *testing.T) {
+	etc := t.TempDir()
+	if err := os.WriteFile(filepath.Join(etc, "hmac.key"), []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(etc, "aes.key"), []byte("0123456789abcdef"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rt, _ := newRuntimeWith(t, `
+local kumo = require 'kumo'
+kumo.on('main', function()
+  local enc = kumo.crypto.aes_encrypt_block('Ecb', 'hello', { key = '/opt/kumomta/etc/aes.key' })
+  local dec = kumo.crypto.aes_decrypt_block('Ecb', enc, { key = { key_data = '0123456789abcdef' } })
+  return kumo.digest.hmac_sha256('/opt/kumomta/etc/hmac.key', 'msg').hex,
+    kumo.digest.hmac_sha256({ key_data = 'secret' }, 'msg').hex, dec.bytes
+end)
+`, kumo.Services{Paths: paths.New([2]string{"/opt/kumomta/etc", etc})})
+	out, _, err := rt.Fire(context.Background(), "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0] != out[1] || out[2] != "hello" {
+		t.Fatalf("got %v", out)
 	}
 }

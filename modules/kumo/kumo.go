@@ -26,7 +26,7 @@ func (svc *Services) openers() []opener {
 		svc.openLogHook, // after openKumod: replaces its recording-only configure_log_hook
 		svc.openShaping,
 		openDomainMap,
-		openUtilities,
+		svc.openUtilities,
 		svc.openCounterSeries,
 		openCidr,
 		openRegexSetMap,
