@@ -21,18 +21,12 @@ import (
 //
 //	go test -run XXX -bench PublishToSuspension -benchtime 40x ./tests/upstream/
 //
-// and read p50-ms and p99-ms. When serve does not yet hand the route to
-// the log-hook pipeline, records are posted to the daemon's
-// /publish_log_v1 instead (the metrics are then named daemon-p50-ms and
-// daemon-p99-ms: the subscription half only).
+// and read p50-ms and p99-ms.
 func BenchmarkPublishToSuspension(b *testing.B) {
 	for _, v := range helperVariants() {
 		b.Run(v.name, func(b *testing.B) {
 			e := newE2E(b, v)
-			viaHost := e.postToHost(e2eRecord("TransientFailure", "warmup.e2e.example", "you said 450-go-away"))
-			if !viaHost {
-				e.postToDaemon(e2eRecord("TransientFailure", "warmup.e2e.example", "you said 450-go-away"))
-			}
+			e.postToHost(e2eRecord("TransientFailure", "warmup.e2e.example", "you said 450-go-away"))
 			e.waitSuspension("mx.warmup.e2e.example", "")
 			lat := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
@@ -43,11 +37,7 @@ func BenchmarkPublishToSuspension(b *testing.B) {
 				time.Sleep(rand.N(3 * time.Second))
 				b.StartTimer()
 				start := time.Now()
-				if viaHost {
-					e.postToHost(rec)
-				} else {
-					e.postToDaemon(rec)
-				}
+				e.postToHost(rec)
 				for len(e.suspensions("mx."+domain+"@")) == 0 {
 					if time.Since(start) > 90*time.Second {
 						b.Fatalf("record %d: no suspension after 90s", i)
@@ -61,13 +51,9 @@ func BenchmarkPublishToSuspension(b *testing.B) {
 			pct := func(p float64) float64 {
 				return float64(lat[int(p*float64(len(lat)-1))]) / float64(time.Millisecond)
 			}
-			prefix := ""
-			if !viaHost {
-				prefix = "daemon-"
-			}
-			b.ReportMetric(pct(0), prefix+"min-ms")
-			b.ReportMetric(pct(0.50), prefix+"p50-ms")
-			b.ReportMetric(pct(0.99), prefix+"p99-ms")
+			b.ReportMetric(pct(0), "min-ms")
+			b.ReportMetric(pct(0.50), "p50-ms")
+			b.ReportMetric(pct(0.99), "p99-ms")
 			b.ReportMetric(0, "ns/op")
 		})
 	}

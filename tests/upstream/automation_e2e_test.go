@@ -68,14 +68,7 @@ type helperVariant struct {
 	fromCorpus bool
 	// extraOptions are merged into setup_with_automation's options.
 	extraOptions string
-	// unsupported returns why this variant cannot run the flow yet, from
-	// what the host logged, or "".
-	unsupported func(serveLog string) string
 }
-
-// notYetNative is how kumopolicy's helper says its automation half is
-// missing (policy-extras/shaping.lua's not_supported_yet).
-var notYetNative = regexp.MustCompile(`policy-extras\.shaping: .* is not supported by kumopolicy yet[^\n]*`)
 
 func helperVariants() []helperVariant {
 	return []helperVariant{
@@ -86,16 +79,12 @@ func helperVariants() []helperVariant {
 			// KumoMTA's helper loops every 30 s (subscriber retry, config
 			// monitor); it has no knobs for that.
 			extraOptions: `{}`,
-			unsupported:  func(string) string { return "" },
 		},
 		{
 			name:     "our-shaping.lua",
 			shareDir: func(t testing.TB) string { return t.TempDir() },
 			// kumopolicy's extensions, so the test need not wait 30 s.
 			extraOptions: `{"config_monitor_interval":"1s","subscriber_retry_delay":"1s"}`,
-			unsupported: func(log string) string {
-				return notYetNative.FindString(log)
-			},
 		},
 	}
 }
@@ -112,23 +101,9 @@ func TestAutomationEndToEnd(t *testing.T) {
 	}
 }
 
-// gateUnsupported skips t (fails it with CI=true) when the variant says
-// it cannot run yet.
-func gateUnsupported(t testing.TB, v helperVariant, serve *proc) {
-	t.Helper()
-	if why := v.unsupported(serve.Log()); why != "" {
-		msg := fmt.Sprintf("%s: the helper's automation half is not available yet: %q", v.name, why)
-		if sharedref.InCI() {
-			t.Fatal("CI=true: " + msg)
-		}
-		t.Skip(msg)
-	}
-}
-
 // e2eEnv is one run's processes and fixtures.
 type e2eEnv struct {
 	t         testing.TB
-	v         helperVariant
 	daemonDir string
 	fwd       *forwarder
 	daemon    *proc
@@ -152,7 +127,7 @@ func (e *e2eEnv) startDaemon() {
 // CI=true) when v cannot run yet.
 func newE2E(t testing.TB, v helperVariant) *e2eEnv {
 	rules := sharedref.CorpusFile(t, "crates/integration-tests/shaping.toml")
-	e := &e2eEnv{t: t, v: v, daemonDir: t.TempDir(), fwd: newForwarder(t)}
+	e := &e2eEnv{t: t, daemonDir: t.TempDir(), fwd: newForwarder(t)}
 	data, err := os.ReadFile(rules)
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +173,6 @@ func newE2E(t testing.TB, v helperVariant) *e2eEnv {
 	if corpusHelper != v.fromCorpus {
 		t.Fatalf("policy-extras.shaping came from %s; want the corpus's: %v", src[1], v.fromCorpus)
 	}
-	gateUnsupported(t, v, e.serve)
 	return e
 }
 
@@ -206,15 +180,8 @@ func runAutomationFlow(t *testing.T, v helperVariant) {
 	e := newE2E(t, v)
 
 	// 1. A record the Suspend + SetConfig rule matches, posted to the host,
-	// is published to the daemon. Until serve hands the admin route to the
-	// log-hook pipeline, the record goes to the daemon directly (as the
-	// host's publisher would post it) so the subscription half is still
-	// checked, and the publishing steps are reported as not run.
-	goAway := e2eRecord("TransientFailure", e2eDomains[0], "you said 450-go-away")
-	published := e.postToHost(goAway)
-	if !published {
-		e.postToDaemon(goAway)
-	}
+	// is published to the daemon.
+	e.postToHost(e2eRecord("TransientFailure", e2eDomains[0], "you said 450-go-away"))
 	e.waitDaemonReceived(1)
 
 	// 2. The suspension reaches the host through the subscription.
@@ -225,41 +192,39 @@ func runAutomationFlow(t *testing.T, v helperVariant) {
 	// 3. The SetConfig overrides reach resolve-egress-path.
 	e.waitOverrides(e2eDomains[0], "e2e-src")
 
-	// 4. Pre-filter and skipped types (needs the publish leg).
-	if published {
-		e.postToHost(e2eRecord("TransientFailure", e2eDomains[1], "you said 450-please-wait"))
-		e.postToHost(e2eRecord("Reception", e2eDomains[1], "you said 450-go-away"))
-		marker := e2eRecord("TransientFailure", e2eDomains[2], "you said 450-go-away")
-		e.postToHost(marker)
-		e.waitSuspension("mx."+e2eDomains[2], "")
-		if site := "mx." + e2eDomains[1]; len(e.suspensions(site)) != 0 {
-			t.Errorf("%s was suspended: the Reception record was published", site)
-		}
-		// The daemon must have got exactly the two matching records. (A
-		// wrongly published record still in flight here would show as a
-		// suspension of its site at the end: the Reception record carries
-		// a matching answer, and the daemon evaluates every type.)
-		e.waitDaemonReceived(2)
-		if n := e.daemonMetric(`tsa_records_received_total`); n != 2 {
-			t.Errorf("the daemon received %v records, want 2 (the non-matching and the Reception record must not be published)", n)
-		}
-		// The host's side: of the four records, the Reception record was
-		// skipped by the hook's per_record, the non-matching one declined
-		// by should_enqueue_log_record's pre-filter, two were queued and
-		// delivered.
-		for _, m := range []struct {
-			name, label string
-			want        float64
-		}{
-			{"kumopolicy_log_hook_received_total", "hook", 4},
-			{"kumopolicy_log_hook_skipped_total", "hook", 1},
-			{"kumopolicy_log_hook_declined_total", "hook", 1},
-			{"kumopolicy_log_hook_enqueued_total", "hook", 2},
-			{"kumopolicy_log_queue_delivered_total", "queue", 2},
-		} {
-			if got := e.hostMetric(m.name, m.label); got != m.want {
-				t.Errorf("serve's %s{%s=%q} = %v, want %v", m.name, m.label, e.hook, got, m.want)
-			}
+	// 4. Pre-filter and skipped types.
+	e.postToHost(e2eRecord("TransientFailure", e2eDomains[1], "you said 450-please-wait"))
+	e.postToHost(e2eRecord("Reception", e2eDomains[1], "you said 450-go-away"))
+	marker := e2eRecord("TransientFailure", e2eDomains[2], "you said 450-go-away")
+	e.postToHost(marker)
+	e.waitSuspension("mx."+e2eDomains[2], "")
+	if site := "mx." + e2eDomains[1]; len(e.suspensions(site)) != 0 {
+		t.Errorf("%s was suspended: the Reception record was published", site)
+	}
+	// The daemon must have got exactly the two matching records. (A
+	// wrongly published record still in flight here would show as a
+	// suspension of its site at the end: the Reception record carries
+	// a matching answer, and the daemon evaluates every type.)
+	e.waitDaemonReceived(2)
+	if n := e.daemonMetric(`tsa_records_received_total`); n != 2 {
+		t.Errorf("the daemon received %v records, want 2 (the non-matching and the Reception record must not be published)", n)
+	}
+	// The host's side: of the four records, the Reception record was
+	// skipped by the hook's per_record, the non-matching one declined
+	// by should_enqueue_log_record's pre-filter, two were queued and
+	// delivered.
+	for _, m := range []struct {
+		name, label string
+		want        float64
+	}{
+		{"kumopolicy_log_hook_received_total", "hook", 4},
+		{"kumopolicy_log_hook_skipped_total", "hook", 1},
+		{"kumopolicy_log_hook_declined_total", "hook", 1},
+		{"kumopolicy_log_hook_enqueued_total", "hook", 2},
+		{"kumopolicy_log_queue_delivered_total", "queue", 2},
+	} {
+		if got := e.hostMetric(m.name, m.label); got != m.want {
+			t.Errorf("serve's %s{%s=%q} = %v, want %v", m.name, m.label, e.hook, got, m.want)
 		}
 	}
 
@@ -274,17 +239,15 @@ func runAutomationFlow(t *testing.T, v helperVariant) {
 	// 6. While the daemon is down, matching records posted to the host are
 	// retried, and arrive once it is back.
 	var downRecords []string
-	if published {
-		before := e.fwd.PublishAttempts()
-		for _, d := range e2eDomains[3:5] {
-			e.postToHost(e2eRecord("TransientFailure", d, "you said 450-go-away"))
-			downRecords = append(downRecords, d)
-		}
-		poll(t, 60*time.Second, "the host to retry publishing while the daemon is down", func() (bool, string) {
-			n := e.fwd.PublishAttempts() - before
-			return n > len(downRecords), fmt.Sprintf("%d publish attempts", n)
-		})
+	before := e.fwd.PublishAttempts()
+	for _, d := range e2eDomains[3:5] {
+		e.postToHost(e2eRecord("TransientFailure", d, "you said 450-go-away"))
+		downRecords = append(downRecords, d)
 	}
+	poll(t, 60*time.Second, "the host to retry publishing while the daemon is down", func() (bool, string) {
+		n := e.fwd.PublishAttempts() - before
+		return n > len(downRecords), fmt.Sprintf("%d publish attempts", n)
+	})
 	e.startDaemon()
 	again := e.waitSuspension(site, strings.Join(downIDs, ","))
 	if n := len(e.suspensions(site)); n != 1 {
@@ -296,31 +259,19 @@ func runAutomationFlow(t *testing.T, v helperVariant) {
 	for _, d := range downRecords {
 		e.waitSuspension("mx."+d, "")
 	}
-	if published {
-		e.waitDaemonReceived(float64(len(downRecords)))
-		// Nothing admitted was lost: every record queued was delivered,
-		// after failed attempts while the daemon was down.
-		poll(t, 30*time.Second, "serve's publish queue to drain", func() (bool, string) {
-			q := e.hostMetric("kumopolicy_log_queue_queued", "queue")
-			d := e.hostMetric("kumopolicy_log_queue_delivered_total", "queue")
-			return q == 0 && d == float64(2+len(downRecords)), fmt.Sprintf("queued %v, delivered %v", q, d)
-		})
-		if n := e.hostMetric("kumopolicy_log_queue_transient_failures_total", "queue"); n < float64(len(downRecords)) {
-			t.Errorf("serve's publish queue counted %v transient failures while the daemon was down, want at least %d", n, len(downRecords))
-		}
-		if site := "mx." + e2eDomains[1]; len(e.suspensions(site)) != 0 {
-			t.Errorf("%s is suspended: the Reception record was published", site)
-		}
+	e.waitDaemonReceived(float64(len(downRecords)))
+	// Nothing admitted was lost: every record queued was delivered,
+	// after failed attempts while the daemon was down.
+	poll(t, 30*time.Second, "serve's publish queue to drain", func() (bool, string) {
+		q := e.hostMetric("kumopolicy_log_queue_queued", "queue")
+		d := e.hostMetric("kumopolicy_log_queue_delivered_total", "queue")
+		return q == 0 && d == float64(2+len(downRecords)), fmt.Sprintf("queued %v, delivered %v", q, d)
+	})
+	if n := e.hostMetric("kumopolicy_log_queue_transient_failures_total", "queue"); n < float64(len(downRecords)) {
+		t.Errorf("serve's publish queue counted %v transient failures while the daemon was down, want at least %d", n, len(downRecords))
 	}
-
-	if !published {
-		msg := "kumopolicy serve answers POST /api/log-record/v1 with 503 " + strconv.Quote("no log hook is configured") +
-			": it does not hand records to the log-hook pipeline yet, so publishing (the record above, the pre-filter, " +
-			"skipped types, retries while the daemon is down) was not checked; the rest passed"
-		if sharedref.InCI() {
-			t.Fatal("CI=true: " + msg)
-		}
-		t.Skip(msg)
+	if site := "mx." + e2eDomains[1]; len(e.suspensions(site)) != 0 {
+		t.Errorf("%s is suspended: the Reception record was published", site)
 	}
 }
 
@@ -348,25 +299,12 @@ func e2eRecord(typ, domain, content string) []byte {
 	return b
 }
 
-// postToHost posts rec to serve's /api/log-record/v1; false when serve
-// has no pipeline behind the route yet (503 no log hook is configured).
-func (e *e2eEnv) postToHost(rec []byte) bool {
+// postToHost posts rec to serve's /api/log-record/v1.
+func (e *e2eEnv) postToHost(rec []byte) {
 	e.t.Helper()
 	code, body := httpDo(e.t, "POST", e.admin+"/api/log-record/v1", rec)
-	if code == http.StatusServiceUnavailable && strings.Contains(body, "no log hook is configured") {
-		return false
-	}
 	if code != http.StatusOK {
 		e.t.Fatalf("POST /api/log-record/v1: %d %s", code, body)
-	}
-	return true
-}
-
-func (e *e2eEnv) postToDaemon(rec []byte) {
-	e.t.Helper()
-	code, body := httpDo(e.t, "POST", "http://"+e.daemon.Addr()+"/publish_log_v1", rec)
-	if code != http.StatusOK {
-		e.t.Fatalf("POST /publish_log_v1: %d %s", code, body)
 	}
 }
 
@@ -470,7 +408,6 @@ func (e *e2eEnv) waitSuspension(site, notIDs string) readyQEntry {
 	e.t.Helper()
 	var found readyQEntry
 	poll(e.t, 90*time.Second, "the host to list a ready-queue suspension for "+site, func() (bool, string) {
-		gateUnsupported(e.t, e.v, e.serve)
 		list := e.suspensions(site)
 		for _, s := range list {
 			if notIDs == "" || !strings.Contains(notIDs, s.ID) {
@@ -495,7 +432,6 @@ func (e *e2eEnv) waitOverrides(domain, source string) {
 	e.t.Helper()
 	u := e.admin + "/api/admin/resolve-egress-path/v1?" + url.Values{"domain": {domain}, "source": {source}}.Encode()
 	poll(e.t, 90*time.Second, "resolve-egress-path to show the overrides for "+domain, func() (bool, string) {
-		gateUnsupported(e.t, e.v, e.serve)
 		code, body := httpDo(e.t, "GET", u, nil)
 		if code != http.StatusOK {
 			return false, fmt.Sprintf("%d %s", code, body)
