@@ -113,6 +113,7 @@ func (h *Host) Serve(ctx context.Context, opts ServeOptions) error {
 			continue
 		}
 		p, err := httpapi.ListenerParamsOf(hl)
+		p.Paths = h.services.Paths
 		if err == nil {
 			var l *httpapi.Listener
 			l, err = httpapi.Listen(p, func(c httpapi.Config) (http.Handler, error) { return api.Handler(c) },

@@ -91,7 +91,7 @@ Flags:`)
 		return exitFailure
 	}
 	defer host.Close()
-	d, err := daemon.New(host.Runtime, daemon.Options{Logger: logger, Version: version(), MX: host.Services().Shaping.DNS, DBPath: *dbPath})
+	d, err := daemon.New(host.Runtime, daemon.Options{Logger: logger, Version: version(), MX: host.Services().Shaping.DNS, DBPath: *dbPath, Paths: host.Services().Paths})
 	if err != nil {
 		fmt.Fprintln(stderr, "kumopolicy tsa-daemon:", err)
 		return exitFailure

@@ -15,6 +15,7 @@ import (
 	"github.com/kumopolicy/kumopolicy/luart"
 	"github.com/kumopolicy/kumopolicy/modules/kumo"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/logrecord"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/shaping"
 	"github.com/kumopolicy/kumopolicy/modules/tsa/automation"
 	"github.com/kumopolicy/kumopolicy/modules/tsa/httpapi"
@@ -68,6 +69,9 @@ type Options struct {
 	DBPath string
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Paths moves the TLS key files listeners name (--share-dir,
+	// --etc-dir); nil moves nothing.
+	Paths *paths.Map
 }
 
 // Daemon is one TSA daemon on a Lua runtime.

@@ -38,6 +38,7 @@ func (d *Daemon) luaStartListener(L *lua.LState) int {
 	if err != nil {
 		L.RaiseError("tsa.start_http_listener: %s", err.Error())
 	}
+	p.Paths = d.opts.Paths
 	if _, err := d.StartListener(p); err != nil {
 		L.RaiseError("tsa.start_http_listener: %s", err.Error())
 	}

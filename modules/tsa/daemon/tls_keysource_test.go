@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
 	"github.com/kumopolicy/kumopolicy/modules/tsa/daemon"
 )
 
@@ -66,3 +67,24 @@ func TestTLSKeySources(t *testing.T) {
 
 // luaQuote renders s as a Lua long string literal.
 func luaQuote(s string) string { return "[==[" + s + "]==]" }
+
+// Key files named under /opt/kumomta/etc are read where Options.Paths
+// (--etc-dir) moves them.
+func TestTLSKeyFilesFollowTheInstallPathMap(t *testing.T) {
+	dir, etc := t.TempDir(), t.TempDir()
+	cert, key := pemPair(t, "moved.test")
+	writeFile(t, etc, "cert.pem", cert)
+	writeFile(t, etc, "key.pem", key)
+	f := start(t, minimalPolicy(t, dir, `
+  tsa.start_http_listener { listen = '127.0.0.1:0', use_tls = true, tls_certificate = '/opt/kumomta/etc/cert.pem', tls_private_key = '/opt/kumomta/etc/key.pem' }
+`), daemon.Options{Paths: paths.New([2]string{"/opt/kumomta/etc", etc})})
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Get("https://" + f.d.Addrs()[0] + "/tsa/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.TLS == nil || resp.TLS.PeerCertificates[0].Subject.CommonName != "moved.test" {
+		t.Fatalf("want the moved.test certificate")
+	}
+}

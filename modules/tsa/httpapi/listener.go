@@ -21,6 +21,7 @@ import (
 
 	"github.com/kumopolicy/kumopolicy/modules/kumo/egress"
 	"github.com/kumopolicy/kumopolicy/modules/kumo/kumod"
+	"github.com/kumopolicy/kumopolicy/modules/kumo/paths"
 )
 
 // ListenerParams are the parameters of tsa.start_http_listener and
@@ -40,6 +41,9 @@ type ListenerParams struct {
 	// RequestBodyLimit bounds a request body after decompression
 	// (0: DefaultRequestBodyLimit).
 	RequestBodyLimit int64
+	// Paths moves the key files the policy names (--share-dir,
+	// --etc-dir); nil moves nothing.
+	Paths *paths.Map
 }
 
 // DecodeListenerParams decodes start_http_listener's parameter table
@@ -170,11 +174,11 @@ func listenNetwork(addr string) string {
 func loadCertificate(p ListenerParams) (tls.Certificate, error) {
 	switch {
 	case p.TLSCertificate != nil && p.TLSPrivateKey != nil:
-		certPEM, err := keySourceBytes("tls_certificate", p.TLSCertificate)
+		certPEM, err := keySourceBytes("tls_certificate", p.TLSCertificate, p.Paths)
 		if err != nil {
 			return tls.Certificate{}, err
 		}
-		keyPEM, err := keySourceBytes("tls_private_key", p.TLSPrivateKey)
+		keyPEM, err := keySourceBytes("tls_private_key", p.TLSPrivateKey, p.Paths)
 		if err != nil {
 			return tls.Certificate{}, err
 		}
@@ -218,11 +222,11 @@ func loadCertificate(p ListenerParams) (tls.Certificate, error) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
-// keySourceBytes reads a KeySource: a file or inline data.
-func keySourceBytes(name string, k *egress.KeySource) ([]byte, error) {
+// keySourceBytes reads a KeySource: a file (moved by pm) or inline data.
+func keySourceBytes(name string, k *egress.KeySource, pm *paths.Map) ([]byte, error) {
 	switch k.Kind {
 	case egress.KeyFile:
-		b, err := os.ReadFile(k.Path)
+		b, err := os.ReadFile(pm.Local(k.Path))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
